@@ -1,0 +1,278 @@
+#include "common/http_server.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/crypto.hpp"
+#include "common/metrics.hpp"
+
+namespace emtiaz {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+std::optional<std::string> HttpRequest::header(std::string_view name) const {
+  auto it = raw.find(beast::string_view(name.data(), name.size()));
+  if (it == raw.end()) return std::nullopt;
+  return std::string(it->value());
+}
+
+HttpResponse HttpResponse::json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse HttpResponse::from_problem(const Problem& p, std::string_view request_id) {
+  HttpResponse r;
+  r.status = http_status(p.code);
+  r.content_type = "application/problem+json";
+  r.body = render_problem(p, request_id);
+  return r;
+}
+
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      int h = hex(in[i + 1]), l = hex(in[i + 2]);
+      if (h < 0 || l < 0) return std::nullopt;
+      out.push_back(static_cast<char>(h * 16 + l));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string new_request_id() { return random_token("req_", 12); }
+
+bool acceptable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  return true;
+}
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  HttpServerOptions options;
+  HttpHandler handler;
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  tcp::acceptor acceptor{ioc};
+  asio::thread_pool workers;
+  std::vector<std::thread> io_threads;
+  std::atomic<size_t> connections{0};
+  std::atomic<bool> stopped{false};
+
+  Impl(HttpServerOptions o, HttpHandler h)
+      : options(std::move(o)), handler(std::move(h)), workers(static_cast<size_t>(options.worker_threads)) {}
+
+  void accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl* server)
+      : stream_(std::move(socket)), server_(server) {}
+
+  ~Session() { server_->connections.fetch_sub(1); }
+
+  void start() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_->options.header_limit_bytes));
+    parser_->body_limit(server_->options.body_limit_bytes);
+    // The first byte of a request may take as long as keep-alive allows; after that the request must
+    // arrive within read_timeout. Beast's single timer approximates this with the larger value for the
+    // first request and the read timeout after.
+    stream_.expires_after(first_ ? server_->options.read_timeout : server_->options.idle_timeout);
+    first_ = false;
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      return close();
+    }
+    if (ec) {
+      Problem p = problem(Code::malformed_json, "the HTTP request could not be parsed");
+      if (ec == http::error::body_limit) {
+        p = problem(Code::payload_too_large, fmt::format("request bodies are limited to {} bytes",
+                                                          server_->options.body_limit_bytes));
+      } else if (ec == http::error::header_limit) {
+        p = problem(Code::header_too_large, fmt::format("request headers are limited to {} bytes",
+                                                         server_->options.header_limit_bytes));
+      } else {
+        p.detail = fmt::format("bad HTTP request: {}", ec.message());
+      }
+      auto rid = new_request_id();
+      auto resp = HttpResponse::from_problem(p, rid);
+      if (p.code == Code::malformed_json) resp.status = 400;
+      Metrics::global().observe_request("invalid_http", resp.status, 0);
+      return write(std::move(resp), rid, 11, /*keep_alive=*/false);
+    }
+    auto req = std::make_shared<HttpRequest>();
+    req->raw = parser_->release();
+    auto rid_header = req->header("X-Request-Id");
+    req->request_id = rid_header && acceptable_request_id(*rid_header) ? *rid_header : new_request_id();
+    const unsigned version = req->raw.version();
+    const bool keep_alive = req->raw.keep_alive();
+    stream_.expires_never();
+    asio::post(server_->workers, [self = shared_from_this(), req, version, keep_alive] {
+      auto started = std::chrono::steady_clock::now();
+      HttpResponse resp;
+      if (!self->prepare(*req, resp)) {
+        try {
+          resp = self->server_->handler(*req);
+        } catch (const std::exception& e) {
+          spdlog::error("request_id={} unhandled exception: {}", req->request_id, e.what());
+          resp = HttpResponse::from_problem(problem(Code::internal, "internal error"), req->request_id);
+        }
+      }
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      Metrics::global().observe_request(resp.route, resp.status, secs);
+      asio::dispatch(self->stream_.get_executor(), [self, resp = std::move(resp), req, version, keep_alive]() mutable {
+        self->write(std::move(resp), req->request_id, version, keep_alive);
+      });
+    });
+  }
+
+  // Splits the target into a decoded path and query. Returns true when it already produced a response.
+  bool prepare(HttpRequest& req, HttpResponse& resp) {
+    std::string_view target(req.raw.target().data(), req.raw.target().size());
+    auto qpos = target.find('?');
+    auto path = percent_decode(target.substr(0, qpos));
+    if (!path) {
+      resp = HttpResponse::from_problem(invalid_field("path", "bad percent-encoding"), req.request_id);
+      return true;
+    }
+    req.path = std::move(*path);
+    if (qpos != std::string_view::npos) {
+      std::string_view q = target.substr(qpos + 1);
+      while (!q.empty()) {
+        auto amp = q.find('&');
+        auto part = q.substr(0, amp);
+        auto eq = part.find('=');
+        auto k = percent_decode(part.substr(0, eq), true);
+        auto v = percent_decode(eq == std::string_view::npos ? "" : part.substr(eq + 1), true);
+        if (!k || !v) {
+          resp = HttpResponse::from_problem(invalid_field("query", "bad percent-encoding"), req.request_id);
+          return true;
+        }
+        if (!k->empty()) req.query[*k] = *v;
+        if (amp == std::string_view::npos) break;
+        q.remove_prefix(amp + 1);
+      }
+    }
+    return false;
+  }
+
+  void write(HttpResponse resp, const std::string& request_id, unsigned version, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(resp.status), version);
+    res->set(http::field::server, "emtiaz");
+    res->set(http::field::content_type, resp.content_type);
+    res->set("X-Request-Id", request_id);
+    for (auto& [k, v] : resp.headers) res->set(k, v);
+    res->body() = std::move(resp.body);
+    res->keep_alive(keep_alive && !server_->stopped.load());
+    res->prepare_payload();
+    stream_.expires_after(server_->options.read_timeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+      if (ec || !res->keep_alive()) return self->close();
+      self->read();
+    });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpServer::Impl* server_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (stopped.load()) return;
+    if (!ec) {
+      if (connections.fetch_add(1) >= options.max_connections) {
+        connections.fetch_sub(1);
+        beast::error_code ignored;
+        socket.close(ignored);  // over the connection limit: refuse rather than queue without bound
+      } else {
+        std::make_shared<Session>(std::move(socket), this)->start();
+      }
+    }
+    accept();
+  });
+}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+unsigned short HttpServer::start() {
+  auto& im = *impl_;
+  tcp::endpoint ep(asio::ip::make_address(im.options.bind_address), im.options.port);
+  im.acceptor.open(ep.protocol());
+  im.acceptor.set_option(asio::socket_base::reuse_address(true));
+  im.acceptor.bind(ep);
+  im.acceptor.listen(asio::socket_base::max_listen_connections);
+  im.work.emplace(im.ioc.get_executor());
+  im.accept();
+  for (int i = 0; i < std::max(1, im.options.io_threads); ++i) im.io_threads.emplace_back([&im] { im.ioc.run(); });
+  return im.acceptor.local_endpoint().port();
+}
+
+void HttpServer::stop() {
+  if (!impl_ || impl_->stopped.exchange(true)) return;
+  auto& im = *impl_;
+  asio::post(im.ioc, [&im] {
+    beast::error_code ec;
+    im.acceptor.close(ec);
+  });
+  im.work.reset();
+  im.ioc.stop();
+  for (auto& t : im.io_threads)
+    if (t.joinable()) t.join();
+  im.workers.join();
+}
+
+}  // namespace emtiaz

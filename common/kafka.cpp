@@ -1,0 +1,325 @@
+#include "common/kafka.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "common/metrics.hpp"
+
+namespace emtiaz {
+
+std::int32_t partition_for(std::string_view key, int partitions) {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across processes and builds
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return static_cast<std::int32_t>(h % static_cast<std::uint64_t>(partitions));
+}
+
+std::string kafka_bootstrap(const KafkaConfig& config) {
+  if (config.bootstrap && !config.bootstrap->empty()) return *config.bootstrap;
+  if (!config.bootstrap_file) return {};
+  std::ifstream in(*config.bootstrap_file);
+  std::string s;
+  std::getline(in, s);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+namespace {
+
+void set(rd_kafka_conf_t* conf, const char* key, const std::string& value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, key, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+    throw std::runtime_error(fmt::format("kafka config {}={}: {}", key, value, err));
+}
+
+void log_cb(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  if (level <= 3) spdlog::warn("kafka {}: {}", fac, buf);
+}
+
+// Per-batch delivery bookkeeping, shared with the delivery callbacks that may outlive the waiter.
+struct Batch {
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t remaining = 0;
+  size_t failed = 0;
+};
+
+void dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  auto* holder = static_cast<std::shared_ptr<Batch>*>(m->_private);
+  if (!holder) {
+    if (m->err) Metrics::global().add("emtiaz_kafka_delivery_failures_total");
+    return;
+  }
+  {
+    std::lock_guard lock((*holder)->mu);
+    if (m->err) ++(*holder)->failed;
+    --(*holder)->remaining;
+  }
+  (*holder)->cv.notify_all();
+  delete holder;
+}
+
+}  // namespace
+
+struct KafkaProducer::Handle {
+  rd_kafka_t* rk = nullptr;
+  ~Handle() {
+    if (!rk) return;
+    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(rk, 0);  // runs the purged messages' delivery callbacks (they report failure)
+    rd_kafka_destroy(rk);
+  }
+};
+
+KafkaProducer::KafkaProducer(KafkaConfig config, std::string client_id)
+    : config_(std::move(config)), client_id_(std::move(client_id)) {
+  maintainer_ = std::thread([this] { maintain(); });
+}
+
+KafkaProducer::~KafkaProducer() {
+  stop_ = true;
+  if (maintainer_.joinable()) maintainer_.join();
+  std::lock_guard lock(mu_);
+  if (handle_ && handle_->rk) rd_kafka_flush(handle_->rk, 2000);
+  handle_.reset();
+}
+
+std::shared_ptr<KafkaProducer::Handle> KafkaProducer::handle() {
+  std::lock_guard lock(mu_);
+  if (handle_) return handle_;
+  auto bootstrap = kafka_bootstrap(config_);
+  if (bootstrap.empty()) return nullptr;
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", bootstrap);
+  set(conf, "client.id", client_id_);
+  set(conf, "linger.ms", "0");
+  set(conf, "enable.idempotence", "true");
+  set(conf, "acks", "all");
+  set(conf, "message.timeout.ms", "10000");
+  set(conf, "socket.timeout.ms", "3000");
+  set(conf, "reconnect.backoff.max.ms", "1000");
+  set(conf, "queue.buffering.max.messages", "1000000");
+  rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+  rd_kafka_conf_set_log_cb(conf, log_cb);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    spdlog::error("kafka producer: {}", err);
+    return nullptr;
+  }
+  handle_ = std::make_shared<Handle>();
+  handle_->rk = rk;
+  bootstrap_ = bootstrap;
+  return handle_;
+}
+
+void KafkaProducer::maintain() {
+  auto last_check = std::chrono::steady_clock::now();
+  while (!stop_) {
+    std::shared_ptr<Handle> h;
+    {
+      std::lock_guard lock(mu_);
+      h = handle_;
+    }
+    if (h) {
+      rd_kafka_poll(h->rk, 20);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (std::chrono::steady_clock::now() - last_check > std::chrono::milliseconds(500)) {
+      last_check = std::chrono::steady_clock::now();
+      auto now_bootstrap = kafka_bootstrap(config_);
+      std::lock_guard lock(mu_);
+      if (handle_ && !now_bootstrap.empty() && now_bootstrap != bootstrap_) {
+        spdlog::warn("kafka bootstrap changed ({} -> {}): rebuilding the producer", bootstrap_, now_bootstrap);
+        handle_.reset();  // the next use builds a handle on the new bootstrap list
+      }
+    }
+  }
+}
+
+bool KafkaProducer::produce(const KafkaOutMessage& msg) {
+  auto h = handle();
+  if (!h) return false;
+  auto err = rd_kafka_producev(h->rk, RD_KAFKA_V_TOPIC(msg.topic.c_str()), RD_KAFKA_V_PARTITION(msg.partition),
+                               RD_KAFKA_V_KEY(msg.key.data(), msg.key.size()),
+                               RD_KAFKA_V_VALUE(const_cast<char*>(msg.value.data()), msg.value.size()),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+bool KafkaProducer::produce_and_wait(const std::vector<KafkaOutMessage>& msgs, std::chrono::milliseconds timeout) {
+  if (msgs.empty()) return true;
+  auto h = handle();
+  if (!h) return false;
+  auto batch = std::make_shared<Batch>();
+  batch->remaining = msgs.size();
+  size_t enqueue_failures = 0;
+  for (const auto& msg : msgs) {
+    auto* holder = new std::shared_ptr<Batch>(batch);
+    auto err = rd_kafka_producev(h->rk, RD_KAFKA_V_TOPIC(msg.topic.c_str()), RD_KAFKA_V_PARTITION(msg.partition),
+                                 RD_KAFKA_V_KEY(msg.key.data(), msg.key.size()),
+                                 RD_KAFKA_V_VALUE(const_cast<char*>(msg.value.data()), msg.value.size()),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(holder), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      delete holder;
+      ++enqueue_failures;
+      std::lock_guard lock(batch->mu);
+      --batch->remaining;
+    }
+  }
+  std::unique_lock lock(batch->mu);
+  bool done = batch->cv.wait_for(lock, timeout, [&] { return batch->remaining == 0; });
+  return done && batch->failed == 0 && enqueue_failures == 0;
+}
+
+bool KafkaProducer::ready(std::chrono::milliseconds timeout) {
+  auto h = handle();
+  if (!h) return false;
+  const struct rd_kafka_metadata* md = nullptr;
+  auto err = rd_kafka_metadata(h->rk, 0, nullptr, &md, static_cast<int>(timeout.count()));
+  if (md) rd_kafka_metadata_destroy(md);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+KafkaConsumer::KafkaConsumer(KafkaConfig config, std::string group_id, std::vector<std::string> topics, Mode mode)
+    : config_(std::move(config)), group_id_(std::move(group_id)), topics_(std::move(topics)), mode_(mode) {}
+
+KafkaConsumer::~KafkaConsumer() { destroy(); }
+
+void KafkaConsumer::destroy() {
+  if (!rk_) return;
+  if (mode_ == Mode::group) rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+  rk_ = nullptr;
+  std::lock_guard lock(assignment_mu_);
+  assignment_.clear();
+  ++generation_;
+}
+
+void KafkaConsumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                                 void* opaque) {
+  auto* self = static_cast<KafkaConsumer*>(opaque);
+  std::vector<std::int32_t> assigned;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    rd_kafka_assign(rk, parts);
+    for (int i = 0; i < parts->cnt; ++i) assigned.push_back(parts->elems[i].partition);
+  } else {
+    rd_kafka_assign(rk, nullptr);
+  }
+  std::lock_guard lock(self->assignment_mu_);
+  self->assignment_ = std::move(assigned);
+  ++self->generation_;
+}
+
+void KafkaConsumer::build() {
+  auto bootstrap = kafka_bootstrap(config_);
+  if (bootstrap.empty()) return;
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", bootstrap);
+  set(conf, "group.id", group_id_);
+  set(conf, "enable.auto.commit", "false");
+  set(conf, "auto.offset.reset", mode_ == Mode::group ? "earliest" : "latest");
+  set(conf, "fetch.wait.max.ms", "1");
+  set(conf, "fetch.error.backoff.ms", "10");
+  set(conf, "session.timeout.ms", "6000");
+  set(conf, "heartbeat.interval.ms", "500");
+  set(conf, "socket.timeout.ms", "3000");
+  set(conf, "reconnect.backoff.max.ms", "1000");
+  set(conf, "enable.partition.eof", "false");
+  rd_kafka_conf_set_log_cb(conf, log_cb);
+  rd_kafka_conf_set_opaque(conf, this);
+  if (mode_ == Mode::group) rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+  char err[512];
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk_) {
+    rd_kafka_conf_destroy(conf);
+    spdlog::error("kafka consumer: {}", err);
+    return;
+  }
+  bootstrap_ = bootstrap;
+  rd_kafka_poll_set_consumer(rk_);
+  if (mode_ == Mode::group) {
+    auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(topics_.size()));
+    for (const auto& t : topics_) rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(rk_, list);
+    rd_kafka_topic_partition_list_destroy(list);
+  } else {
+    auto* list = rd_kafka_topic_partition_list_new(config_.partitions * static_cast<int>(topics_.size()));
+    for (const auto& t : topics_)
+      for (int p = 0; p < config_.partitions; ++p)
+        rd_kafka_topic_partition_list_add(list, t.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
+    rd_kafka_assign(rk_, list);
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+}
+
+std::vector<KafkaMessage> KafkaConsumer::poll(size_t max, std::chrono::milliseconds wait) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_check_ > std::chrono::milliseconds(500)) {
+    last_check_ = now;
+    auto b = kafka_bootstrap(config_);
+    if (rk_ && !b.empty() && b != bootstrap_) {
+      spdlog::warn("kafka bootstrap changed ({} -> {}): rebuilding the consumer", bootstrap_, b);
+      destroy();
+    }
+    if (!rk_) build();
+  }
+  std::vector<KafkaMessage> out;
+  if (!rk_) {
+    std::this_thread::sleep_for(wait);
+    return out;
+  }
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (out.size() < max) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    int timeout_ms = out.empty() ? static_cast<int>(std::max<long>(0, left.count())) : 0;
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout_ms);
+    if (!m) break;
+    if (m->err) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        spdlog::debug("kafka consume: {}", rd_kafka_message_errstr(m));
+      rd_kafka_message_destroy(m);
+      if (out.empty() && std::chrono::steady_clock::now() < deadline) continue;
+      break;
+    }
+    KafkaMessage km;
+    km.topic = rd_kafka_topic_name(m->rkt);
+    km.partition = m->partition;
+    km.offset = m->offset;
+    if (m->key) km.key.assign(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload) km.value.assign(static_cast<const char*>(m->payload), m->len);
+    rd_kafka_message_destroy(m);
+    out.push_back(std::move(km));
+  }
+  return out;
+}
+
+bool KafkaConsumer::commit(const std::vector<KafkaMessage>& processed) {
+  if (!rk_ || processed.empty()) return true;
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> next;
+  for (const auto& m : processed) {
+    auto& o = next[{m.topic, m.partition}];
+    o = std::max(o, m.offset + 1);
+  }
+  auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(next.size()));
+  for (const auto& [tp, off] : next) rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = off;
+  auto err = rd_kafka_commit(rk_, list, 0);
+  rd_kafka_topic_partition_list_destroy(list);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+std::vector<std::int32_t> KafkaConsumer::assignment() const {
+  std::lock_guard lock(assignment_mu_);
+  return assignment_;
+}
+
+}  // namespace emtiaz

@@ -1,0 +1,112 @@
+#pragma once
+// Kafka through librdkafka's C API. Kafka is transport, not record: these wrappers give bounded waits,
+// re-read the bootstrap file (the local broker comes back on new ports after a restart) and rebuild
+// their handles when it changes. Exactly once is the application's job (command ids and applied
+// positions in MySQL), never Kafka transactions.
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/config.hpp"
+
+namespace emtiaz {
+
+struct KafkaMessage {
+  std::string topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::string key;
+  std::string value;
+};
+
+struct KafkaOutMessage {
+  std::string topic;
+  std::int32_t partition = -1;  // -1: librdkafka's partitioner on the key
+  std::string key;
+  std::string value;
+};
+
+// The one partitioning function shared by every producer, so that a member's commands and events always
+// land on the same partition number (and a wallet owns them all).
+std::int32_t partition_for(std::string_view key, int partitions);
+
+// Reads the bootstrap list from the configuration or from the bootstrap file.
+std::string kafka_bootstrap(const KafkaConfig& config);
+
+class KafkaProducer {
+ public:
+  KafkaProducer(KafkaConfig config, std::string client_id);
+  ~KafkaProducer();
+  KafkaProducer(const KafkaProducer&) = delete;
+  KafkaProducer& operator=(const KafkaProducer&) = delete;
+
+  // Fire and forget (delivery is retried by librdkafka; failures are only counted).
+  bool produce(const KafkaOutMessage& msg);
+  // Produces every message and waits until each is acknowledged or failed; true when all were delivered.
+  bool produce_and_wait(const std::vector<KafkaOutMessage>& msgs, std::chrono::milliseconds timeout);
+  // A metadata round trip to the broker within `timeout`.
+  bool ready(std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
+  const KafkaConfig& config() const { return config_; }
+
+ private:
+  struct Handle;
+  std::shared_ptr<Handle> handle();
+  void maintain();
+
+  KafkaConfig config_;
+  std::string client_id_;
+  std::mutex mu_;
+  std::shared_ptr<Handle> handle_;
+  std::string bootstrap_;
+  std::atomic<bool> stop_{false};
+  std::thread maintainer_;
+};
+
+class KafkaConsumer {
+ public:
+  enum class Mode { group, assign_all_from_end };
+  // group: subscribes `topics` in consumer group `group_id` with manual commits.
+  // assign_all_from_end: reads every partition of `topics` from the end, outside any group (replies).
+  KafkaConsumer(KafkaConfig config, std::string group_id, std::vector<std::string> topics, Mode mode);
+  ~KafkaConsumer();
+  KafkaConsumer(const KafkaConsumer&) = delete;
+  KafkaConsumer& operator=(const KafkaConsumer&) = delete;
+
+  // Returns up to `max` messages, waiting at most `wait` for the first. Rebuilds the handle first when the
+  // bootstrap list changed. Not thread-safe: one owner thread.
+  std::vector<KafkaMessage> poll(size_t max, std::chrono::milliseconds wait);
+  // Commits, for each partition, the offset after the last message given (synchronously).
+  bool commit(const std::vector<KafkaMessage>& processed);
+  // Partitions currently assigned to this member of the group, and a counter that moves on every rebalance.
+  std::vector<std::int32_t> assignment() const;
+  std::uint64_t generation() const { return generation_.load(); }
+
+ private:
+  void build();
+  void destroy();
+  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                           void* opaque);
+
+  KafkaConfig config_;
+  std::string group_id_;
+  std::vector<std::string> topics_;
+  Mode mode_;
+  rd_kafka_t* rk_ = nullptr;
+  std::string bootstrap_;
+  std::chrono::steady_clock::time_point last_check_{};
+  mutable std::mutex assignment_mu_;
+  std::vector<std::int32_t> assignment_;
+  std::atomic<std::uint64_t> generation_{0};
+};
+
+}  // namespace emtiaz
