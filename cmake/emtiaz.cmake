@@ -12,6 +12,11 @@ endfunction()
 # emtiaz_add_library(<name> SOURCES ... DEPS ...) -> target emtiaz_<name>, alias emtiaz::<name>
 function(emtiaz_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_SOURCES)
+    # A folder whose first sources are still being written: keep the target (and its dependents) valid.
+    set(ARG_SOURCES ${CMAKE_CURRENT_BINARY_DIR}/empty_${name}.cpp)
+    file(WRITE ${ARG_SOURCES} "// no sources yet\n")
+  endif()
   add_library(emtiaz_${name} STATIC ${ARG_SOURCES})
   add_library(emtiaz::${name} ALIAS emtiaz_${name})
   emtiaz_target_defaults(emtiaz_${name})

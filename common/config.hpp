@@ -26,7 +26,8 @@ std::string config_env_name(std::string_view key);
 //
 // YAML maps are flattened to dotted keys ("mysql: {host: db}" is "mysql.host"); a null value counts as
 // absent. The variable for a key is config_env_name(key); an empty variable counts as unset (so
-// `EMTIAZ_X=` in a compose file does not override the YAML with ""). Values are read once, at start-up.
+// `EMTIAZ_X=` in a compose file does not override the YAML with ""). Values are read once, at start-up, from one
+// thread: the getters record which keys were asked for (see unused_yaml_keys).
 class ConfigSource {
  public:
   // Reads `yaml_path` (if given) and takes the environment from `env`. A missing or malformed YAML file,

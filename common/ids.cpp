@@ -2,7 +2,6 @@
 
 #include "common/crypto.hpp"
 
-#include <array>
 #include <stdexcept>
 
 #include <openssl/rand.h>

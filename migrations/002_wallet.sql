@@ -14,12 +14,13 @@ CREATE TABLE wallet_commands (
 CREATE TABLE member_states (
   tenant_id VARCHAR(40) NOT NULL,
   member_id VARCHAR(40) NOT NULL,
+  part INT NOT NULL,
   version BIGINT NOT NULL,
   state MEDIUMTEXT NOT NULL,
   next_due DATETIME(6) NULL,
   updated_at DATETIME(6) NOT NULL,
   PRIMARY KEY (tenant_id, member_id),
-  KEY member_states_due (next_due)
+  KEY member_states_due (part, next_due)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- One row per movement of points in one lot (what settlement needs: the lot's issuer and prices).

@@ -1,0 +1,57 @@
+// emtiaz-clearing: reads its config, serves its admin port (health, ready, metrics) and consumes the
+// wallet's ledger events. Settlement itself is built in clearing_service (see docs/design.md).
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "common/config.hpp"
+#include "common/kafka.hpp"
+#include "common/mysql.hpp"
+#include "common/redis.hpp"
+#include "common/service.hpp"
+
+int main() {
+  using namespace emtiaz;
+  block_shutdown_signals();
+  ClearingConfig config;
+  try {
+    config = load_clearing_config(ConfigSource::from_process_environment());
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "emtiaz-clearing: %s\n", e.what());
+    return 2;
+  }
+  setup_logging("clearing", config.log_level);
+  MysqlPool mysql(config.mysql, 4);
+  RedisPool redis(config.redis, 2);
+  KafkaProducer producer(config.kafka, "emtiaz-clearing");
+  for (int attempt = 0;; ++attempt) {
+    try {
+      apply_migrations(mysql);
+      break;
+    } catch (const std::exception& e) {
+      if (attempt >= 60) {
+        spdlog::critical("migrations failed: {}", e.what());
+        return 1;
+      }
+      spdlog::warn("waiting for MySQL to apply migrations: {}", e.what());
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+  ReadinessMonitor readiness({{"mysql", [&] { return mysql.ping(); }},
+                              {"redis", [&] { return redis.ping(); }},
+                              {"kafka", [&] { return producer.ready(); }}});
+  HttpServerOptions http;
+  http.port = static_cast<unsigned short>(config.admin_port);
+  http.worker_threads = 2;
+  HttpServer admin(http, [&](HttpRequest& req) {
+    if (auto r = admin_route(req, readiness)) return *r;
+    return HttpResponse::from_problem(problem(Code::not_found, "no such resource"), req.request_id);
+  });
+  auto port = admin.start();
+  write_port_file(config.port_file, port);
+  spdlog::info("clearing admin listening on 127.0.0.1:{}", port);
+  wait_for_shutdown_signal();
+  admin.stop();
+  return 0;
+}

@@ -1,0 +1,83 @@
+// emtiaz-gateway: reads its config, wires MySQL, Redis and Kafka, registers the routes and serves HTTP
+// until SIGINT/SIGTERM.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "common/config.hpp"
+#include "common/kafka.hpp"
+#include "common/mysql.hpp"
+#include "common/redis.hpp"
+#include "common/service.hpp"
+#include "gateway/auth.hpp"
+#include "gateway/command_client.hpp"
+#include "gateway/control_handlers.hpp"
+#include "gateway/points_handlers.hpp"
+#include "gateway/router.hpp"
+
+int main() {
+  using namespace emtiaz;
+  block_shutdown_signals();
+  GatewayConfig config;
+  try {
+    config = load_gateway_config(ConfigSource::from_process_environment());
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "emtiaz-gateway: %s\n", e.what());
+    return 2;
+  }
+  setup_logging("gateway", config.log_level);
+  if (config.admin_token_generated)
+    spdlog::warn("local mode: generated a platform admin token (set EMTIAZ_ADMIN_TOKEN to choose one)");
+  const int workers = 128;
+  MysqlPool mysql(config.mysql, static_cast<size_t>(std::max(config.mysql.pool_size, 32)));
+  RedisPool redis(config.redis, 32);
+  KafkaProducer producer(config.kafka, "emtiaz-gateway");
+  for (int attempt = 0;; ++attempt) {
+    try {
+      apply_migrations(mysql);
+      break;
+    } catch (const std::exception& e) {
+      if (attempt >= 60) {
+        spdlog::critical("migrations failed: {}", e.what());
+        return 1;
+      }
+      spdlog::warn("waiting for MySQL to apply migrations: {}", e.what());
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+  gateway::CommandClient commands(config.kafka, producer);
+  gateway::App app{config, mysql, redis, producer, commands};
+  gateway::Router router(gateway::make_authenticator(app));
+  gateway::register_control_routes(router, app);
+  gateway::register_points_routes(router, app);
+  ReadinessMonitor readiness({{"mysql", [&] { return mysql.ping(); }},
+                              {"redis", [&] { return redis.ping(); }},
+                              {"kafka", [&] { return producer.ready(); }}});
+
+  HttpServerOptions http;
+  http.port = static_cast<unsigned short>(config.http_port);
+  http.body_limit_bytes = static_cast<size_t>(config.body_limit_bytes);
+  http.header_limit_bytes = static_cast<size_t>(config.header_limit_bytes);
+  http.max_connections = static_cast<size_t>(config.max_connections);
+  http.read_timeout = std::chrono::milliseconds(config.request_timeout_ms);
+  http.io_threads = std::max(1, config.threads);
+  http.worker_threads = workers;
+  HttpServer server(http, [&](HttpRequest& req) {
+    if (auto r = admin_route(req, readiness)) return *r;
+    try {
+      return router.handle(req);
+    } catch (const MysqlUnavailable& e) {
+      spdlog::warn("request_id={} mysql unavailable: {}", req.request_id, e.what());
+      auto r = HttpResponse::from_problem(problem(Code::not_ready, "the database is unavailable; retry later"), req.request_id);
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+  });
+  auto port = server.start();
+  write_port_file(config.port_file, port);
+  spdlog::info("gateway listening on http://127.0.0.1:{} (instance {})", port, commands.instance_id());
+  wait_for_shutdown_signal();
+  server.stop();
+  return 0;
+}

@@ -1,0 +1,380 @@
+#include "gateway/points_handlers.hpp"
+
+#include <cppconn/resultset.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "common/crypto.hpp"
+#include "common/sql_util.hpp"
+#include "gateway/command_client.hpp"
+#include "gateway/idempotency.hpp"
+#include "gateway/json_input.hpp"
+#include "gateway/members_repository.hpp"
+#include "gateway/pagination.hpp"
+#include "partners/partner_repository.hpp"
+#include "tenants/tenant_repository.hpp"
+#include "wallet/views.hpp"
+#include "wallet/wallet_service.hpp"
+
+namespace emtiaz::gateway {
+namespace {
+
+using wallet::CommandType;
+
+struct Deps {
+  App& app;
+  tenants::TenantRepository tenants;
+  partners::PartnerRepository partners;
+  MemberRepository members;
+  IdempotencyStore idempotency;
+  explicit Deps(App& a) : app(a), tenants(a.mysql), partners(a.mysql), members(a.mysql), idempotency(a.mysql) {}
+};
+
+HttpResponse fail(const RequestContext& ctx, Problem p) { return problem_response(ctx, p); }
+
+wallet::TenantSettings settings_of(const tenants::Tenant& t) {
+  return wallet::TenantSettings{t.timezone, t.calendar, t.points_ttl, t.pending_period, t.hold_ttl};
+}
+
+wallet::PartnerSnapshot snapshot_of(const partners::Partner& p) {
+  return wallet::PartnerSnapshot{p.id, p.name, p.issue_price_irr, p.redeem_value_irr, p.fee_bps, p.points_per_10k_irr};
+}
+
+// Sends a points-moving command under the request's Idempotency-Key and turns the wallet's reply into the
+// HTTP response. The wallet's record (command id = the principal's scope and key) is the arbiter of
+// exactly once; the gateway's reservation only answers "in use" and "reused" early and replays fast.
+HttpResponse send_command(RequestContext& ctx, Deps& d, wallet::Command cmd, const nlohmann::json& body) {
+  auto key = ctx.req.header("Idempotency-Key");
+  if (!key) return fail(ctx, problem(Code::idempotency_key_required, "this request moves points: send an Idempotency-Key"));
+  if (!is_valid_idempotency_key(*key)) return fail(ctx, invalid_field("Idempotency-Key", "must be 1-255 printable ASCII characters"));
+  const auto scope = ctx.principal.scope();
+  const auto fingerprint = request_fingerprint(ctx.req.method(), ctx.req.path, body);
+  auto decision = d.idempotency.begin(scope, *key, fingerprint);
+  using K = IdempotencyDecision::Kind;
+  if (decision.kind == K::reused)
+    return fail(ctx, problem(Code::idempotency_key_reused, "this Idempotency-Key was used with another request"));
+  if (decision.kind == K::in_use)
+    return fail(ctx, problem(Code::idempotency_key_in_use, "a request with this Idempotency-Key is in flight"));
+  auto respond = [&](int status, std::string resp_body, bool replayed) {
+    HttpResponse r = HttpResponse::json(status, std::move(resp_body));
+    if (status >= 400) r.content_type = "application/problem+json";
+    if (replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+    r.route = ctx.route;
+    return r;
+  };
+  if (decision.kind == K::replay) return respond(decision.status, decision.body, true);
+
+  cmd.command_id = sha256_hex(scope + "\n" + *key);
+  cmd.body_hash = fingerprint;
+  cmd.request_id = ctx.req.request_id;
+  auto reply = d.app.commands.call(cmd, std::chrono::milliseconds(d.app.config.command_timeout_ms));
+  if (!reply) {
+    d.idempotency.release(scope, *key, decision.reservation);
+    auto r = fail(ctx, problem(Code::outcome_unknown, "the outcome could not be learned in time; retry with the same Idempotency-Key"));
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  std::string code;
+  if (reply->status >= 400) {
+    auto j = nlohmann::json::parse(reply->body, nullptr, false);
+    if (!j.is_discarded() && j.contains("code")) code = j["code"].get<std::string>();
+  }
+  if (is_stored_response(reply->status, code)) {
+    d.idempotency.complete(scope, *key, reply->status, reply->body, decision.reservation);
+  } else {
+    d.idempotency.release(scope, *key, decision.reservation);
+  }
+  return respond(reply->status, reply->body, reply->replayed);
+}
+
+struct Caller {
+  tenants::Tenant tenant;
+  std::optional<partners::Partner> partner;
+};
+
+std::variant<Caller, Problem> load_caller(RequestContext& ctx, Deps& d) {
+  Caller c;
+  auto t = d.tenants.get(ctx.principal.tenant_id);
+  if (!t) return problem(Code::unauthorized, "unknown tenant");
+  c.tenant = *t;
+  if (ctx.principal.kind == Principal::Kind::partner) {
+    auto p = d.partners.get(ctx.principal.tenant_id, ctx.principal.partner_id);
+    if (!p) return problem(Code::unauthorized, "unknown partner");
+    if (p->status != "active") return problem(Code::partner_suspended, "this partner is suspended");
+    c.partner = *p;
+  }
+  return c;
+}
+
+wallet::Command base_command(const Caller& c, const std::string& member_id, CommandType type) {
+  wallet::Command cmd;
+  cmd.tenant_id = c.tenant.id;
+  cmd.member_id = member_id;
+  cmd.type = type;
+  cmd.tenant = settings_of(c.tenant);
+  if (c.partner) cmd.partner = snapshot_of(*c.partner);
+  return cmd;
+}
+
+// Looks up an earn or redemption by id within the tenant; a partner sees only its own (404 otherwise).
+std::optional<std::string> owner_member(Deps& d, const RequestContext& ctx, const char* table, const std::string& id) {
+  return d.app.mysql.run([&](sql::Connection& c) -> std::optional<std::string> {
+    auto st = prepare(c, fmt::format("SELECT member_id, partner_id FROM {} WHERE tenant_id = ? AND id = ?", table));
+    st->setString(1, ctx.principal.tenant_id);
+    st->setString(2, id);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    if (!rs->next()) return std::nullopt;
+    if (ctx.principal.kind == Principal::Kind::partner && rs->getString(2) != ctx.principal.partner_id) return std::nullopt;
+    return std::string(rs->getString(1));
+  });
+}
+
+// The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
+wallet::WalletState load_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
+  try {
+    auto r = d.app.redis.command({"GET", wallet::redis_state_key(tenant_id, member_id)});
+    if (r.type == RedisReply::Type::string) {
+      auto j = nlohmann::json::parse(r.str, nullptr, false);
+      if (!j.is_discarded()) {
+        auto s = wallet::state_from_json(j.at("state"));
+        s.version = j.value("version", 0);
+        return s;
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("redis read failed, falling back to MySQL: {}", e.what());
+  }
+  return d.app.mysql.run([&](sql::Connection& c) {
+    auto st = prepare(c, "SELECT version, state FROM member_states WHERE tenant_id = ? AND member_id = ?");
+    st->setString(1, tenant_id);
+    st->setString(2, member_id);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    wallet::WalletState s;
+    if (rs->next()) {
+      s = wallet::state_from_json(nlohmann::json::parse(std::string(rs->getString(2))));
+      s.version = rs->getInt64(1);
+    }
+    return s;
+  });
+}
+
+template <typename T>
+bool take(std::variant<T, Problem>& v, T& out, std::optional<Problem>& err) {
+  if (auto* p = std::get_if<Problem>(&v)) {
+    err = *p;
+    return false;
+  }
+  out = std::get<T>(std::move(v));
+  return true;
+}
+
+}  // namespace
+
+void register_points_routes(Router& router, App& app) {
+  auto d = std::make_shared<Deps>(app);
+
+  // Parses the body and loads the caller; returns a response on failure.
+  auto prologue = [d](RequestContext& ctx, nlohmann::json& body, Caller& caller) -> std::optional<HttpResponse> {
+    auto parsed = parse_object(ctx.req.body(), true);
+    std::optional<Problem> err;
+    if (!take(parsed, body, err)) return fail(ctx, *err);
+    auto c = load_caller(ctx, *d);
+    if (!take(c, caller, err)) return fail(ctx, *err);
+    return std::nullopt;
+  };
+
+  router.add({"POST", "/v1/earn", kPartner, [d, prologue](RequestContext& ctx) {
+                nlohmann::json body;
+                Caller caller;
+                if (auto r = prologue(ctx, body, caller)) return *r;
+                Reader in{body, {}};
+                auto member = in.string("member", true);
+                auto amount = in.amount("amount_irr", true);
+                auto receipt = in.string("receipt_id", true);
+                auto category = in.string("category", false, 100);
+                auto occurred = in.string("occurred_at", false, 64);
+                if (!in.ok()) return fail(ctx, *in.err);
+                if (occurred && !parse_rfc3339(*occurred)) return fail(ctx, invalid_field("occurred_at", "must be an RFC 3339 time with offset"));
+                auto m = d->members.resolve(caller.tenant.id, *member, caller.tenant.auto_enroll);
+                if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
+                auto cmd = base_command(caller, std::get<Member>(m).id, CommandType::earn);
+                cmd.args = {{"amount_irr", *amount}, {"receipt_id", *receipt}};
+                if (category) cmd.args["category"] = *category;
+                if (occurred) cmd.args["occurred_at"] = *occurred;
+                return send_command(ctx, *d, cmd, body);
+              }});
+
+  router.add({"POST", "/v1/earn/{id}/refund", kPartner, [d, prologue](RequestContext& ctx) {
+                nlohmann::json body;
+                Caller caller;
+                if (auto r = prologue(ctx, body, caller)) return *r;
+                Reader in{body, {}};
+                auto amount = in.amount("amount_irr", true);
+                if (!in.ok()) return fail(ctx, *in.err);
+                auto member = owner_member(*d, ctx, "earns", ctx.params["id"]);
+                if (!member) return fail(ctx, problem(Code::not_found, "no such earn"));
+                auto cmd = base_command(caller, *member, CommandType::purchase_refund);
+                cmd.args = {{"earn_id", ctx.params["id"]}, {"amount_irr", *amount}};
+                return send_command(ctx, *d, cmd, body);
+              }});
+
+  router.add({"POST", "/v1/redemptions", kPartner, [d, prologue](RequestContext& ctx) {
+                nlohmann::json body;
+                Caller caller;
+                if (auto r = prologue(ctx, body, caller)) return *r;
+                Reader in{body, {}};
+                auto member = in.string("member", true);
+                auto pts = in.amount("points", false);
+                auto amount = in.amount("amount_irr", false);
+                auto receipt = in.string("receipt_id", true);
+                auto capture = in.boolean("capture", false);
+                if (!in.ok()) return fail(ctx, *in.err);
+                if (pts.has_value() == amount.has_value())
+                  return fail(ctx, invalid_field(pts ? "amount_irr" : "points", "send exactly one of points and amount_irr"));
+                if (amount && caller.partner->redeem_value_irr <= 0)
+                  return fail(ctx, problem(Code::invalid_amount, "this partner has no redeem value: redeem by points"));
+                auto m = d->members.resolve(caller.tenant.id, *member, false);
+                if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
+                auto cmd = base_command(caller, std::get<Member>(m).id, CommandType::authorize);
+                cmd.args = {{"receipt_id", *receipt}, {"capture", capture.value_or(false)}};
+                if (pts) cmd.args["points"] = *pts;
+                if (amount) cmd.args["amount_irr"] = *amount;
+                return send_command(ctx, *d, cmd, body);
+              }});
+
+  auto redemption_action = [d, prologue](CommandType type, bool takes_points) {
+    return [d, prologue, type, takes_points](RequestContext& ctx) {
+      nlohmann::json body;
+      Caller caller;
+      if (auto r = prologue(ctx, body, caller)) return *r;
+      Reader in{body, {}};
+      std::optional<std::int64_t> pts;
+      if (takes_points) pts = in.amount("points", false);
+      if (!in.ok()) return fail(ctx, *in.err);
+      auto member = owner_member(*d, ctx, "redemptions", ctx.params["id"]);
+      if (!member) return fail(ctx, problem(Code::not_found, "no such redemption"));
+      auto cmd = base_command(caller, *member, type);
+      cmd.args = {{"redemption_id", ctx.params["id"]}};
+      if (pts) cmd.args["points"] = *pts;
+      return send_command(ctx, *d, cmd, body);
+    };
+  };
+  router.add({"POST", "/v1/redemptions/{id}/capture", kPartner, redemption_action(CommandType::capture, true)});
+  router.add({"POST", "/v1/redemptions/{id}/void", kPartner, redemption_action(CommandType::void_redemption, false)});
+  router.add({"POST", "/v1/redemptions/{id}/refund", kPartner, redemption_action(CommandType::redemption_refund, true)});
+
+  router.add({"POST", "/v1/adjustments", kOperator, [d, prologue](RequestContext& ctx) {
+                nlohmann::json body;
+                Caller caller;
+                if (auto r = prologue(ctx, body, caller)) return *r;
+                Reader in{body, {}};
+                auto member = in.string("member", true);
+                std::optional<std::int64_t> pts;
+                auto it = body.find("points");
+                if (it == body.end() || it->is_null()) {
+                  return fail(ctx, invalid_field("points", "is required"));
+                } else if (!it->is_number_integer()) {
+                  Problem p{Code::invalid_amount, "points: must be a non-zero integer"};
+                  p.extra["field"] = "points";
+                  return fail(ctx, p);
+                } else {
+                  pts = it->get<std::int64_t>();
+                  if (*pts == 0 || *pts > kMaxAmount || *pts < -kMaxAmount) {
+                    Problem p{Code::invalid_amount, "points: must be non-zero and at most 10^15 in size"};
+                    p.extra["field"] = "points";
+                    return fail(ctx, p);
+                  }
+                }
+                auto reason = in.string("reason", true, 500);
+                if (!in.ok()) return fail(ctx, *in.err);
+                auto m = d->members.resolve(caller.tenant.id, *member, false);
+                if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
+                auto cmd = base_command(caller, std::get<Member>(m).id, CommandType::adjust);
+                cmd.args = {{"points", *pts}, {"reason", *reason}};
+                return send_command(ctx, *d, cmd, body);
+              }});
+
+  router.add({"GET", "/v1/members/{member}/balance", kPartner | kOperator, [d](RequestContext& ctx) {
+                auto t = d->tenants.get(ctx.principal.tenant_id);
+                if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
+                auto m = d->members.resolve(t->id, ctx.params["member"], false);
+                if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
+                const auto& member = std::get<Member>(m);
+                auto state = load_state(*d, t->id, member.id);
+                return json_response(200, wallet::balance_json(member.id, state.points, now_utc(), t->timezone));
+              }});
+
+  router.add({"GET", "/v1/redemptions/{id}", kPartner | kOperator, [d](RequestContext& ctx) {
+                auto t = d->tenants.get(ctx.principal.tenant_id);
+                if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
+                auto member = owner_member(*d, ctx, "redemptions", ctx.params["id"]);
+                if (!member) return fail(ctx, problem(Code::not_found, "no such redemption"));
+                auto state = load_state(*d, t->id, *member);
+                auto now = now_utc();
+                points::MemberState as_of = state.points;
+                (void)points::advance(as_of, now);
+                const auto* r = points::find_redemption(as_of, ctx.params["id"]);
+                if (!r) return fail(ctx, problem(Code::not_found, "no such redemption"));
+                wallet::WalletState view = state;
+                view.points = as_of;
+                return json_response(200, wallet::redemption_json(*member, view, *r, now, t->timezone));
+              }});
+
+  router.add({"GET", "/v1/members/{member}/transactions", kPartner | kOperator, [d](RequestContext& ctx) {
+                auto params = parse_list_params(ctx.req, "txn");
+                if (auto* p = std::get_if<Problem>(&params)) return fail(ctx, *p);
+                auto lp = std::get<ListParams>(params);
+                auto t = d->tenants.get(ctx.principal.tenant_id);
+                if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
+                auto m = d->members.resolve(t->id, ctx.params["member"], false);
+                if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
+                const auto& member = std::get<Member>(m);
+                const bool is_partner = ctx.principal.kind == Principal::Kind::partner;
+                return d->app.mysql.run([&](sql::Connection& c) {
+                  auto st = prepare(c,
+                                    "SELECT t.id, t.txn_id, t.type, t.points, t.partner_id, p.name, t.receipt_id, t.reason, "
+                                    "t.earn_id, t.redemption_id, t.at FROM ledger_transactions t LEFT JOIN partners p ON "
+                                    "p.tenant_id = t.tenant_id AND p.id = t.partner_id WHERE t.tenant_id = ? AND "
+                                    "t.member_id = ? AND t.id < ? ORDER BY t.id DESC LIMIT ?");
+                  st->setString(1, t->id);
+                  st->setString(2, member.id);
+                  st->setInt64(3, lp.position.value_or(std::numeric_limits<std::int64_t>::max()));
+                  st->setInt(4, lp.limit + 1);
+                  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+                  nlohmann::json items = nlohmann::json::array();
+                  std::int64_t last = 0;
+                  int n = 0;
+                  bool more = false;
+                  while (rs->next()) {
+                    if (n == lp.limit) {
+                      more = true;
+                      break;
+                    }
+                    ++n;
+                    last = rs->getInt64(1);
+                    auto str = [&](int i) -> nlohmann::json {
+                      return rs->isNull(i) ? nlohmann::json(nullptr) : nlohmann::json(std::string(rs->getString(i)));
+                    };
+                    auto partner = str(5);
+                    bool own = !is_partner || (partner.is_string() && partner.get<std::string>() == ctx.principal.partner_id);
+                    items.push_back({{"id", std::string(rs->getString(2))},
+                                     {"type", std::string(rs->getString(3))},
+                                     {"points", rs->getInt64(4)},
+                                     {"at", format_rfc3339(parse_sql_time(rs->getString(11)), t->timezone)},
+                                     {"partner_id", partner},
+                                     {"partner_name", str(6)},
+                                     {"receipt_id", own ? str(7) : nlohmann::json(nullptr)},
+                                     {"reason", str(8)},
+                                     {"earn_id", str(9)},
+                                     {"redemption_id", str(10)}});
+                  }
+                  nlohmann::json out = {{"items", items},
+                                        {"next_cursor", more ? nlohmann::json(encode_cursor("txn", last)) : nlohmann::json(nullptr)}};
+                  return json_response(200, out);
+                });
+              }});
+}
+
+}  // namespace emtiaz::gateway

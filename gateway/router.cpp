@@ -1,0 +1,99 @@
+#include "gateway/router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "common/crypto.hpp"
+
+namespace emtiaz::gateway {
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  if (!path.empty() && path.front() == '/') pos = 1;
+  while (pos <= path.size()) {
+    auto slash = path.find('/', pos);
+    out.push_back(path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos));
+    if (slash == std::string_view::npos) break;
+    pos = slash + 1;
+  }
+  return out;
+}
+
+bool match(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params) {
+  auto p = split_path(pattern);
+  auto s = split_path(path);
+  if (p.size() != s.size()) return false;
+  std::map<std::string, std::string> found;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i].size() >= 2 && p[i].front() == '{' && p[i].back() == '}') {
+      if (s[i].empty()) return false;
+      found[std::string(p[i].substr(1, p[i].size() - 2))] = std::string(s[i]);
+    } else if (p[i] != s[i]) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
+}  // namespace
+
+void Router::add(Route route) { routes_.push_back(std::move(route)); }
+
+std::vector<std::string> Router::route_list() const {
+  std::vector<std::string> out;
+  for (const auto& r : routes_) out.push_back(r.method + " " + r.pattern);
+  return out;
+}
+
+HttpResponse json_response(int status, const nlohmann::json& body) {
+  return HttpResponse::json(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+HttpResponse problem_response(const RequestContext& ctx, const Problem& p) {
+  auto r = HttpResponse::from_problem(p, ctx.req.request_id);
+  r.route = ctx.route;
+  return r;
+}
+
+HttpResponse Router::handle(HttpRequest& req) const {
+  std::map<std::string, std::string> params;
+  const Route* found = nullptr;
+  bool path_matched = false;
+  for (const auto& r : routes_) {
+    std::map<std::string, std::string> p;
+    if (!match(r.pattern, req.path, p)) continue;
+    path_matched = true;
+    if (r.method == req.method()) {
+      found = &r;
+      params = std::move(p);
+      break;
+    }
+  }
+  RequestContext ctx{req, {}, std::move(params), found ? found->method + " " + found->pattern : "unmatched"};
+  if (!found) {
+    auto code = path_matched ? Code::method_not_allowed : Code::not_found;
+    return problem_response(ctx, problem(code, path_matched ? "method not allowed on this resource" : "no such resource"));
+  }
+  if (!(found->roles & kPublic)) {
+    auto auth = req.header("Authorization");
+    constexpr std::string_view bearer = "Bearer ";
+    if (!auth || auth->size() <= bearer.size() || auth->compare(0, bearer.size(), bearer) != 0)
+      return problem_response(ctx, problem(Code::unauthorized, "a bearer token is required"));
+    auto principal = authenticate_(auth->substr(bearer.size()));
+    if (!principal) return problem_response(ctx, problem(Code::unauthorized, "unknown or revoked token"));
+    ctx.principal = *principal;
+    unsigned role = 0;
+    if (principal->kind == Principal::Kind::admin) role = kAdmin;
+    if (principal->kind == Principal::Kind::operator_) role = kOperator;
+    if (principal->kind == Principal::Kind::partner) role = kPartner;
+    if (!(found->roles & role)) return problem_response(ctx, problem(Code::forbidden, "this principal may not call this route"));
+    if (principal->suspended) return problem_response(ctx, problem(Code::partner_suspended, "this partner is suspended"));
+  }
+  auto resp = found->handler(ctx);
+  resp.route = ctx.route;
+  return resp;
+}
+
+}  // namespace emtiaz::gateway

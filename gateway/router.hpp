@@ -1,0 +1,54 @@
+#pragma once
+// The gateway's router: `handle(request) -> response` with no socket in sight. Routes are templates
+// ("/v1/partners/{id}"); the matched template is the metrics label. Authentication and the principal's
+// role are checked here, once, before any handler runs.
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/http_server.hpp"
+#include "gateway/principal.hpp"
+
+namespace emtiaz::gateway {
+
+struct RequestContext {
+  HttpRequest& req;
+  Principal principal;
+  std::map<std::string, std::string> params;  // path parameters, percent-decoded
+  std::string route;                          // the matched template, e.g. "POST /v1/earn"
+};
+
+using RouteHandler = std::function<HttpResponse(RequestContext&)>;
+
+enum Role : unsigned { kAdmin = 1, kOperator = 2, kPartner = 4, kPublic = 8 };
+
+struct Route {
+  std::string method;   // "GET", "POST", ...
+  std::string pattern;  // "/v1/members/{member}/balance"
+  unsigned roles;       // bitmask of Role
+  RouteHandler handler;
+};
+
+// Resolves a bearer token to a principal (nullopt: unknown or revoked token).
+using Authenticator = std::function<std::optional<Principal>(const std::string& token)>;
+
+class Router {
+ public:
+  explicit Router(Authenticator authenticate) : authenticate_(std::move(authenticate)) {}
+  void add(Route route);
+  HttpResponse handle(HttpRequest& req) const;
+  // "METHOD /pattern" of every route, for the OpenAPI coverage test.
+  std::vector<std::string> route_list() const;
+
+ private:
+  Authenticator authenticate_;
+  std::vector<Route> routes_;
+};
+
+// JSON helpers shared by handlers.
+HttpResponse json_response(int status, const nlohmann::json& body);
+HttpResponse problem_response(const RequestContext& ctx, const Problem& p);
+
+}  // namespace emtiaz::gateway

@@ -1,0 +1,168 @@
+#include "points/points_json.hpp"
+
+#include <stdexcept>
+
+namespace emtiaz::points {
+namespace {
+
+// NLOHMANN_JSON_SERIALIZE_ENUM maps an unknown string to the first enumerator; a stored state must never
+// be read as something it is not, so names are checked strictly here.
+template <typename Enum>
+Enum enum_from(const nlohmann::json& j, std::string_view field) {
+  const auto& value = j.at(std::string(field));
+  Enum result = value.get<Enum>();
+  if (nlohmann::json(result) != value) {
+    throw std::invalid_argument("points state: unknown " + std::string(field) + " " + value.dump());
+  }
+  return result;
+}
+
+Instant instant_at(const nlohmann::json& j, const char* field) { return from_micros(j.at(field).get<std::int64_t>()); }
+
+}  // namespace
+
+std::int64_t to_micros(Instant t) { return t.time_since_epoch().count(); }
+Instant from_micros(std::int64_t micros) { return Instant{std::chrono::microseconds{micros}}; }
+
+void to_json(nlohmann::json& j, const Lot& lot) {
+  j = nlohmann::json{{"id", lot.id},
+                     {"issuer", lot.issuer},
+                     {"issue_price_irr", lot.issue_price_irr},
+                     {"fee_bps", lot.fee_bps},
+                     {"earn_id", lot.earn_id},
+                     {"amount_irr", lot.amount_irr},
+                     {"points", lot.points},
+                     {"remaining", lot.remaining},
+                     {"created_at", to_micros(lot.created_at)},
+                     {"available_at", to_micros(lot.available_at)},
+                     {"expires_at", to_micros(lot.expires_at)},
+                     {"seq", lot.seq},
+                     {"pending", lot.pending},
+                     {"expired", lot.expired},
+                     {"refunded_irr", lot.refunded_irr},
+                     {"clawed_back", lot.clawed_back}};
+}
+
+void from_json(const nlohmann::json& j, Lot& lot) {
+  j.at("id").get_to(lot.id);
+  j.at("issuer").get_to(lot.issuer);
+  j.at("issue_price_irr").get_to(lot.issue_price_irr);
+  j.at("fee_bps").get_to(lot.fee_bps);
+  j.at("earn_id").get_to(lot.earn_id);
+  j.at("amount_irr").get_to(lot.amount_irr);
+  j.at("points").get_to(lot.points);
+  j.at("remaining").get_to(lot.remaining);
+  lot.created_at = instant_at(j, "created_at");
+  lot.available_at = instant_at(j, "available_at");
+  lot.expires_at = instant_at(j, "expires_at");
+  j.at("seq").get_to(lot.seq);
+  j.at("pending").get_to(lot.pending);
+  j.at("expired").get_to(lot.expired);
+  j.at("refunded_irr").get_to(lot.refunded_irr);
+  j.at("clawed_back").get_to(lot.clawed_back);
+}
+
+void to_json(nlohmann::json& j, const Allocation& allocation) {
+  j = nlohmann::json{{"lot_id", allocation.lot_id},
+                     {"held", allocation.held},
+                     {"captured", allocation.captured},
+                     {"refunded", allocation.refunded}};
+}
+
+void from_json(const nlohmann::json& j, Allocation& allocation) {
+  j.at("lot_id").get_to(allocation.lot_id);
+  j.at("held").get_to(allocation.held);
+  j.at("captured").get_to(allocation.captured);
+  j.at("refunded").get_to(allocation.refunded);
+}
+
+void to_json(nlohmann::json& j, const Redemption& redemption) {
+  j = nlohmann::json{{"id", redemption.id},
+                     {"partner_id", redemption.partner_id},
+                     {"redeem_value_irr", redemption.redeem_value_irr},
+                     {"status", redemption.status},
+                     {"points", redemption.points},
+                     {"points_captured", redemption.points_captured},
+                     {"points_refunded", redemption.points_refunded},
+                     {"created_at", to_micros(redemption.created_at)},
+                     {"expires_at", to_micros(redemption.expires_at)},
+                     {"seq", redemption.seq},
+                     {"allocations", redemption.allocations}};
+}
+
+void from_json(const nlohmann::json& j, Redemption& redemption) {
+  j.at("id").get_to(redemption.id);
+  j.at("partner_id").get_to(redemption.partner_id);
+  j.at("redeem_value_irr").get_to(redemption.redeem_value_irr);
+  redemption.status = enum_from<RedemptionStatus>(j, "status");
+  j.at("points").get_to(redemption.points);
+  j.at("points_captured").get_to(redemption.points_captured);
+  j.at("points_refunded").get_to(redemption.points_refunded);
+  redemption.created_at = instant_at(j, "created_at");
+  redemption.expires_at = instant_at(j, "expires_at");
+  j.at("seq").get_to(redemption.seq);
+  j.at("allocations").get_to(redemption.allocations);
+}
+
+void to_json(nlohmann::json& j, const MemberState& state) {
+  j = nlohmann::json{{"lots", state.lots},
+                     {"redemptions", state.redemptions},
+                     {"debt", state.debt},
+                     {"next_seq", state.next_seq},
+                     {"as_of", to_micros(state.as_of)}};
+}
+
+void from_json(const nlohmann::json& j, MemberState& state) {
+  j.at("lots").get_to(state.lots);
+  j.at("redemptions").get_to(state.redemptions);
+  j.at("debt").get_to(state.debt);
+  j.at("next_seq").get_to(state.next_seq);
+  state.as_of = instant_at(j, "as_of");
+}
+
+void to_json(nlohmann::json& j, const Movement& movement) {
+  j = nlohmann::json{{"type", movement.type},
+                     {"points", movement.points},
+                     {"lot_id", movement.lot_id},
+                     {"issuer", movement.issuer},
+                     {"partner_id", movement.partner_id},
+                     {"redemption_id", movement.redemption_id},
+                     {"earn_id", movement.earn_id},
+                     {"at", to_micros(movement.at)}};
+}
+
+void from_json(const nlohmann::json& j, Movement& movement) {
+  movement.type = enum_from<MovementType>(j, "type");
+  j.at("points").get_to(movement.points);
+  j.at("lot_id").get_to(movement.lot_id);
+  j.at("issuer").get_to(movement.issuer);
+  j.at("partner_id").get_to(movement.partner_id);
+  j.at("redemption_id").get_to(movement.redemption_id);
+  j.at("earn_id").get_to(movement.earn_id);
+  movement.at = instant_at(j, "at");
+}
+
+void to_json(nlohmann::json& j, const ExpiringPoints& expiring) {
+  j = nlohmann::json{{"points", expiring.points}, {"expires_at", to_micros(expiring.expires_at)}};
+}
+
+void from_json(const nlohmann::json& j, ExpiringPoints& expiring) {
+  j.at("points").get_to(expiring.points);
+  expiring.expires_at = instant_at(j, "expires_at");
+}
+
+void to_json(nlohmann::json& j, const Balance& balance) {
+  j = nlohmann::json{{"available", balance.available},
+                     {"pending", balance.pending},
+                     {"held", balance.held},
+                     {"expiring", balance.expiring}};
+}
+
+void from_json(const nlohmann::json& j, Balance& balance) {
+  j.at("available").get_to(balance.available);
+  j.at("pending").get_to(balance.pending);
+  j.at("held").get_to(balance.held);
+  j.at("expiring").get_to(balance.expiring);
+}
+
+}  // namespace emtiaz::points

@@ -1,0 +1,120 @@
+// GET /v1/ready follows the servers a service depends on: on a private network, stopping Redis, MariaDB or
+// the broker turns the ready answers of the services that use it into 503 problem documents naming it, and
+// starting it again brings them back to 200 (the broker comes back on new ports, through the bootstrap file).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/network.hpp"
+
+namespace emtiaz::tests {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ReadinessTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { net_ = std::make_unique<PrivateNetwork>(); }
+  static void TearDownTestSuite() { net_.reset(); }
+
+  void SetUp() override {
+    ASSERT_TRUE(net_) << "the private network did not start";
+    // Every test starts from a fully ready network (an earlier test may have left a part recovering).
+    for (auto* endpoint : {&gateway_, &wallet_, &clearing_}) {
+      HttpResponse last;
+      const bool ok = wait_until([&] { return (last = endpoint->get("/v1/ready")).status == 200; }, 60s);
+      ASSERT_TRUE(ok) << endpoint->base_url() << "/v1/ready: " << last.describe();
+    }
+  }
+
+  // Waits until `client`'s /v1/ready is a 503 that names `dependency`; checks the problem document.
+  static void expect_not_ready_naming(HttpClient& client, const std::string& dependency, std::chrono::seconds within) {
+    HttpResponse last;
+    const bool named = wait_until(
+        [&] {
+          last = client.get("/v1/ready");
+          return last.status == 503 && last.body.find(dependency) != std::string::npos;
+        },
+        within);
+    ASSERT_TRUE(named) << client.base_url() << "/v1/ready did not become 503 naming " << dependency << " within "
+                       << within.count() << "s; last: " << last.describe();
+    EXPECT_NE(last.header("content-type").find("application/problem+json"), std::string::npos) << last.describe();
+    nlohmann::json doc;
+    ASSERT_NO_THROW(doc = last.json()) << last.describe();
+    EXPECT_EQ(doc.value("status", 0), 503) << last.body;
+    EXPECT_EQ(doc.value("code", ""), "not_ready") << last.body;
+    EXPECT_TRUE(doc.contains("title")) << last.body;
+    EXPECT_NE(doc.value("detail", "").find(dependency), std::string::npos) << last.body;
+    ASSERT_TRUE(doc.contains("down") && doc["down"].is_array()) << last.body;
+    const auto& down = doc["down"];
+    EXPECT_NE(std::find(down.begin(), down.end(), dependency), down.end()) << last.body;
+  }
+
+  static void expect_ready(HttpClient& client, std::chrono::seconds within) {
+    HttpResponse last;
+    const bool ready = wait_until([&] { return (last = client.get("/v1/ready")).status == 200; }, within);
+    EXPECT_TRUE(ready) << client.base_url() << "/v1/ready did not come back to 200 within " << within.count()
+                       << "s; last: " << last.describe();
+  }
+
+  static std::unique_ptr<PrivateNetwork> net_;
+  HttpClient gateway_ = net_ ? net_->gateway() : HttpClient("http://127.0.0.1:1");
+  HttpClient wallet_ = net_ ? net_->wallet_admin() : HttpClient("http://127.0.0.1:1");
+  HttpClient clearing_ = net_ ? net_->clearing_admin() : HttpClient("http://127.0.0.1:1");
+};
+
+std::unique_ptr<PrivateNetwork> ReadinessTest::net_;
+
+TEST_F(ReadinessTest, AllServicesReadyAndHealthy) {
+  for (auto* endpoint : {&gateway_, &wallet_, &clearing_}) {
+    const auto ready = endpoint->get("/v1/ready");
+    EXPECT_EQ(ready.status, 200) << endpoint->base_url() << ": " << ready.describe();
+    const auto health = endpoint->get("/v1/health");
+    EXPECT_EQ(health.status, 200) << endpoint->base_url() << ": " << health.describe();
+  }
+}
+
+TEST_F(ReadinessTest, RedisDownIsNamedAndRecovers) {
+  net_->stop("redis");
+  expect_not_ready_naming(gateway_, "redis", 15s);
+  expect_not_ready_naming(wallet_, "redis", 15s);
+  // The gateway's /v1/health still answers: the process is up.
+  EXPECT_EQ(gateway_.get("/v1/health").status, 200);
+  net_->start("redis");
+  expect_ready(gateway_, 30s);
+  expect_ready(wallet_, 30s);
+  expect_ready(clearing_, 30s);
+}
+
+TEST_F(ReadinessTest, MysqlDownIsNamedAndRecovers) {
+  net_->stop("mariadb");
+  expect_not_ready_naming(gateway_, "mysql", 15s);
+  expect_not_ready_naming(wallet_, "mysql", 15s);
+  expect_not_ready_naming(clearing_, "mysql", 15s);
+  net_->start("mariadb");
+  expect_ready(gateway_, 30s);
+  expect_ready(wallet_, 30s);
+  expect_ready(clearing_, 30s);
+}
+
+TEST_F(ReadinessTest, BrokerDownIsNamedAndRecoversOnNewPorts) {
+  const auto bootstrap_file = net_->env().at("EMTIAZ_KAFKA_BOOTSTRAP_FILE");
+  net_->stop("broker");
+  EXPECT_FALSE(std::filesystem::exists(bootstrap_file)) << "a stopped broker leaves no bootstrap file";
+  expect_not_ready_naming(gateway_, "kafka", 20s);
+  expect_not_ready_naming(wallet_, "kafka", 20s);
+  expect_not_ready_naming(clearing_, "kafka", 20s);
+  net_->start("broker");  // new ports, a new bootstrap file: the services must re-read it
+  EXPECT_TRUE(std::filesystem::exists(bootstrap_file));
+  expect_ready(gateway_, 45s);
+  expect_ready(wallet_, 45s);
+  expect_ready(clearing_, 45s);
+}
+
+}  // namespace
+}  // namespace emtiaz::tests

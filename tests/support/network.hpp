@@ -1,0 +1,88 @@
+#pragma once
+// The networks integration tests run against.
+//
+// - The suite's shared network: started by scripts/test.sh (netctl.sh up var/test-PID --ports free), whose
+//   env file is named by EMTIAZ_TEST_ENV. Tests must not stop its servers.
+// - PrivateNetwork: a whole network of the test's own (its own MariaDB, Redis, broker and services on free
+//   ports, in a fresh folder), for tests that stop, kill or restart parts. Started in the constructor,
+//   destroyed (stopped and deleted) in the destructor.
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "tests/support/http_client.hpp"
+
+namespace emtiaz::tests {
+
+// KEY=value lines, as netctl.sh writes DIR/env.
+class NetworkEnv {
+ public:
+  NetworkEnv() = default;
+  static NetworkEnv load(const std::string& path);  // throws std::runtime_error
+
+  // The value; throws std::runtime_error naming the key when it is missing.
+  const std::string& at(const std::string& key) const;
+  std::string get(const std::string& key, const std::string& fallback = {}) const;
+  const std::map<std::string, std::string>& values() const { return values_; }
+
+  std::string url() const { return at("EMTIAZ_URL"); }
+  std::string admin_token() const { return at("EMTIAZ_ADMIN_TOKEN"); }
+  std::string wallet_admin_url() const { return at("EMTIAZ_WALLET_ADMIN_URL"); }
+  std::string clearing_admin_url() const { return at("EMTIAZ_CLEARING_ADMIN_URL"); }
+
+  HttpClient gateway() const { return HttpClient(url()); }
+  HttpClient wallet_admin() const { return HttpClient(wallet_admin_url()); }
+  HttpClient clearing_admin() const { return HttpClient(clearing_admin_url()); }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+// The suite's shared network (EMTIAZ_TEST_ENV); throws with a hint to use scripts/test.sh when it is unset.
+const NetworkEnv& suite_env();
+
+// The path of scripts/netctl.sh (EMTIAZ_NETCTL, else found from this source file's location).
+std::string netctl_path();
+
+// Runs a shell command; returns its exit status and appends its stdout+stderr to *output when given.
+int run_shell(const std::string& command, std::string* output = nullptr);
+
+class PrivateNetwork {
+ public:
+  // Starts a network in a fresh folder (under EMTIAZ_TEST_TMPDIR, else /tmp). Throws std::runtime_error
+  // with netctl's output when it does not come up.
+  PrivateNetwork();
+  ~PrivateNetwork();
+  PrivateNetwork(const PrivateNetwork&) = delete;
+  PrivateNetwork& operator=(const PrivateNetwork&) = delete;
+
+  // part: mariadb, redis, broker, wallet, clearing, gateway. Each throws with netctl's output on failure.
+  void stop(const std::string& part);
+  void start(const std::string& part);
+  void kill(const std::string& part);
+  void down();
+  void up();  // the same folder: same ports, same data, same secrets
+
+  const std::string& dir() const { return dir_; }
+  const NetworkEnv& env() const { return env_; }
+  std::string url() const { return env_.url(); }
+  std::string admin_token() const { return env_.admin_token(); }
+  HttpClient gateway() const { return env_.gateway(); }
+  HttpClient wallet_admin() const { return env_.wallet_admin(); }
+  HttpClient clearing_admin() const { return env_.clearing_admin(); }
+
+  // The last lines of DIR/logs/PART.log, for failure messages.
+  std::string log_tail(const std::string& part, int lines = 30) const;
+
+ private:
+  void netctl(const std::string& args);
+  std::string dir_;
+  NetworkEnv env_;
+};
+
+// Polls `condition` every `interval` until it is true or `timeout` has passed; returns its last value.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds interval = std::chrono::milliseconds(100));
+
+}  // namespace emtiaz::tests

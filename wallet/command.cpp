@@ -1,0 +1,112 @@
+#include "wallet/command.hpp"
+
+namespace emtiaz::wallet {
+
+std::string_view to_string(CommandType t) {
+  switch (t) {
+    case CommandType::earn: return "earn";
+    case CommandType::purchase_refund: return "purchase_refund";
+    case CommandType::authorize: return "authorize";
+    case CommandType::capture: return "capture";
+    case CommandType::void_redemption: return "void";
+    case CommandType::redemption_refund: return "redemption_refund";
+    case CommandType::adjust: return "adjust";
+  }
+  return "unknown";
+}
+
+std::optional<CommandType> parse_command_type(std::string_view s) {
+  for (auto t : {CommandType::earn, CommandType::purchase_refund, CommandType::authorize, CommandType::capture,
+                 CommandType::void_redemption, CommandType::redemption_refund, CommandType::adjust})
+    if (to_string(t) == s) return t;
+  return std::nullopt;
+}
+
+std::string member_key(const std::string& tenant_id, const std::string& member_id) {
+  return tenant_id + ":" + member_id;
+}
+
+nlohmann::json Command::to_json() const {
+  nlohmann::json j = {
+      {"v", 1},
+      {"command_id", command_id},
+      {"body_hash", body_hash},
+      {"request_id", request_id},
+      {"gateway", gateway},
+      {"reply_partition", reply_partition},
+      {"tenant_id", tenant_id},
+      {"member_id", member_id},
+      {"type", to_string(type)},
+      {"tenant",
+       {{"timezone", tenant.timezone},
+        {"calendar", format_calendar(tenant.calendar)},
+        {"points_ttl", format_iso_duration(tenant.points_ttl)},
+        {"pending_period", format_iso_duration(tenant.pending_period)},
+        {"hold_ttl", format_iso_duration(tenant.hold_ttl)}}},
+      {"args", args},
+  };
+  if (partner) {
+    j["partner"] = {{"id", partner->id},
+                    {"name", partner->name},
+                    {"issue_price_irr", partner->issue_price_irr},
+                    {"redeem_value_irr", partner->redeem_value_irr},
+                    {"fee_bps", partner->fee_bps},
+                    {"points_per_10k_irr", partner->points_per_10k_irr}};
+  }
+  return j;
+}
+
+std::optional<Command> Command::from_json(const nlohmann::json& j) {
+  try {
+    Command c;
+    c.command_id = j.at("command_id").get<std::string>();
+    c.body_hash = j.at("body_hash").get<std::string>();
+    c.request_id = j.value("request_id", "");
+    c.gateway = j.at("gateway").get<std::string>();
+    c.reply_partition = j.at("reply_partition").get<std::int32_t>();
+    c.tenant_id = j.at("tenant_id").get<std::string>();
+    c.member_id = j.at("member_id").get<std::string>();
+    auto type = parse_command_type(j.at("type").get<std::string>());
+    if (!type) return std::nullopt;
+    c.type = *type;
+    const auto& t = j.at("tenant");
+    c.tenant.timezone = t.at("timezone").get<std::string>();
+    auto cal = parse_calendar(t.at("calendar").get<std::string>());
+    auto ttl = parse_iso_duration(t.at("points_ttl").get<std::string>());
+    auto pending = parse_iso_duration(t.at("pending_period").get<std::string>());
+    auto hold = parse_iso_duration(t.at("hold_ttl").get<std::string>());
+    if (!cal || !ttl || !pending || !hold) return std::nullopt;
+    c.tenant.calendar = *cal;
+    c.tenant.points_ttl = *ttl;
+    c.tenant.pending_period = *pending;
+    c.tenant.hold_ttl = *hold;
+    if (j.contains("partner") && j["partner"].is_object()) {
+      const auto& p = j["partner"];
+      c.partner = PartnerSnapshot{p.at("id").get<std::string>(),
+                                  p.at("name").get<std::string>(),
+                                  p.at("issue_price_irr").get<std::int64_t>(),
+                                  p.at("redeem_value_irr").get<std::int64_t>(),
+                                  p.at("fee_bps").get<std::int64_t>(),
+                                  p.at("points_per_10k_irr").get<std::int64_t>()};
+    }
+    c.args = j.value("args", nlohmann::json::object());
+    return c;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+nlohmann::json Reply::to_json() const {
+  return {{"command_id", command_id}, {"status", status}, {"body", body}, {"replayed", replayed}};
+}
+
+std::optional<Reply> Reply::from_json(const nlohmann::json& j) {
+  try {
+    return Reply{j.at("command_id").get<std::string>(), j.at("status").get<int>(), j.at("body").get<std::string>(),
+                 j.value("replayed", false)};
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace emtiaz::wallet

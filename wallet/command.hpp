@@ -1,0 +1,64 @@
+#pragma once
+// The messages between the gateway and the wallet. A command carries everything the wallet needs to apply
+// it without reading the control plane: the tenant's clocks and the partner's prices as they were when the
+// gateway accepted the request (a price change applies to events after it).
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "common/time.hpp"
+
+namespace emtiaz::wallet {
+
+struct TenantSettings {
+  std::string timezone = "Asia/Tehran";
+  Calendar calendar = Calendar::jalali;
+  IsoDuration points_ttl{.months = 12};
+  IsoDuration pending_period{};
+  IsoDuration hold_ttl{.minutes = 15};
+};
+
+struct PartnerSnapshot {
+  std::string id;
+  std::string name;
+  std::int64_t issue_price_irr = 0;
+  std::int64_t redeem_value_irr = 0;
+  std::int64_t fee_bps = 0;
+  std::int64_t points_per_10k_irr = 0;
+};
+
+enum class CommandType { earn, purchase_refund, authorize, capture, void_redemption, redemption_refund, adjust };
+std::string_view to_string(CommandType t);
+std::optional<CommandType> parse_command_type(std::string_view s);
+
+struct Command {
+  std::string command_id;  // sha256 of (principal scope, Idempotency-Key): the exactly-once key
+  std::string body_hash;   // fingerprint of method, path and canonical body
+  std::string request_id;  // of the first request, for problem documents
+  std::string gateway;     // the gateway instance that waits for the reply
+  std::int32_t reply_partition = 0;
+  std::string tenant_id;
+  std::string member_id;
+  CommandType type = CommandType::earn;
+  TenantSettings tenant;
+  std::optional<PartnerSnapshot> partner;  // absent for operator adjustments
+  nlohmann::json args = nlohmann::json::object();
+
+  nlohmann::json to_json() const;
+  static std::optional<Command> from_json(const nlohmann::json& j);
+};
+
+struct Reply {
+  std::string command_id;
+  int status = 0;
+  std::string body;       // the exact response body, replayed byte for byte
+  bool replayed = false;  // the wallet had already applied this command
+  nlohmann::json to_json() const;
+  static std::optional<Reply> from_json(const nlohmann::json& j);
+};
+
+// The Kafka key of a member's commands and events: one member, one partition, one writer.
+std::string member_key(const std::string& tenant_id, const std::string& member_id);
+
+}  // namespace emtiaz::wallet

@@ -1,2 +1,0 @@
-// Placeholder translation unit so the library target exists before its first real source.
-namespace emtiaz { [[maybe_unused]] static int wallet_placeholder = 0; }
