@@ -15,12 +15,20 @@ if [[ -f "$cache" ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$cache"; t
     echo "build: $build_dir was configured with another generator; remove it or pick another folder" >&2
     exit 1
 fi
-if [[ ! -f "$build_dir/build.ninja" ]] || ! grep -qx "CMAKE_BUILD_TYPE:STRING=$build_type" "$cache" || (($#)); then
-    if ! cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" "$@" >"$build_dir/emtiaz-configure.log" 2>&1; then
+configure_args=(-G Ninja -DCMAKE_BUILD_TYPE="$build_type")
+# Release at -O2: g++ 12 at -O3 reports false -Wrestrict/-Wstringop-overflow errors inside libstdc++
+# (GCC bug 105329 and kin), which -Werror turns into a failed build.
+[[ "$build_type" == Release ]] && configure_args+=("-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG")
+configure_args+=("$@")
+stamp="$build_dir/emtiaz-configure.args"
+if [[ ! -f "$build_dir/build.ninja" || ! -f "$stamp" ]] || [[ "$(cat "$stamp")" != "${configure_args[*]}" ]]; then
+    if ! cmake -S . -B "$build_dir" "${configure_args[@]}" >"$build_dir/emtiaz-configure.log" 2>&1; then
         echo "build: cmake configure failed ($build_dir/emtiaz-configure.log):" >&2
         tail -n 40 "$build_dir/emtiaz-configure.log" >&2
+        rm -f "$stamp"
         exit 1
     fi
+    printf '%s' "${configure_args[*]}" >"$stamp"
 fi
 
 start=$SECONDS

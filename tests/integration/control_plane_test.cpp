@@ -449,7 +449,9 @@ TEST_F(ControlPlane, ConcurrentRetriesUnderOneKeyCreateOnePartner) {
       EXPECT_EQ(a.body, created_body) << "every 201 is the one first response";
     } else {
       EXPECT_EQ(a.status, 409) << a.describe();
-      if (a.status == 409) EXPECT_EQ(a.json()["code"], "idempotency_key_in_use");
+      if (a.status == 409) {
+        EXPECT_EQ(a.json()["code"], "idempotency_key_in_use");
+      }
     }
   }
   ASSERT_FALSE(created_body.empty());
