@@ -1,10 +1,13 @@
 // emtiaz-clearing: reads its config, serves its admin port (health, ready, metrics) and consumes the
-// wallet's ledger events. Settlement itself is built in clearing_service (see docs/design.md).
+// wallet's ledger events into MySQL (clearing_consumer). Settlements are closed by the gateway
+// (POST /v1/settlements) from the tables this service fills.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstdio>
 #include <thread>
 
+#include "clearing/clearing_consumer.hpp"
 #include "common/config.hpp"
 #include "common/kafka.hpp"
 #include "common/mysql.hpp"
@@ -51,7 +54,12 @@ int main() {
   auto port = admin.start();
   write_port_file(config.port_file, port);
   spdlog::info("clearing admin listening on 127.0.0.1:{}", port);
+  std::atomic<bool> stop{false};
+  clearing::ClearingConsumer consumer(config.kafka, mysql);
+  std::thread worker([&] { consumer.run(stop); });
   wait_for_shutdown_signal();
+  stop = true;
+  worker.join();
   admin.stop();
   return 0;
 }

@@ -15,6 +15,7 @@
 #include "gateway/control_handlers.hpp"
 #include "gateway/points_handlers.hpp"
 #include "gateway/router.hpp"
+#include "gateway/settlement_handlers.hpp"
 
 int main() {
   using namespace emtiaz;
@@ -51,6 +52,7 @@ int main() {
   gateway::Router router(gateway::make_authenticator(app));
   gateway::register_control_routes(router, app);
   gateway::register_points_routes(router, app);
+  gateway::register_settlement_routes(router, app);
   ReadinessMonitor readiness({{"mysql", [&] { return mysql.ping(); }},
                               {"redis", [&] { return redis.ping(); }},
                               {"kafka", [&] { return producer.ready(); }}});

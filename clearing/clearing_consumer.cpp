@@ -1,0 +1,166 @@
+#include "clearing/clearing_consumer.hpp"
+
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "common/metrics.hpp"
+#include "common/sql_util.hpp"
+
+namespace emtiaz::clearing {
+namespace {
+
+struct Batch {
+  std::map<std::int32_t, Position> pos;
+  std::set<std::int32_t> dirty;
+  BulkInsert rows{"clearing_events",
+                  {"part", "seq", "idx", "tenant_id", "type", "points", "issuer", "issue_price_irr", "fee_bps",
+                   "partner_id", "redeem_value_irr", "earn_id", "at_us"}};
+  std::int64_t applied = 0;
+};
+
+Position& position(sql::Connection& c, Batch& b, std::int32_t part) {
+  auto it = b.pos.find(part);
+  if (it != b.pos.end()) return it->second;
+  {
+    auto ins = prepare(c, "INSERT IGNORE INTO clearing_positions (part, applied_seq, watermark_us) VALUES (?, 0, 0)");
+    ins->setInt(1, part);
+    ins->executeUpdate();
+  }
+  auto st = prepare(c, "SELECT applied_seq, watermark_us FROM clearing_positions WHERE part = ? FOR UPDATE");
+  st->setInt(1, part);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  Position p;
+  if (rs->next()) {
+    p.applied_seq = rs->getInt64(1);
+    p.watermark_us = rs->getInt64(2);
+  }
+  return b.pos.emplace(part, p).first->second;
+}
+
+void apply_event(Batch& b, Position& p, std::int32_t part, std::int64_t seq, const nlohmann::json& ev) {
+  const std::string tenant = ev.value("tenant_id", "");
+  std::int32_t idx = 0;
+  for (const auto& e : ev.value("entries", nlohmann::json::array())) {
+    b.rows.add({static_cast<std::int64_t>(part), seq, static_cast<std::int64_t>(idx++), tenant,
+                e.value("type", ""), e.value("points", std::int64_t{0}), e.value("issuer", ""),
+                e.value("issue_price_irr", std::int64_t{0}), e.value("fee_bps", std::int64_t{0}),
+                e.value("partner_id", ""), e.value("redeem_value_irr", std::int64_t{0}), e.value("earn_id", ""),
+                e.value("at", std::int64_t{0})});
+  }
+  p.applied_seq = seq;
+  b.dirty.insert(part);
+  ++b.applied;
+}
+
+// Applies the outbox's events of `part` in (applied_seq, up_to) that never reached us through Kafka.
+void fill_gap(sql::Connection& c, Batch& b, Position& p, std::int32_t part, std::int64_t up_to) {
+  auto st = prepare(c, "SELECT seq, payload FROM outbox WHERE part = ? AND seq > ? AND seq < ? ORDER BY seq");
+  st->setInt(1, part);
+  st->setInt64(2, p.applied_seq);
+  st->setInt64(3, up_to);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  std::int64_t filled = 0;
+  while (rs->next()) {
+    auto seq = rs->getInt64(1);
+    if (seq != p.applied_seq + 1) break;  // the outbox itself has a hole: stop at it
+    auto ev = nlohmann::json::parse(std::string(rs->getString(2)), nullptr, false);
+    if (ev.is_discarded()) break;
+    apply_event(b, p, part, seq, ev);
+    ++filled;
+  }
+  if (filled > 0) {
+    spdlog::warn("clearing: filled {} events of partition {} from the outbox", filled, part);
+    Metrics::global().add("emtiaz_clearing_gap_filled_total", static_cast<double>(filled));
+  }
+}
+
+}  // namespace
+
+std::int64_t apply_ledger_messages(sql::Connection& c, const std::vector<std::string>& payloads) {
+  Batch b;
+  for (const auto& text : payloads) {
+    auto msg = nlohmann::json::parse(text, nullptr, false);
+    if (msg.is_discarded() || !msg.is_object() || !msg.contains("part") || !msg.contains("seq")) {
+      spdlog::warn("clearing: skipping a malformed ledger message");
+      continue;
+    }
+    const auto part = msg["part"].get<std::int32_t>();
+    const auto seq = msg["seq"].get<std::int64_t>();
+    const auto kind = msg.value("kind", "");
+    auto& p = position(c, b, part);
+    if (kind == "ledger") {
+      if (seq <= p.applied_seq) continue;  // a redelivery: already applied
+      if (seq > p.applied_seq + 1) fill_gap(c, b, p, part, seq);
+      if (seq != p.applied_seq + 1) {
+        spdlog::warn("clearing: partition {} expects seq {} but got {}; waiting for the rest", part,
+                     p.applied_seq + 1, seq);
+        continue;
+      }
+      apply_event(b, p, part, seq, msg);
+    } else if (kind == "watermark") {
+      if (seq > p.applied_seq) fill_gap(c, b, p, part, seq + 1);
+      if (seq > p.applied_seq) continue;  // not every event before it is here yet
+      auto at = msg.value("at", std::int64_t{0});
+      if (at > p.watermark_us) {
+        p.watermark_us = at;
+        b.dirty.insert(part);
+      }
+    }
+  }
+  b.rows.execute(c);
+  for (auto part : b.dirty) {
+    const auto& p = b.pos.at(part);
+    auto st = prepare(c, "UPDATE clearing_positions SET applied_seq = ?, watermark_us = ? WHERE part = ?");
+    st->setInt64(1, p.applied_seq);
+    st->setInt64(2, p.watermark_us);
+    st->setInt(3, part);
+    st->executeUpdate();
+  }
+  return b.applied;
+}
+
+ClearingConsumer::ClearingConsumer(KafkaConfig kafka, MysqlPool& mysql) : kafka_(std::move(kafka)), mysql_(mysql) {
+  consumer_ = std::make_unique<KafkaConsumer>(kafka_, "emtiaz-clearing", std::vector<std::string>{kafka_.ledger_topic},
+                                              KafkaConsumer::Mode::group);
+}
+
+ClearingConsumer::~ClearingConsumer() = default;
+
+void ClearingConsumer::run(const std::atomic<bool>& stop) {
+  while (!stop) {
+    std::vector<KafkaMessage> msgs;
+    try {
+      msgs = consumer_->poll(2000, std::chrono::milliseconds(100));
+    } catch (const std::exception& e) {
+      spdlog::warn("clearing poll: {}", e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    if (msgs.empty()) continue;
+    std::vector<std::string> payloads;
+    payloads.reserve(msgs.size());
+    for (auto& m : msgs) payloads.push_back(m.value);
+    // The same batch is retried until it is stored: offsets move only after the MySQL commit.
+    for (int attempt = 0; !stop; ++attempt) {
+      try {
+        auto n = mysql_.transaction([&](sql::Connection& c) { return apply_ledger_messages(c, payloads); });
+        if (n > 0) Metrics::global().add("emtiaz_clearing_events_applied_total", static_cast<double>(n));
+        break;
+      } catch (const std::exception& e) {
+        spdlog::warn("clearing: storing a batch of {} messages failed (attempt {}): {}", payloads.size(), attempt + 1,
+                     e.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 100 * (attempt + 1))));
+      }
+    }
+    if (stop) break;
+    if (!consumer_->commit(msgs)) spdlog::debug("clearing: offset commit failed (harmless: positions are in MySQL)");
+  }
+}
+
+}  // namespace emtiaz::clearing

@@ -1,0 +1,148 @@
+// Settlement arithmetic against hand-worked cases (api.md, "Settlement (normative)").
+#include <gtest/gtest.h>
+
+#include "clearing/settlement.hpp"
+#include "common/crypto.hpp"
+
+namespace emtiaz::clearing {
+namespace {
+
+LedgerEvent earn(const std::string& issuer, std::int64_t points, std::int64_t price, std::int64_t fee_bps) {
+  return {"earn", points, issuer, price, fee_bps, issuer, 0, "earn_1"};
+}
+LedgerEvent taken(const std::string& type, const std::string& issuer, std::int64_t points, std::int64_t price,
+                  std::int64_t fee_bps) {
+  return {type, points, issuer, price, fee_bps, "", 0, type == "clawback" ? "earn_1" : ""};
+}
+LedgerEvent capture(const std::string& issuer, const std::string& redeemer, std::int64_t points, std::int64_t value) {
+  return {"capture", points, issuer, 100, 0, redeemer, value, ""};
+}
+LedgerEvent refund(const std::string& issuer, const std::string& redeemer, std::int64_t points, std::int64_t value) {
+  return {"redemption_refund", points, issuer, 100, 0, redeemer, value, ""};
+}
+
+TEST(Settlement, RoundsHalfAwayFromZero) {
+  EXPECT_EQ(div_round_half_away(617250, 10000), 62);   // 61.725
+  EXPECT_EQ(div_round_half_away(615000, 10000), 62);   // 61.5
+  EXPECT_EQ(div_round_half_away(614999, 10000), 61);
+  EXPECT_EQ(div_round_half_away(-615000, 10000), -62);
+  EXPECT_EQ(div_round_half_away(-614999, 10000), -61);
+  EXPECT_EQ(div_round_half_away(0, 10000), 0);
+}
+
+TEST(Settlement, FeeIsRoundedOncePerPartnerFromTheExactSum) {
+  // issued_irr 12345 at 50 bps: 61.725 -> 62.
+  auto f = compute({{"p1", "A"}}, {earn("p1", 12345, 1, 50)});
+  ASSERT_EQ(f.partners.size(), 1u);
+  EXPECT_EQ(f.partners[0].issued_irr, 12345);
+  EXPECT_EQ(f.partners[0].fee_irr, 62);
+  EXPECT_EQ(f.partners[0].net_irr, -12345 - 62);
+  // Three lots each worth 0.5 rial of fee: rounded once (1.5 -> 2), not per lot (1+1+1 = 3 or 0).
+  auto g = compute({{"p1", "A"}}, {earn("p1", 1, 100, 50), earn("p1", 1, 100, 50), earn("p1", 1, 100, 50)});
+  EXPECT_EQ(g.partners[0].issued_irr, 300);
+  EXPECT_EQ(g.partners[0].fee_irr, 2);
+  // Lots with their own prices and fees: 10 x 200 x 150 + 5 x 300 x 0 = 300000 / 10000 = 30.
+  auto h = compute({{"p1", "A"}}, {earn("p1", 10, 200, 150), earn("p1", 5, 300, 0)});
+  EXPECT_EQ(h.partners[0].issued_irr, 3500);
+  EXPECT_EQ(h.partners[0].fee_irr, 30);
+}
+
+TEST(Settlement, ClawbacksCanMakeIssuanceNegative) {
+  // Earned in an earlier period, clawed back in this one: the partner is owed the price and fee back.
+  auto f = compute({{"p1", "A"}}, {taken("clawback", "p1", 7, 1000, 125), taken("debt_repayment", "p1", 3, 1000, 125)});
+  const auto& r = f.partners[0];
+  EXPECT_EQ(r.points_clawed_back, 10);
+  EXPECT_EQ(r.issued_irr, -10000);
+  EXPECT_EQ(r.fee_irr, -125);  // -10000 x 125 / 10000 = -125
+  EXPECT_EQ(r.net_irr, 0 - (-10000) - (-125));
+  EXPECT_EQ(f.totals.operator_net_irr, -10125);
+  // Half way, negative: -5 x 1 x 1 bps... -0.5 -> -1 (away from zero).
+  auto g = compute({{"p1", "A"}}, {taken("clawback", "p1", 50, 1, 1000)});
+  EXPECT_EQ(g.partners[0].issued_irr, -50);
+  EXPECT_EQ(g.partners[0].fee_irr, -5);
+  auto h = compute({{"p1", "A"}}, {taken("clawback", "p1", 5, 1, 1000)});
+  EXPECT_EQ(h.partners[0].fee_irr, -1);  // -0.5
+}
+
+TEST(Settlement, CrossPartnerRedemptionAndMatrixByLotIssuer) {
+  // Cafe issues 100 at 200 IRR; taxi issues 40 at 100 IRR with 1% fee. A member redeems 70 at the taxi
+  // (value 150): 50 from the cafe's lot, 20 from the taxi's own lot; 5 of the cafe's are refunded later.
+  std::vector<LedgerEvent> ev = {earn("cafe", 100, 200, 0), earn("taxi", 40, 100, 100),
+                                 capture("cafe", "taxi", 50, 150), capture("taxi", "taxi", 20, 150),
+                                 refund("cafe", "taxi", 5, 150), {"hold", 70, "cafe", 200, 0, "taxi", 150, ""},
+                                 {"release", 10, "cafe", 200, 0, "taxi", 150, ""}};
+  auto f = compute({{"cafe", "کافه"}, {"taxi", "Taxi"}, {"idle", "Idle"}}, ev);
+  ASSERT_EQ(f.partners.size(), 3u);
+  const auto& cafe = f.partners[0];
+  const auto& taxi = f.partners[1];
+  const auto& idle = f.partners[2];
+  EXPECT_EQ(cafe.points_issued, 100);
+  EXPECT_EQ(cafe.issued_irr, 20000);
+  EXPECT_EQ(cafe.points_redeemed, 0);
+  EXPECT_EQ(cafe.net_irr, -20000);
+  EXPECT_EQ(taxi.points_issued, 40);
+  EXPECT_EQ(taxi.issued_irr, 4000);
+  EXPECT_EQ(taxi.fee_irr, 40);
+  EXPECT_EQ(taxi.points_redeemed, 70);
+  EXPECT_EQ(taxi.points_redemption_refunded, 5);
+  EXPECT_EQ(taxi.redeemed_irr, 65 * 150);
+  EXPECT_EQ(taxi.net_irr, 65 * 150 - 4000 - 40);
+  EXPECT_EQ(idle, (PartnerRow{"idle", "Idle"}));
+  std::vector<MatrixRow> m = {{"cafe", "taxi", 45}, {"taxi", "taxi", 20}};
+  EXPECT_EQ(f.matrix, m);
+  EXPECT_EQ(f.totals.points_issued, 140);
+  EXPECT_EQ(f.totals.points_redeemed, 70);
+  EXPECT_EQ(f.totals.points_redemption_refunded, 5);
+  EXPECT_EQ(f.totals.issued_irr, 24000);
+  EXPECT_EQ(f.totals.fee_irr, 40);
+  EXPECT_EQ(f.totals.redeemed_irr, 9750);
+  EXPECT_EQ(f.totals.operator_net_irr, 24000 + 40 - 9750);
+  EXPECT_EQ(f.totals.operator_net_irr, -(cafe.net_irr + taxi.net_irr + idle.net_irr));
+}
+
+TEST(Settlement, OperatorLotsCountInTotalsAndMatrixOnly) {
+  std::vector<LedgerEvent> ev = {
+      {"adjustment", 30, "operator", 0, 0, "", 0, ""},
+      capture("operator", "shop", 10, 500),
+      taken("adjustment_debit", "operator", 4, 0, 0),
+      taken("adjustment_debit", "shop", 6, 100, 0),   // a negative adjustment taking a partner's points
+      {"debt", 5, "", 0, 0, "", 0, ""},                // ...and the part no lot covered
+      {"debt", 2, "", 0, 0, "shop", 0, "earn_9"},      // a purchase refund's debt: not an adjustment
+      {"lot_expiry", 7, "operator", 0, 0, "", 0, ""},
+  };
+  auto f = compute({{"shop", "Shop"}}, ev);
+  EXPECT_EQ(f.partners[0].points_issued, 0);
+  EXPECT_EQ(f.partners[0].points_clawed_back, 6);
+  EXPECT_EQ(f.partners[0].issued_irr, -600);
+  EXPECT_EQ(f.partners[0].points_redeemed, 10);
+  EXPECT_EQ(f.partners[0].redeemed_irr, 5000);
+  std::vector<MatrixRow> m = {{"operator", "shop", 10}};
+  EXPECT_EQ(f.matrix, m);
+  EXPECT_EQ(f.totals.points_issued, 30);
+  EXPECT_EQ(f.totals.points_adjusted, 30 - 4 - 6 - 5);
+  EXPECT_EQ(f.totals.points_clawed_back, 10);
+  EXPECT_EQ(f.totals.points_expired, 7);
+  EXPECT_EQ(f.totals.operator_net_irr, -600 - 5000);
+}
+
+TEST(Settlement, CsvHasBomCrlfQuotingAndTotalsRow) {
+  auto f = compute({{"p1", "کافه \"نون\", تهران"}, {"p2", "Taxi"}}, {earn("p1", 10, 100, 0), capture("p1", "p2", 4, 50)});
+  auto csv = render_csv(f);
+  std::string expected =
+      "\xEF\xBB\xBF"
+      "partner_id,name,points_issued,points_clawed_back,points_redeemed,points_redemption_refunded,points_expired,"
+      "issued_irr,fee_irr,redeemed_irr,net_irr\r\n"
+      "p1,\"کافه \"\"نون\"\", تهران\",10,0,0,0,0,1000,0,0,-1000\r\n"
+      "p2,Taxi,0,0,4,0,0,0,0,200,200\r\n"
+      "totals,,10,0,4,0,0,1000,0,200,-800\r\n";
+  EXPECT_EQ(csv, expected);
+  auto j = to_json({"stl_1", "ten_1", "a", "b", "c"}, sha256_hex(csv), f);
+  EXPECT_EQ(j["checksum"], sha256_hex(csv));
+  EXPECT_EQ(j["partners"][0]["name"], "کافه \"نون\", تهران");
+  EXPECT_EQ(j["totals"]["operator_net_irr"], 800);
+  EXPECT_EQ(csv_field("plain"), "plain");
+  EXPECT_EQ(csv_field("a\r\nb"), "\"a\r\nb\"");
+}
+
+}  // namespace
+}  // namespace emtiaz::clearing

@@ -1,0 +1,111 @@
+// The wallet's mapping of commands onto the points domain: points arithmetic at the edges, the exact
+// response shapes, and the business outcomes that are answered (and stored) rather than thrown.
+#include <gtest/gtest.h>
+
+#include "wallet/applier.hpp"
+
+namespace emtiaz::wallet {
+namespace {
+
+using namespace std::chrono_literals;
+
+Instant at(std::int64_t seconds) { return Instant{} + std::chrono::seconds(1'800'000'000 + seconds); }
+
+Command command(CommandType type, nlohmann::json args, std::int64_t rate = 4, std::int64_t redeem_value = 150) {
+  Command c;
+  c.command_id = "cmd";
+  c.body_hash = "hash";
+  c.tenant_id = "ten_1";
+  c.member_id = "mem_1";
+  c.type = type;
+  c.tenant.timezone = "Asia/Tehran";
+  c.tenant.points_ttl = IsoDuration{.seconds = 60};
+  c.tenant.hold_ttl = IsoDuration{.seconds = 30};
+  c.partner = PartnerSnapshot{"par_1", "کافه", 200, redeem_value, 25, rate};
+  c.args = std::move(args);
+  return c;
+}
+
+nlohmann::json body(const Effect& e) { return nlohmann::json::parse(e.body); }
+
+TEST(Applier, EarnIssuesFloorOfAmountTimesRate) {
+  WalletState s;
+  auto e = apply_command(s, command(CommandType::earn, {{"amount_irr", 259'999}, {"receipt_id", "r1"}}), at(0), false);
+  ASSERT_EQ(e.status, 201);
+  // 259,999 × 4 / 10,000 = 103.9996 → 103
+  EXPECT_EQ(body(e)["points"], 103);
+  EXPECT_EQ(body(e)["status"], "active");
+  EXPECT_EQ(body(e)["balance"]["available"], 103);
+  ASSERT_TRUE(e.earn);
+  EXPECT_EQ(e.earn->points, 103);
+  ASSERT_EQ(e.history.size(), 1u);
+  EXPECT_EQ(e.history[0].type, "earn");
+  EXPECT_EQ(e.history[0].points, 103);
+}
+
+TEST(Applier, EarnThatWouldOverflowIsInvalidAmountNotACrash) {
+  WalletState s;
+  auto e = apply_command(s, command(CommandType::earn, {{"amount_irr", 1'000'000'000'000'000}, {"receipt_id", "r"}}, 1'000'000),
+                         at(0), false);
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(body(e)["code"], "invalid_amount");
+  EXPECT_TRUE(e.movements.empty());
+}
+
+TEST(Applier, DuplicateReceiptIsABusinessOutcome) {
+  WalletState s;
+  auto e = apply_command(s, command(CommandType::earn, {{"amount_irr", 10'000}, {"receipt_id", "r1"}}), at(0), true);
+  EXPECT_EQ(e.status, 409);
+  EXPECT_EQ(body(e)["code"], "duplicate_receipt");
+  EXPECT_FALSE(e.earn);
+}
+
+TEST(Applier, RedemptionByAmountRoundsPointsUp) {
+  WalletState s;
+  ASSERT_EQ(apply_command(s, command(CommandType::earn, {{"amount_irr", 1'000'000}, {"receipt_id", "r1"}}), at(0), false).status, 201);
+  // 1,000 IRR at 150 IRR a point: 6.67 → 7 points, worth 1,050 IRR.
+  auto e = apply_command(s, command(CommandType::authorize, {{"amount_irr", 1'000}, {"receipt_id", "till-9"}}), at(1), false);
+  ASSERT_EQ(e.status, 201) << e.body;
+  EXPECT_EQ(body(e)["points"], 7);
+  EXPECT_EQ(body(e)["value_irr"], 1'050);
+  EXPECT_EQ(body(e)["status"], "authorized");
+  EXPECT_EQ(body(e)["receipt_id"], "till-9");
+  EXPECT_EQ(body(e)["balance"]["held"], 7);
+  EXPECT_EQ(body(e)["balance"]["available"], 400 - 7);
+}
+
+TEST(Applier, InsufficientPointsHoldsNothing) {
+  WalletState s;
+  ASSERT_EQ(apply_command(s, command(CommandType::earn, {{"amount_irr", 100'000}, {"receipt_id", "r1"}}), at(0), false).status, 201);
+  auto e = apply_command(s, command(CommandType::authorize, {{"points", 41}, {"receipt_id", "x"}}), at(1), false);
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(body(e)["code"], "insufficient_points");
+  EXPECT_FALSE(e.redemption);
+}
+
+TEST(Applier, CaptureOfAVoidedRedemptionIsNotAuthorized) {
+  WalletState s;
+  ASSERT_EQ(apply_command(s, command(CommandType::earn, {{"amount_irr", 100'000}, {"receipt_id", "r1"}}), at(0), false).status, 201);
+  auto a = apply_command(s, command(CommandType::authorize, {{"points", 10}, {"receipt_id", "x"}}), at(1), false);
+  std::string id = body(a)["id"];
+  auto v = apply_command(s, command(CommandType::void_redemption, {{"redemption_id", id}}), at(2), false);
+  EXPECT_EQ(v.status, 200);
+  EXPECT_EQ(body(v)["status"], "voided");
+  auto c = apply_command(s, command(CommandType::capture, {{"redemption_id", id}}), at(3), false);
+  EXPECT_EQ(c.status, 409);
+  EXPECT_EQ(body(c)["code"], "redemption_not_authorized");
+}
+
+TEST(Applier, TimeAloneExpiresALotAtItsDeadline) {
+  WalletState s;
+  ASSERT_EQ(apply_command(s, command(CommandType::earn, {{"amount_irr", 100'000}, {"receipt_id", "r1"}}), at(0), false).status, 201);
+  auto e = apply_time(s, at(61));
+  ASSERT_EQ(e.history.size(), 1u);
+  EXPECT_EQ(e.history[0].type, "lot_expiry");
+  EXPECT_EQ(e.history[0].points, -40);
+  // The lot was created at a whole second, so it expires exactly 60 s later.
+  EXPECT_EQ(e.history[0].at, at(60));
+}
+
+}  // namespace
+}  // namespace emtiaz::wallet
