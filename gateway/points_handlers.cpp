@@ -29,7 +29,14 @@ struct Deps {
   partners::PartnerRepository partners;
   MemberRepository members;
   IdempotencyStore idempotency;
-  explicit Deps(App& a) : app(a), tenants(a.mysql), partners(a.mysql), members(a.mysql), idempotency(a.mysql) {}
+  // A moving command's reservation is stale once its request can no longer be waiting for the wallet: a
+  // retry after a gateway crash then takes it over (the wallet's record still answers exactly once).
+  explicit Deps(App& a)
+      : app(a),
+        tenants(a.mysql),
+        partners(a.mysql),
+        members(a.mysql),
+        idempotency(a.mysql, std::chrono::seconds(2 * a.config.command_timeout_ms / 1000 + 1)) {}
 };
 
 HttpResponse fail(const RequestContext& ctx, Problem p) { return problem_response(ctx, p); }

@@ -114,7 +114,16 @@ points::Instant ceil_to_second(points::Instant t) {
   return std::chrono::time_point_cast<std::chrono::microseconds>(s);
 }
 
+Effect apply_command_unpruned(WalletState& state, const Command& cmd, points::Instant now, bool receipt_taken);
+
 Effect apply_command(WalletState& state, const Command& cmd, points::Instant now, bool receipt_taken) {
+  auto e = apply_command_unpruned(state, cmd, now, receipt_taken);
+  // Keeps the state (rewritten on every command) from growing with lots that can never change again.
+  points::prune(state.points);
+  return e;
+}
+
+Effect apply_command_unpruned(WalletState& state, const Command& cmd, points::Instant now, bool receipt_taken) {
   Effect e;
   const auto& tz = cmd.tenant.timezone;
   const auto base = ceil_to_second(now);
@@ -303,6 +312,7 @@ Effect apply_time(WalletState& state, points::Instant now) {
   Effect e;
   e.movements = points::advance(state.points, now);
   e.history = to_history(e.movements, nullptr, "", "");
+  points::prune(state.points);
   return e;
 }
 

@@ -92,6 +92,12 @@ void WalletService::run(const std::atomic<bool>& stop) {
       if (!msgs.empty()) process_commands(msgs);
       auto now = std::chrono::steady_clock::now();
       if (backlog_) publish_outbox_backlog();
+      if (!dirty_keys_.empty()) {
+        try {
+          clean_dirty_keys();
+        } catch (const std::exception&) {
+        }
+      }
       if (now - last_timer >= std::chrono::milliseconds(config_.timer_interval_ms)) {
         last_timer = now;
         run_timers();
@@ -396,17 +402,15 @@ void WalletService::after_commit(std::vector<Unit>& units) {
     cmds.push_back({"SET", redis_state_key(u.tenant_id, u.member_id), dump_json(cached), "EX", "604800"});
   }
   try {
+    clean_dirty_keys();
     redis_.pipeline(cmds);
   } catch (const std::exception& e) {
-    // Readers fall back to MySQL; but a stale cached state must not survive: drop what we could not write.
+    // Readers fall back to MySQL; but a stale cached state must not survive the outage: the keys are
+    // remembered and deleted before anything else is written to Redis.
     spdlog::warn("redis update failed ({}); readers fall back to MySQL", e.what());
-    try {
-      std::vector<std::vector<std::string>> dels;
-      for (auto& u : units)
-        if (u.changed) dels.push_back({"DEL", redis_state_key(u.tenant_id, u.member_id)});
-      redis_.pipeline(dels);
-    } catch (...) {
-    }
+    for (auto& u : units)
+      if (u.changed) dirty_keys_.insert(redis_state_key(u.tenant_id, u.member_id));
+    Metrics::global().set("emtiaz_wallet_redis_dirty_keys", static_cast<double>(dirty_keys_.size()));
   }
   std::vector<KafkaOutMessage> events;
   std::map<std::int32_t, std::int64_t> last;
@@ -433,6 +437,15 @@ void WalletService::after_commit(std::vector<Unit>& units) {
     spdlog::warn("could not record the published position: {}", e.what());
     backlog_ = true;
   }
+}
+
+void WalletService::clean_dirty_keys() {
+  if (dirty_keys_.empty()) return;
+  std::vector<std::vector<std::string>> dels;
+  for (const auto& k : dirty_keys_) dels.push_back({"DEL", k});
+  redis_.pipeline(dels);  // throws while Redis is still away: the keys stay dirty
+  dirty_keys_.clear();
+  Metrics::global().set("emtiaz_wallet_redis_dirty_keys", 0);
 }
 
 void WalletService::publish_outbox_backlog() {

@@ -46,6 +46,9 @@ class WalletService {
   std::unique_ptr<KafkaConsumer> consumer_;
   std::set<std::int32_t> owned_;
   std::uint64_t generation_ = 0;
+  // Redis keys whose update failed: deleted before the next batch so that no stale state outlives an outage.
+  std::set<std::string> dirty_keys_;
+  void clean_dirty_keys();
   bool backlog_ = true;  // the outbox may hold events not yet published (start-up, failed publish)
   std::string bootstrap_;
 };

@@ -1,0 +1,428 @@
+// emtiaz-loadgen: an open-loop HTTP load generator for the Emtiaz gateway (and the bare server).
+//
+// Requests are scheduled at a fixed arrival rate (request i at start + i/rate) whatever the server does, and
+// each request's latency is measured from its *scheduled* send time, so a slow server cannot hide its
+// slowness by making the generator send less (coordinated omission). Requests wait in a queue for a free
+// keep-alive connection; that wait counts in their latency. Prints one JSON line with the result.
+//
+//   emtiaz-loadgen --url http://127.0.0.1:8080 --op earn --rate 500 --duration 10 --connections 64
+//                  --keys keys.txt [--members-mode random|warm|seq] [--warm N] [--amount IRR]
+//                  [--ids-in FILE] [--ids-out FILE] [--timeout-ms 30000] [--drain 10]
+//
+// keys.txt: one line per partner: `API_KEY MEMBER_COUNT` (members of the partner's tenant are the phones
+// 0912 followed by a 7-digit index below MEMBER_COUNT). Ops: earn, authorize, capture, balance,
+// transactions, refund, bare. --ids-out writes `KEY_INDEX ID` per successful earn/authorize; capture and
+// refund read such a file (--ids-in), one id per request.
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "bench/histogram.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  std::string port = "8080";
+  std::string op = "balance";
+  double rate = 100;
+  double duration = 10;
+  int connections = 64;
+  std::string keys_file;
+  std::string members_mode = "random";
+  long warm = 1000;
+  long long amount = 1'000'000;
+  std::string ids_in, ids_out;
+  int timeout_ms = 30000;
+  double drain = 10;
+  std::string label;
+};
+
+double self_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
+}
+
+struct Key {
+  std::string token;
+  long members = 0;
+};
+
+struct Work {
+  Clock::time_point scheduled;
+  std::uint64_t seq = 0;
+};
+
+struct Stats {
+  emtiaz::bench::Histogram ok_hist;
+  emtiaz::bench::Histogram all_hist;
+  std::uint64_t sent = 0, ok = 0;
+  std::map<std::string, std::uint64_t> errors;
+  Clock::time_point last_done;
+};
+
+class Generator;
+
+class Conn : public std::enable_shared_from_this<Conn> {
+ public:
+  Conn(Generator& g, asio::io_context& ioc) : g_(g), stream_(ioc) {}
+  void start_connect();
+  void send(Work w);
+  bool idle() const { return ready_ && !busy_; }
+
+ private:
+  void on_response(beast::error_code ec);
+  void fail(const std::string& what);
+
+  Generator& g_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buf_;
+  http::request<http::string_body> req_;
+  http::response<http::string_body> res_;
+  Work work_;
+  std::string ref_;  // the key index of the id used/produced
+  int key_index_ = 0;
+  bool ready_ = false, busy_ = false;
+};
+
+class Generator {
+ public:
+  Generator(Options o, asio::io_context& ioc) : o_(std::move(o)), ioc_(ioc), timer_(ioc), rng_(std::random_device{}()) {
+    run_id_ = std::to_string(::getpid()) + "-" +
+              std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000000000LL);
+    if (!o_.keys_file.empty()) {
+      std::ifstream in(o_.keys_file);
+      Key k;
+      while (in >> k.token >> k.members) keys_.push_back(k);
+      if (keys_.empty()) throw std::runtime_error("no keys in " + o_.keys_file);
+    }
+    if (!o_.ids_in.empty()) {
+      std::ifstream in(o_.ids_in);
+      int ki;
+      std::string id;
+      while (in >> ki >> id) ids_.push_back({ki, id});
+    }
+    if (!o_.ids_out.empty()) ids_out_.open(o_.ids_out, std::ios::app);
+    auto results = tcp::resolver(ioc_).resolve(o_.host, o_.port);
+    endpoint_ = results.begin()->endpoint();
+  }
+
+  void start() {
+    for (int i = 0; i < o_.connections; ++i) {
+      auto c = std::make_shared<Conn>(*this, ioc_);
+      conns_.push_back(c);
+      c->start_connect();
+    }
+    // Give the connections a moment to be established before the clock starts.
+    timer_.expires_after(std::chrono::milliseconds(300));
+    timer_.async_wait([this](beast::error_code) {
+      start_ = Clock::now();
+      stats_.last_done = start_;
+      tick();
+    });
+  }
+
+  void tick() {
+    auto now = Clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double horizon = std::min(elapsed, o_.duration);
+    const auto due = static_cast<std::uint64_t>(horizon * o_.rate);
+    while (scheduled_ < due) {
+      if (exhausted()) break;
+      Work w;
+      w.seq = scheduled_;
+      w.scheduled = start_ + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * static_cast<double>(scheduled_) / o_.rate));
+      ++scheduled_;
+      queue_.push_back(w);
+    }
+    dispatch();
+    const bool finished_sending = elapsed >= o_.duration || exhausted();
+    if (finished_sending && queue_.empty() && in_flight_ == 0) return finish();
+    if (finished_sending && elapsed >= o_.duration + o_.drain) return finish();
+    // Wake at the next request's due time (at most 1 ms away, to notice the end of the step).
+    auto wake = now + std::chrono::milliseconds(1);
+    if (!finished_sending) {
+      auto next_due = start_ + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * static_cast<double>(scheduled_) / o_.rate));
+      wake = std::min(wake, std::max(now, next_due));
+    }
+    timer_.expires_at(wake);
+    timer_.async_wait([this](beast::error_code) { tick(); });
+  }
+
+  bool exhausted() const {
+    return (o_.op == "capture" || o_.op == "refund") && scheduled_ >= ids_.size();
+  }
+
+  void dispatch() {
+    for (auto& c : conns_) {
+      if (queue_.empty()) return;
+      if (!c->idle()) continue;
+      auto w = queue_.front();
+      queue_.pop_front();
+      ++in_flight_;
+      ++stats_.sent;
+      c->send(w);
+    }
+  }
+
+  void done(const Work& w, int status, const std::string& body, int key_index, const std::string& error) {
+    --in_flight_;
+    auto now = Clock::now();
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - w.scheduled).count();
+    stats_.all_hist.record(us);
+    stats_.last_done = now;
+    if (error.empty() && status >= 200 && status < 300) {
+      ++stats_.ok;
+      stats_.ok_hist.record(us);
+      if (ids_out_.is_open()) {
+        auto p = body.find("\"id\":\"");
+        if (p != std::string::npos) {
+          auto e = body.find('"', p + 6);
+          ids_out_ << key_index << ' ' << body.substr(p + 6, e - p - 6) << '\n';
+        }
+      }
+    } else if (!error.empty()) {
+      ++stats_.errors[error];
+    } else {
+      std::string code;
+      auto p = body.find("\"code\":\"");
+      if (p != std::string::npos) code = ":" + body.substr(p + 8, body.find('"', p + 8) - p - 8);
+      ++stats_.errors[std::to_string(status) + code];
+    }
+    dispatch();
+  }
+
+  // Fills the request for work item w; returns the key index used.
+  int build(const Work& w, http::request<http::string_body>& req) {
+    req = {};
+    req.version(11);
+    req.keep_alive(true);
+    req.set(http::field::host, o_.host);
+    const std::string tag = run_id_ + "-" + std::to_string(w.seq);
+    int ki = 0;
+    if (!keys_.empty()) {
+      ki = static_cast<int>(rng_() % keys_.size());
+      if (o_.members_mode == "seq") ki = static_cast<int>(w.seq % keys_.size());
+      if (o_.op == "capture" || o_.op == "refund") ki = ids_[w.seq].first;
+      req.set(http::field::authorization, "Bearer " + keys_[static_cast<size_t>(ki)].token);
+    }
+    auto member = [&] {
+      const auto& k = keys_[static_cast<size_t>(ki)];
+      long n = k.members;
+      long idx;
+      if (o_.members_mode == "warm") idx = static_cast<long>(rng_() % static_cast<unsigned long>(std::min(o_.warm, n)));
+      else if (o_.members_mode == "seq") idx = static_cast<long>((w.seq / keys_.size()) % static_cast<unsigned long>(std::min(o_.warm, n)));
+      else idx = static_cast<long>(rng_() % static_cast<unsigned long>(n));
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "phone:0912%07ld", idx);
+      return std::string(buf);
+    };
+    auto post = [&](std::string target, nlohmann::json body) {
+      req.method(http::verb::post);
+      req.target(target);
+      req.set(http::field::content_type, "application/json");
+      req.set("Idempotency-Key", "bk-" + tag);
+      req.body() = body.dump();
+      req.prepare_payload();
+    };
+    auto get = [&](std::string target) {
+      req.method(http::verb::get);
+      req.target(target);
+    };
+    if (o_.op == "earn") {
+      post("/v1/earn", {{"member", member()}, {"amount_irr", o_.amount}, {"receipt_id", "rc-" + tag}});
+    } else if (o_.op == "authorize") {
+      post("/v1/redemptions", {{"member", member()}, {"points", 1}, {"receipt_id", "rd-" + tag}});
+    } else if (o_.op == "capture") {
+      post("/v1/redemptions/" + ids_[w.seq].second + "/capture", nlohmann::json::object());
+    } else if (o_.op == "refund") {
+      post("/v1/earn/" + ids_[w.seq].second + "/refund", {{"amount_irr", o_.amount}});
+    } else if (o_.op == "balance") {
+      get("/v1/members/" + member() + "/balance");
+    } else if (o_.op == "transactions") {
+      get("/v1/members/" + member() + "/transactions?limit=20");
+    } else if (o_.op == "bare") {
+      get("/v1/bare");
+    } else {
+      throw std::runtime_error("unknown op " + o_.op);
+    }
+    return ki;
+  }
+
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    const std::uint64_t unfinished = (scheduled_ - stats_.sent) + in_flight_;
+    if (unfinished) stats_.errors["unfinished"] += unfinished;
+    const double window = std::max(o_.duration, std::chrono::duration<double>(stats_.last_done - start_).count());
+    const auto& h = stats_.ok ? stats_.ok_hist : stats_.all_hist;
+    nlohmann::json out = {{"label", o_.label},
+                          {"op", o_.op},
+                          {"offered", o_.rate},
+                          {"duration", o_.duration},
+                          {"connections", o_.connections},
+                          {"scheduled", scheduled_},
+                          {"sent", stats_.sent},
+                          {"ok", stats_.ok},
+                          {"achieved", static_cast<double>(stats_.ok) / window},
+                          {"window_s", window},
+                          {"p50_ms", static_cast<double>(h.percentile(0.50)) / 1000.0},
+                          {"p99_ms", static_cast<double>(h.percentile(0.99)) / 1000.0},
+                          {"p999_ms", static_cast<double>(h.percentile(0.999)) / 1000.0},
+                          {"max_ms", static_cast<double>(h.max()) / 1000.0},
+                          {"mean_ms", h.mean() / 1000.0},
+                          {"errors", stats_.errors},
+                          {"loadgen_cpu_s", self_cpu_seconds()}};
+    std::cout << out.dump() << std::endl;
+    ids_out_.close();
+    ioc_.stop();
+  }
+
+  const Options& options() const { return o_; }
+  const tcp::endpoint& endpoint() const { return endpoint_; }
+  void connection_ready() { dispatch(); }
+
+ private:
+  Options o_;
+  asio::io_context& ioc_;
+  asio::steady_timer timer_;
+  std::mt19937_64 rng_;
+  std::string run_id_;
+  tcp::endpoint endpoint_;
+  std::vector<Key> keys_;
+  std::vector<std::pair<int, std::string>> ids_;
+  std::ofstream ids_out_;
+  std::vector<std::shared_ptr<Conn>> conns_;
+  std::deque<Work> queue_;
+  Clock::time_point start_;
+  std::uint64_t scheduled_ = 0, in_flight_ = 0;
+  Stats stats_;
+  bool finished_ = false;
+  friend class Conn;
+};
+
+void Conn::start_connect() {
+  ready_ = false;
+  stream_.expires_after(std::chrono::seconds(5));
+  stream_.async_connect(g_.endpoint(), [self = shared_from_this()](beast::error_code ec) {
+    if (ec) {
+      auto t = std::make_shared<asio::steady_timer>(self->stream_.get_executor(), std::chrono::milliseconds(200));
+      t->async_wait([self, t](beast::error_code) { self->start_connect(); });
+      return;
+    }
+    self->stream_.socket().set_option(tcp::no_delay(true));
+    self->ready_ = true;
+    self->g_.connection_ready();
+  });
+}
+
+void Conn::send(Work w) {
+  busy_ = true;
+  work_ = w;
+  key_index_ = g_.build(w, req_);
+  res_ = {};
+  stream_.expires_after(std::chrono::milliseconds(g_.options().timeout_ms));
+  http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    if (ec) return self->fail("write:" + ec.message());
+    http::async_read(self->stream_, self->buf_, self->res_,
+                     [self](beast::error_code ec2, std::size_t) { self->on_response(ec2); });
+  });
+}
+
+void Conn::on_response(beast::error_code ec) {
+  if (ec) return fail(ec == beast::error::timeout ? std::string("timeout") : "read:" + ec.message());
+  busy_ = false;
+  const bool keep = res_.keep_alive();
+  auto status = static_cast<int>(res_.result_int());
+  std::string body = std::move(res_.body());
+  if (!keep) {
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    start_connect();
+  }
+  g_.done(work_, status, body, key_index_, "");
+}
+
+void Conn::fail(const std::string& what) {
+  busy_ = false;
+  beast::error_code ignored;
+  stream_.socket().close(ignored);
+  buf_.clear();
+  start_connect();
+  g_.done(work_, 0, "", key_index_, what);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error("missing value for " + a);
+      return argv[++i];
+    };
+    if (a == "--url") {
+      auto u = next();
+      auto p = u.find("://");
+      if (p != std::string::npos) u = u.substr(p + 3);
+      auto c = u.find(':');
+      o.host = u.substr(0, c);
+      o.port = c == std::string::npos ? "80" : u.substr(c + 1);
+      if (auto s = o.port.find('/'); s != std::string::npos) o.port = o.port.substr(0, s);
+    } else if (a == "--op") o.op = next();
+    else if (a == "--rate") o.rate = std::stod(next());
+    else if (a == "--duration") o.duration = std::stod(next());
+    else if (a == "--connections") o.connections = std::stoi(next());
+    else if (a == "--keys") o.keys_file = next();
+    else if (a == "--members-mode") o.members_mode = next();
+    else if (a == "--warm") o.warm = std::stol(next());
+    else if (a == "--amount") o.amount = std::stoll(next());
+    else if (a == "--ids-in") o.ids_in = next();
+    else if (a == "--ids-out") o.ids_out = next();
+    else if (a == "--timeout-ms") o.timeout_ms = std::stoi(next());
+    else if (a == "--drain") o.drain = std::stod(next());
+    else if (a == "--label") o.label = next();
+    else throw std::runtime_error("unknown option " + a);
+  }
+  if (o.rate <= 0 || o.duration <= 0 || o.connections <= 0) throw std::runtime_error("rate, duration, connections must be > 0");
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    auto o = parse(argc, argv);
+    asio::io_context ioc;
+    Generator g(o, ioc);
+    g.start();
+    ioc.run();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "emtiaz-loadgen: " << e.what() << "\n";
+    return 2;
+  }
+}

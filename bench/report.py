@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Turns the JSON lines written by scripts/bench.sh into the Markdown table (bench/results/latest.md)."""
+import json
+import sys
+
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+kind = lambda k: [r for r in rows if r.get("kind") == k]
+loads = [r for r in rows if "op" in r]
+
+
+def one(k, default=None):
+    xs = kind(k)
+    return xs[-1] if xs else default
+
+
+def fmt_rate(x):
+    return f"{x:,.0f}" if x is not None else "n/a"
+
+
+def fmt_ms(x):
+    return f"{x:,.1f}" if x >= 10 else f"{x:.2f}"
+
+
+machine = one("machine", {})
+machine_end = one("machine_end", {})
+seed = one("seed", {})
+out = []
+w = out.append
+w(f"# Emtiaz benchmark — {machine.get('date', '?')}")
+w("")
+w(f"- Machine: {machine.get('nproc', '?')} cores, shared with other work. `uptime` at start: `{machine.get('uptime_start', '?')}`; "
+  f"at end: `{machine_end.get('uptime_end', '?')}`.")
+w(f"- Seeded: {seed.get('tenants', '?')} tenants, {seed.get('partners', '?')} partners, {seed.get('members', 0):,} members "
+  f"(bulk INSERT into MySQL in {seed.get('seconds', '?')} s); funded members got their points through the API.")
+w(f"- Each step: open loop at a fixed arrival rate for {machine.get('step_s', '?')} s over {machine.get('connections', '?')} "
+  "keep-alive connections; latency from each request's scheduled send time (queueing for a connection included); "
+  "steps stop at saturation (achieved < 80 % of offered, or p99 > 2 s). `achieved` counts 2xx answers only.")
+w("")
+w("## Operations")
+w("")
+w("| operation | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | max ms | errors |")
+w("|---|---:|---:|---:|---:|---:|---:|---|")
+names = {"fund": "fund (warm-up earns)", "earn": "earn", "authorize": "authorize", "capture": "capture",
+         "balance": "balance read", "transactions": "transactions page", "refund": "purchase refund", "bare": "bare Beast server"}
+for r in loads:
+    errs = ", ".join(f"{k}: {v}" for k, v in sorted(r.get("errors", {}).items())) or "0"
+    w(f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
+      f"{fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} | {fmt_ms(r['p999_ms'])} | {fmt_ms(r['max_ms'])} | {errs} |")
+w("")
+
+
+def best(label):
+    xs = [r["achieved"] for r in loads if (r.get("label") or r["op"]) == label]
+    return max(xs) if xs else None
+
+
+mysql = [r["r"] for r in kind("mysql")]
+variables = next((m["variables"] for m in mysql if "variables" in m), {})
+commits = {m["threads"]: m for m in mysql if "threads" in m}
+redis = {r["pipeline"]: r["rate"] for r in kind("redis")}
+kafka = one("kafka", {}).get("r", {})
+bare = best("bare")
+w("## Limits (same machine, same servers)")
+w("")
+w("| limit | rate/s | notes |")
+w("|---|---:|---|")
+w(f"| MariaDB durable INSERT+COMMIT | | `innodb_flush_log_at_trx_commit={variables.get('innodb_flush_log_at_trx_commit', '?')}`, "
+  f"`sync_binlog={variables.get('sync_binlog', '?')}`, `log_bin={variables.get('log_bin', '?')}` ({variables.get('version', '?')}) |")
+for t, m in sorted(commits.items()):
+    w(f"| … from {t} thread{'s' if t > 1 else ''} | {fmt_rate(m['rate'])} | p50 {fmt_ms(m['p50_ms'])} ms, p99 {fmt_ms(m['p99_ms'])} ms |")
+for p, rate in sorted(redis.items()):
+    w(f"| Redis INCRBY (redis-benchmark, 50 clients, pipeline {p}) | {fmt_rate(rate)} | |")
+w(f"| bare Boost.Beast server (2 threads) | {fmt_rate(bare)} | best achieved step above |")
+if kafka:
+    s, i = kafka.get("sequential", {}), kafka.get("inflight", {})
+    w(f"| Kafka echo, sequential | {fmt_rate(s.get('rate'))} | round trip p50 {fmt_ms(s.get('p50_ms', 0))} ms, p99 {fmt_ms(s.get('p99_ms', 0))} ms |")
+    w(f"| Kafka echo, {i.get('n', 256)} in flight | {fmt_rate(i.get('rate'))} | p50 {fmt_ms(i.get('p50_ms', 0))} ms, p99 {fmt_ms(i.get('p99_ms', 0))} ms |")
+w("")
+
+w("## Ratios")
+w("")
+earn = best("earn")
+reads = best("balance")
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a and b else "n/a"
+
+
+kaf = kafka.get("inflight", {}).get("rate") if kafka else None
+w("| ratio | value |")
+w("|---|---:|")
+w(f"| earns/s ÷ bare Kafka echo/s (256 in flight) | {ratio(earn, kaf)} ({fmt_rate(earn)} ÷ {fmt_rate(kaf)}) |")
+c1 = commits.get(1, {}).get("rate")
+cbest = max((m["rate"] for m in commits.values()), default=None)
+w(f"| earns/s ÷ MariaDB commits/s (1 thread) | {ratio(earn, c1)} ({fmt_rate(earn)} ÷ {fmt_rate(c1)}) |")
+w(f"| earns/s ÷ MariaDB commits/s (best thread count) | {ratio(earn, cbest)} ({fmt_rate(earn)} ÷ {fmt_rate(cbest)}) |")
+w(f"| gateway balance reads/s ÷ bare-server requests/s | {ratio(reads, bare)} ({fmt_rate(reads)} ÷ {fmt_rate(bare)}) |")
+w("")
+
+w("## Settlement and audit")
+w("")
+st = one("settlement", {})
+au = one("audit", {})
+if st.get("status") == 404 or not st:
+    w(f"- Settlement close (POST /v1/settlements, {st.get('ledger_entries', '?'):,} ledger entries in the tenant): **not available** (404).")
+elif 200 <= st.get("status", 0) < 300:
+    w(f"- Settlement close over {st.get('ledger_entries', 0):,} ledger entries: **{st['seconds']:.2f} s** (HTTP {st['status']}).")
+else:
+    w(f"- Settlement close over {st.get('ledger_entries', 0):,} ledger entries: HTTP {st.get('status')} after {st.get('seconds', 0):.2f} s (not a success).")
+if au:
+    w(f"- Audit (`emtiaz-audit TENANT`, {au.get('ledger_entries', 0):,} ledger entries): **{au['seconds']:.2f} s**, exit {au['rc']}: "
+      f"`{au.get('output', '').strip().splitlines()[0] if au.get('output', '').strip() else ''}`")
+w("")
+
+w("## Processes: CPU time and peak memory")
+w("")
+cpu = {}
+for r in kind("cpu"):
+    cpu.setdefault(r["part"], {})[r["when"]] = r
+w("| process | CPU s (whole run) | CPU s during load steps | peak RSS (VmHWM) MiB |")
+w("|---|---:|---:|---:|")
+for part, d in cpu.items():
+    start, end = d.get("start", {}), d.get("final", d.get("end", {}))
+    warm, load_end = d.get("warm", {}), d.get("end", {})
+    w(f"| {part} | {end.get('cpu_s', 0) - start.get('cpu_s', 0):.1f} | "
+      f"{load_end.get('cpu_s', 0) - warm.get('cpu_s', 0):.1f} | {end.get('hwm_kb', 0) / 1024:.0f} |")
+w("")
+w("## Memory over the run (VmRSS, MiB)")
+w("")
+rss = {}
+for r in kind("rss"):
+    rss.setdefault(r["part"], {})[r["when"]] = r["rss_kb"]
+peak = one("rss_peak", {})
+w("| process | start | after warm-up | end | sampled peak |")
+w("|---|---:|---:|---:|---:|")
+for part, d in rss.items():
+    w(f"| {part} | {d.get('start', 0) / 1024:.0f} | {d.get('after-warm-up', 0) / 1024:.0f} | {d.get('end', 0) / 1024:.0f} | "
+      f"{peak.get(part + '_kb', 0) / 1024:.0f} |")
+print("\n".join(out))

@@ -1,0 +1,308 @@
+// Idempotency-Key through HTTP: byte-identical replays, reuse with another body, missing keys, duplicate
+// receipts, stored business errors, key scope (the partner, not the API key), and replays that survive a
+// wallet crash and a Redis FLUSHALL on a private network. Expected figures come from what the test sent.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "tests/support/api_client.hpp"
+#include "tests/support/network.hpp"
+
+namespace emtiaz::tests {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string code_of(const HttpResponse& r) {
+  try {
+    return r.json().value("code", "");
+  } catch (...) {
+    return "";
+  }
+}
+
+void expect_replay(const HttpResponse& first, const HttpResponse& again, const std::string& what) {
+  EXPECT_EQ(again.status, first.status) << what << ": " << again.describe();
+  EXPECT_EQ(again.body, first.body) << what << ": the replay must be byte-identical";
+  EXPECT_EQ(again.header("Idempotent-Replayed"), "true") << what << ": " << again.describe();
+  EXPECT_EQ(again.header("Content-Type"), first.header("Content-Type")) << what;
+}
+
+class Idempotency : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto& env = suite_env();
+    api_ = std::make_unique<ApiClient>(env.url(), env.admin_token());
+    tenant_ = api().create_tenant();
+    ASSERT_FALSE(tenant_.id.empty());
+    partner_ = api().create_partner(tenant_, 100);
+    ASSERT_FALSE(partner_.api_key.empty());
+  }
+  ApiClient& api() { return *api_; }
+
+  // A member holding `points` (rule 100 per 10k: amount = points × 100).
+  std::string member_with(std::int64_t points) {
+    auto r = api().earn(partner_.api_key, "phone:" + random_mobile(), points * 100);
+    EXPECT_EQ(r.status, 201) << r.describe();
+    return r.json()["balance"].value("member_id", "");
+  }
+  json balance(const std::string& member) { return api().balance(partner_.api_key, member); }
+
+  TestTenant tenant_;
+  TestPartner partner_;
+
+ private:
+  std::unique_ptr<ApiClient> api_;
+};
+
+TEST_F(Idempotency, SameKeySameBodyReplaysByteForByteAndMovesOnce) {
+  const std::string member = member_with(10);
+  const std::string key = new_idempotency_key();
+  const std::string receipt = "rcpt-" + unique_suffix();
+  auto first = api().earn(partner_.api_key, member, 12300, receipt, key);
+  ASSERT_EQ(first.status, 201) << first.describe();
+  EXPECT_NE(first.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(first.json()["points"], 123);
+
+  auto again = api().earn(partner_.api_key, member, 12300, receipt, key);
+  expect_replay(first, again, "plain retry");
+  // The same body as parsed JSON: other key order and whitespace.
+  const std::string reordered = "{ \"receipt_id\" : \"" + receipt + "\", \"amount_irr\": 12300,\n \"member\": \"" +
+                                member + "\" }";
+  auto third = api().send("POST", "/v1/earn", partner_.api_key, reordered, key);
+  expect_replay(first, third, "reordered body");
+
+  EXPECT_EQ(balance(member).value("available", -1), 133);
+  auto items = api().all_transactions(partner_.api_key, member);
+  EXPECT_EQ(items.size(), 2u) << items.dump();
+
+  // A moving redemption too.
+  const std::string rkey = new_idempotency_key();
+  auto red = api().redeem_points(partner_.api_key, member, 33, true, rkey);
+  ASSERT_EQ(red.status, 201) << red.describe();
+  const std::string red_id = red.json()["id"];
+  // the receipt id in redeem_points is random: replay with the stored request body instead
+  const json body = {{"member", member}, {"points", 33}, {"receipt_id", "fixed"}, {"capture", false}};
+  const std::string k2 = new_idempotency_key();
+  auto a = api().post("/v1/redemptions", partner_.api_key, body, k2);
+  ASSERT_EQ(a.status, 201) << a.describe();
+  auto b = api().post("/v1/redemptions", partner_.api_key, body, k2);
+  expect_replay(a, b, "authorization retry");
+  const std::string ckey = new_idempotency_key();
+  auto c1 = api().redemption_action(partner_.api_key, a.json()["id"], "capture", 10, ckey);
+  ASSERT_EQ(c1.status, 200) << c1.describe();
+  auto c2 = api().redemption_action(partner_.api_key, a.json()["id"], "capture", 10, ckey);
+  expect_replay(c1, c2, "capture retry");
+  auto bal = balance(member);
+  EXPECT_EQ(bal.value("available", -1), 133 - 33 - 10) << bal.dump();
+  EXPECT_EQ(bal.value("held", -1), 0) << bal.dump();
+}
+
+TEST_F(Idempotency, SameKeyOtherBodyOrPathIsReused) {
+  const std::string member = member_with(10);
+  const std::string key = new_idempotency_key();
+  const std::string receipt = "rcpt-" + unique_suffix();
+  auto first = api().earn(partner_.api_key, member, 5000, receipt, key);
+  ASSERT_EQ(first.status, 201) << first.describe();
+
+  auto other = api().earn(partner_.api_key, member, 5001, receipt, key);
+  EXPECT_EQ(other.status, 409) << other.describe();
+  EXPECT_EQ(code_of(other), "idempotency_key_reused");
+  EXPECT_EQ(other.header("Content-Type").rfind("application/problem+json", 0), 0u) << other.describe();
+
+  auto other_path = api().post("/v1/redemptions", partner_.api_key,
+                               {{"member", member}, {"points", 1}, {"receipt_id", receipt}}, key);
+  EXPECT_EQ(other_path.status, 409) << other_path.describe();
+  EXPECT_EQ(code_of(other_path), "idempotency_key_reused");
+
+  auto b = balance(member);
+  EXPECT_EQ(b.value("available", -1), 60) << b.dump();
+  EXPECT_EQ(b.value("held", -1), 0) << b.dump();
+}
+
+TEST_F(Idempotency, MissingKeyOnAMovingPostIs400) {
+  auto e = api().earn(partner_.api_key, "phone:" + random_mobile(), 10000);
+  ASSERT_EQ(e.status, 201) << e.describe();
+  const std::string member = e.json()["balance"]["member_id"];
+  const std::string earn_id = e.json()["id"];
+  auto red = api().redeem_points(partner_.api_key, member, 10);
+  ASSERT_EQ(red.status, 201) << red.describe();
+  const std::string red_id = red.json()["id"];
+
+  struct Case {
+    std::string token, path;
+    json body;
+  };
+  const std::vector<Case> cases = {
+      {partner_.api_key, "/v1/earn", {{"member", member}, {"amount_irr", 10000}, {"receipt_id", "r-" + unique_suffix()}}},
+      {partner_.api_key, "/v1/earn/" + earn_id + "/refund", {{"amount_irr", 100}}},
+      {partner_.api_key, "/v1/redemptions", {{"member", member}, {"points", 5}, {"receipt_id", "x"}}},
+      {partner_.api_key, "/v1/redemptions/" + red_id + "/capture", json::object()},
+      {partner_.api_key, "/v1/redemptions/" + red_id + "/void", json::object()},
+      {partner_.api_key, "/v1/redemptions/" + red_id + "/refund", json::object()},
+      {tenant_.operator_token, "/v1/adjustments", {{"member", member}, {"points", 5}, {"reason", "r"}}},
+  };
+  for (const auto& c : cases) {
+    auto r = api().post(c.path, c.token, c.body);  // no key
+    EXPECT_EQ(r.status, 400) << c.path << ": " << r.describe();
+    EXPECT_EQ(code_of(r), "idempotency_key_required") << c.path << ": " << r.body;
+  }
+  auto b = balance(member);
+  EXPECT_EQ(b.value("available", -1), 90) << b.dump();
+  EXPECT_EQ(b.value("held", -1), 10) << b.dump();
+  EXPECT_EQ(api().get("/v1/redemptions/" + red_id, partner_.api_key).json().value("status", ""), "authorized");
+
+  // An over-long key (256 characters) is not a key.
+  auto r = api().earn(partner_.api_key, member, 10000, {}, std::string(256, 'k'));
+  EXPECT_EQ(r.status, 400) << r.describe();
+  EXPECT_EQ(balance(member).value("available", -1), 90);
+}
+
+TEST_F(Idempotency, SameReceiptUnderAnotherKeyIsDuplicateReceipt) {
+  const std::string member = member_with(0 + 1);
+  const std::string receipt = "rcpt-" + unique_suffix();
+  auto first = api().earn(partner_.api_key, member, 10000, receipt);
+  ASSERT_EQ(first.status, 201) << first.describe();
+  const std::string key2 = new_idempotency_key();
+  auto dup = api().earn(partner_.api_key, member, 10000, receipt, key2);
+  EXPECT_EQ(dup.status, 409) << dup.describe();
+  EXPECT_EQ(code_of(dup), "duplicate_receipt");
+  // A stored business error: replayed as such.
+  auto dup_again = api().earn(partner_.api_key, member, 10000, receipt, key2);
+  expect_replay(dup, dup_again, "duplicate_receipt replay");
+  EXPECT_EQ(balance(member).value("available", -1), 101);
+
+  // Another partner may use the same receipt id.
+  auto other = api().create_partner(tenant_, 100);
+  auto r = api().earn(other.api_key, member, 10000, receipt);
+  EXPECT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(balance(member).value("available", -1), 201);
+}
+
+TEST_F(Idempotency, AStoredBusinessErrorReplaysIdentically) {
+  const std::string member = member_with(50);
+  const json body = {{"member", member}, {"points", 100}, {"receipt_id", "red-" + unique_suffix()}};
+  const std::string key = new_idempotency_key();
+  auto first = api().post("/v1/redemptions", partner_.api_key, body, key);
+  ASSERT_EQ(first.status, 422) << first.describe();
+  EXPECT_EQ(code_of(first), "insufficient_points");
+
+  // Now there would be enough; the retry still answers the stored outcome and holds nothing.
+  ASSERT_EQ(api().earn(partner_.api_key, member, 10000).status, 201);
+  auto again = api().post("/v1/redemptions", partner_.api_key, body, key);
+  expect_replay(first, again, "insufficient_points replay");
+  auto b = balance(member);
+  EXPECT_EQ(b.value("available", -1), 150) << b.dump();
+  EXPECT_EQ(b.value("held", -1), 0) << b.dump();
+}
+
+TEST_F(Idempotency, ValidationFailuresAreNotStored) {
+  const std::string member = member_with(10);
+  const std::string key = new_idempotency_key();
+  auto bad = api().post("/v1/earn", partner_.api_key,
+                        {{"member", member}, {"amount_irr", -5}, {"receipt_id", "r-" + unique_suffix()}}, key);
+  EXPECT_EQ(bad.status, 422) << bad.describe();
+  auto good = api().earn(partner_.api_key, member, 10000, {}, key);
+  EXPECT_EQ(good.status, 201) << "a 422 validation failure must not be stored: " << good.describe();
+  EXPECT_NE(good.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(balance(member).value("available", -1), 110);
+}
+
+TEST_F(Idempotency, KeyScopeIsThePartnerNotTheApiKey) {
+  const std::string member = member_with(10);
+  auto minted = api().mint_key(tenant_, partner_.id);
+  ASSERT_EQ(minted.status, 201) << minted.describe();
+  const std::string second_key = minted.json()["api_key"];
+  ASSERT_NE(second_key, partner_.api_key);
+
+  const std::string key = new_idempotency_key();
+  const std::string receipt = "rcpt-" + unique_suffix();
+  auto first = api().earn(partner_.api_key, member, 20000, receipt, key);
+  ASSERT_EQ(first.status, 201) << first.describe();
+  auto again = api().earn(second_key, member, 20000, receipt, key);
+  expect_replay(first, again, "retry with the partner's second API key");
+
+  // After revoking the first key, the retry is still a retry.
+  auto del = api().send("DELETE", "/v1/partners/" + partner_.id + "/keys/" + partner_.key_id, tenant_.operator_token);
+  EXPECT_TRUE(del.status == 200 || del.status == 204) << del.describe();
+  std::this_thread::sleep_for(1100ms);
+  auto third = api().earn(second_key, member, 20000, receipt, key);
+  expect_replay(first, third, "retry after the first key's revocation");
+  EXPECT_EQ(api().earn(partner_.api_key, member, 100).status, 401);
+
+  // Another partner's identical key and body is its own request.
+  auto other = api().create_partner(tenant_, 100);
+  auto theirs = api().earn(other.api_key, member, 20000, receipt, key);
+  EXPECT_EQ(theirs.status, 201) << theirs.describe();
+  EXPECT_NE(theirs.header("Idempotent-Replayed"), "true");
+  EXPECT_NE(theirs.body, first.body);
+  EXPECT_EQ(balance(member).value("available", -1), 10 + 200 + 200);
+}
+
+// Replays survive a wallet crash and a Redis FLUSHALL: the whole story on a network of the test's own.
+TEST(IdempotencyRestart, ReplayAfterWalletKillAndRedisFlushall) {
+  std::unique_ptr<PrivateNetwork> net;
+  try {
+    net = std::make_unique<PrivateNetwork>();
+  } catch (const std::exception& e) {
+    FAIL() << "private network did not come up: " << e.what();
+  }
+  ApiClient api(net->url(), net->admin_token());
+  auto tenant = api.create_tenant();
+  ASSERT_FALSE(tenant.id.empty());
+  auto partner = api.create_partner(tenant, 100);
+  ASSERT_FALSE(partner.api_key.empty());
+
+  const std::string phone = random_mobile();
+  const std::string key = new_idempotency_key();
+  const std::string receipt = "rcpt-" + unique_suffix();
+  auto first = api.earn(partner.api_key, "phone:" + phone, 77700, receipt, key);
+  ASSERT_EQ(first.status, 201) << first.describe();
+  const std::string member = first.json()["balance"]["member_id"];
+
+  auto count_movements = [&] { return api.all_transactions(partner.api_key, member).size(); };
+  auto wait_replay = [&](const std::string& what) {
+    HttpResponse again;
+    wait_until(
+        [&] {
+          again = api.earn(partner.api_key, "phone:" + phone, 77700, receipt, key);
+          return again.status != 0 && again.status < 500;
+        },
+        30s, 250ms);
+    expect_replay(first, again, what);
+  };
+
+  net->kill("wallet");
+  net->start("wallet");
+  wait_replay("after the wallet was killed and started");
+  EXPECT_EQ(count_movements(), 1u);
+  EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 777);
+
+  const auto& env = net->env();
+  const std::string cmd = "redis-cli -h 127.0.0.1 -p " + env.at("EMTIAZ_REDIS_PORT") + " --no-auth-warning -a '" +
+                          env.get("EMTIAZ_REDIS_PASSWORD") + "' FLUSHALL";
+  std::string out;
+  ASSERT_EQ(run_shell(cmd, &out), 0) << out;
+  EXPECT_NE(out.find("OK"), std::string::npos) << out;
+  for (const char* part : {"gateway", "wallet", "clearing"}) {
+    net->stop(part);
+    net->start(part);
+  }
+  api.http() = HttpClient(net->url(), 15s);
+  wait_replay("after Redis FLUSHALL and restarting every service");
+  EXPECT_EQ(count_movements(), 1u);
+  EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 777);
+
+  // And the network still moves points exactly once after all that.
+  auto next = api.earn(partner.api_key, member, 100);
+  EXPECT_EQ(next.status, 201) << next.describe();
+  EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 778);
+  EXPECT_EQ(count_movements(), 2u);
+}
+
+}  // namespace
+}  // namespace emtiaz::tests

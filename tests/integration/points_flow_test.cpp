@@ -1,0 +1,617 @@
+// The points flow through HTTP against the suite's network: earn, auto-enrolment, concurrent authorizations,
+// earliest-expiry-first, holds and lots that expire by themselves, pending points, capture/void/refund,
+// purchase-refund clawback and debt, redemption by amount, transaction pagination, partner and tenant
+// isolation, operator adjustments. Each test makes its own tenant; every expected figure comes from the
+// test's own model of what it sent and was answered.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/api_client.hpp"
+#include "tests/support/network.hpp"
+
+namespace emtiaz::tests {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string code_of(const HttpResponse& r) {
+  try {
+    return r.json().value("code", "");
+  } catch (...) {
+    return "";
+  }
+}
+
+class PointsFlow : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto& env = suite_env();
+    api_ = std::make_unique<ApiClient>(env.url(), env.admin_token());
+  }
+  ApiClient& api() { return *api_; }
+
+  // A tenant with the given time rules and one partner whose earn rule is `rule` points per 10k rial.
+  void setup(json tenant_body = json::object(), std::int64_t rule = 100, std::int64_t redeem_value = 1000) {
+    tenant_ = api().create_tenant(std::move(tenant_body));
+    ASSERT_FALSE(tenant_.id.empty());
+    partner_ = api().create_partner(tenant_, rule, redeem_value);
+    ASSERT_FALSE(partner_.api_key.empty());
+  }
+
+  // Earns exactly `points` with a rule of 100 per 10k (amount = points × 100); returns the 201 body.
+  json earn_points(const std::string& member, std::int64_t points) {
+    auto r = api().earn(partner_.api_key, member, points * 100);
+    EXPECT_EQ(r.status, 201) << r.describe();
+    EXPECT_EQ(r.json().value("points", -1), points) << r.body;
+    return r.json();
+  }
+
+  // A new member enrolled by an earn of `points`; returns its "mem_..." id.
+  std::string member_with(std::int64_t points) {
+    const std::string phone = random_mobile();
+    auto e = earn_points("phone:" + phone, points);
+    return e["balance"].value("member_id", "");
+  }
+
+  json balance(const std::string& member) { return api().balance(partner_.api_key, member); }
+
+  void expect_balance(const std::string& member, std::int64_t available, std::int64_t pending, std::int64_t held,
+                      const std::string& where) {
+    auto b = balance(member);
+    EXPECT_EQ(b.value("available", -999999), available) << where << ": " << b.dump();
+    EXPECT_EQ(b.value("pending", -999999), pending) << where << ": " << b.dump();
+    EXPECT_EQ(b.value("held", -999999), held) << where << ": " << b.dump();
+  }
+
+  json redemption(const std::string& id) {
+    auto r = api().get("/v1/redemptions/" + id, partner_.api_key);
+    EXPECT_EQ(r.status, 200) << r.describe();
+    return r.status == 200 ? r.json() : json();
+  }
+
+  TestTenant tenant_;
+  TestPartner partner_;
+
+ private:
+  std::unique_ptr<ApiClient> api_;
+};
+
+TEST_F(PointsFlow, EarnFloorsPointsAndAutoEnrolsUnknownPhones) {
+  setup({}, /*rule=*/37);
+  const std::string phone = random_mobile();
+  // ⌊12345 × 37 / 10000⌋ = ⌊45.7765⌋ = 45
+  auto r = api().earn(partner_.api_key, "phone:" + phone, 12345);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  auto e = r.json();
+  EXPECT_EQ(e["type"], "earn");
+  EXPECT_EQ(e["points"], 45);
+  EXPECT_EQ(e["status"], "active");
+  EXPECT_TRUE(e["id"].is_string());
+  EXPECT_TRUE(e["expires_at"].is_string());
+  EXPECT_TRUE(e["available_at"].is_string());
+  ASSERT_TRUE(e["balance"].is_object()) << r.body;
+  EXPECT_EQ(e["balance"]["available"], 45);
+  EXPECT_EQ(e["balance"]["pending"], 0);
+  EXPECT_EQ(e["balance"]["held"], 0);
+  const std::string member_id = e["balance"].value("member_id", "");
+  ASSERT_TRUE(member_id.starts_with("mem_")) << r.body;
+
+  // The member now exists, enrolled by the earn, with the phone in E.164.
+  auto m = api().get("/v1/members/" + member_id, partner_.api_key);
+  ASSERT_EQ(m.status, 200) << m.describe();
+  EXPECT_EQ(m.json()["phone"], mobile_e164(phone));
+
+  // Another form of the same phone names the same member; ⌊100000 × 37 / 10000⌋ = 370.
+  r = api().earn(partner_.api_key, "phone:" + mobile_e164(phone), 100000);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points"], 370);
+  EXPECT_EQ(r.json()["balance"]["member_id"], member_id);
+  EXPECT_EQ(r.json()["balance"]["available"], 415);
+  expect_balance(member_id, 415, 0, 0, "after two earns");
+  expect_balance("phone:" + phone, 415, 0, 0, "by phone");
+
+  // An amount that earns nothing: ⌊100 × 37 / 10000⌋ = 0 — whatever the answer, the balance does not move.
+  r = api().earn(partner_.api_key, member_id, 100);
+  EXPECT_TRUE(r.status == 201 || r.status == 422) << r.describe();
+  if (r.status == 201) EXPECT_EQ(r.json()["points"], 0);
+  expect_balance(member_id, 415, 0, 0, "after a zero-point earn");
+}
+
+TEST_F(PointsFlow, WithoutAutoEnrolAnUnknownPhoneIsNotFound) {
+  setup({{"auto_enroll", false}});
+  auto r = api().earn(partner_.api_key, "phone:" + random_mobile(), 10000);
+  EXPECT_EQ(r.status, 404) << r.describe();
+  EXPECT_EQ(code_of(r), "member_not_found") << r.body;
+}
+
+TEST_F(PointsFlow, FortyConcurrentAuthorizationsOnAThousandPoints) {
+  setup();
+  const std::string member = member_with(1000);
+  ASSERT_FALSE(member.empty());
+
+  constexpr int kThreads = 40;
+  std::vector<HttpResponse> answers(kThreads);
+  std::vector<std::thread> threads;
+  std::atomic<bool> go{false};
+  const auto& env = suite_env();
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      ApiClient client(env.url(), env.admin_token());
+      while (!go.load()) std::this_thread::yield();
+      answers[i] = client.redeem_points(partner_.api_key, member, 100);
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+
+  int ok = 0, insufficient = 0;
+  for (const auto& a : answers) {
+    if (a.status == 201) {
+      ++ok;
+      EXPECT_EQ(a.json()["status"], "authorized") << a.body;
+      EXPECT_EQ(a.json()["points"], 100) << a.body;
+    } else if (a.status == 422 && code_of(a) == "insufficient_points") {
+      ++insufficient;
+    } else {
+      ADD_FAILURE() << "unexpected answer: " << a.describe();
+    }
+  }
+  EXPECT_EQ(ok, 10);
+  EXPECT_EQ(insufficient, 30);
+  expect_balance(member, 0, 0, 1000, "after 40 concurrent authorizations");
+}
+
+TEST_F(PointsFlow, RedemptionTakesTheEarliestExpiringLotFirst) {
+  setup({{"points_ttl", "PT120S"}});
+  const std::string phone = random_mobile();
+  auto first = earn_points("phone:" + phone, 100);
+  const std::string member = first["balance"].value("member_id", "");
+  std::this_thread::sleep_for(1200ms);
+  auto second = earn_points(member, 100);
+  const std::string first_exp = first.value("expires_at", "");
+  const std::string second_exp = second.value("expires_at", "");
+  ASSERT_LT(parse_rfc3339(first_exp), parse_rfc3339(second_exp)) << first_exp << " " << second_exp;
+
+  auto b = balance(member);
+  ASSERT_EQ(b["expiring"].size(), 2u) << b.dump();
+  EXPECT_EQ(b["expiring"][0]["points"], 100);
+  EXPECT_EQ(parse_rfc3339(b["expiring"][0]["expires_at"]), parse_rfc3339(first_exp)) << b.dump();
+  EXPECT_EQ(parse_rfc3339(b["expiring"][1]["expires_at"]), parse_rfc3339(second_exp)) << b.dump();
+
+  auto r = api().redeem_points(partner_.api_key, member, 150, /*capture=*/true);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["status"], "captured");
+  b = balance(member);
+  EXPECT_EQ(b["available"], 50);
+  ASSERT_EQ(b["expiring"].size(), 1u) << b.dump();
+  EXPECT_EQ(b["expiring"][0]["points"], 50) << b.dump();
+  EXPECT_EQ(parse_rfc3339(b["expiring"][0]["expires_at"]), parse_rfc3339(second_exp))
+      << "the later lot should be the one left: " << b.dump();
+}
+
+TEST_F(PointsFlow, AHoldExpiresByItself) {
+  setup({{"hold_ttl", "PT2S"}});
+  const std::string member = member_with(100);
+  auto r = api().redeem_points(partner_.api_key, member, 60);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  const std::string id = r.json()["id"];
+  EXPECT_EQ(r.json()["status"], "authorized");
+  EXPECT_EQ(r.json()["balance"]["available"], 40) << r.body;
+  EXPECT_EQ(r.json()["balance"]["held"], 60) << r.body;
+  expect_balance(member, 40, 0, 60, "while held");
+
+  std::this_thread::sleep_for(3s);
+  json red;
+  EXPECT_TRUE(wait_until([&] { return (red = redemption(id)).value("status", "") == "expired"; }, 3s))
+      << red.dump();
+  expect_balance(member, 100, 0, 0, "after the hold expired");
+  r = api().redemption_action(partner_.api_key, id, "capture");
+  EXPECT_EQ(r.status, 409) << r.describe();
+  EXPECT_EQ(code_of(r), "redemption_not_authorized");
+  expect_balance(member, 100, 0, 0, "after a refused capture");
+}
+
+TEST_F(PointsFlow, PendingPointsCannotBeRedeemedUntilAvailable) {
+  setup({{"pending_period", "PT2S"}});
+  const std::string phone = random_mobile();
+  auto r = api().earn(partner_.api_key, "phone:" + phone, 10000);  // 100 points
+  ASSERT_EQ(r.status, 201) << r.describe();
+  auto e = r.json();
+  EXPECT_EQ(e["status"], "pending");
+  EXPECT_EQ(e["balance"]["pending"], 100);
+  EXPECT_EQ(e["balance"]["available"], 0);
+  const std::string member = e["balance"].value("member_id", "");
+  const auto available_at = parse_rfc3339(e.value("available_at", ""));
+
+  r = api().redeem_points(partner_.api_key, member, 10);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "insufficient_points");
+  expect_balance(member, 0, 100, 0, "pending, after a refused redemption");
+
+  std::this_thread::sleep_until(available_at + 200ms);
+  expect_balance(member, 100, 0, 0, "right after available_at");
+  r = api().redeem_points(partner_.api_key, member, 10);
+  EXPECT_EQ(r.status, 201) << r.describe();
+  expect_balance(member, 90, 0, 10, "after redeeming once available");
+}
+
+TEST_F(PointsFlow, ALotExpiresAtItsExpiresAt) {
+  setup({{"points_ttl", "PT3S"}});
+  const std::string phone = random_mobile();
+  auto e = earn_points("phone:" + phone, 100);
+  const std::string member = e["balance"].value("member_id", "");
+  const auto expires_at = parse_rfc3339(e.value("expires_at", ""));
+  EXPECT_LE(expires_at - std::chrono::system_clock::now(), 3500ms);
+  expect_balance(member, 100, 0, 0, "before expiry");
+
+  std::this_thread::sleep_until(expires_at + 100ms);
+  auto b = balance(member);
+  EXPECT_EQ(b["available"], 0) << "a read right after expires_at must exclude the lot: " << b.dump();
+  EXPECT_EQ(b["expiring"].size(), 0u) << b.dump();
+  auto r = api().redeem_points(partner_.api_key, member, 1);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "insufficient_points");
+
+  // The ledger shows the expiry once the wallet's timer has run.
+  json items;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        items = api().all_transactions(partner_.api_key, member);
+        for (const auto& it : items)
+          if (it.value("type", "").find("expir") != std::string::npos) return true;
+        return false;
+      },
+      5s))
+      << items.dump();
+}
+
+TEST_F(PointsFlow, HeldPointsDoNotExpireWhileHeldAndExpireAtTheRelease) {
+  setup({{"points_ttl", "PT3S"}, {"hold_ttl", "PT60S"}});
+  const std::string phone = random_mobile();
+  auto e = earn_points("phone:" + phone, 100);
+  const std::string member = e["balance"].value("member_id", "");
+  const auto expires_at = parse_rfc3339(e.value("expires_at", ""));
+
+  auto r = api().redeem_points(partner_.api_key, member, 60);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  const std::string id = r.json()["id"];
+  expect_balance(member, 40, 0, 60, "held before expiry");
+
+  std::this_thread::sleep_until(expires_at + 300ms);
+  expect_balance(member, 0, 0, 60, "after the lot's expiry: unheld points gone, held ones kept");
+
+  r = api().redemption_action(partner_.api_key, id, "void");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json()["status"], "voided");
+  expect_balance(member, 0, 0, 0, "released after expiry: they expire at the release");
+  std::this_thread::sleep_for(500ms);
+  expect_balance(member, 0, 0, 0, "a moment later");
+}
+
+TEST_F(PointsFlow, HeldPointsCapturedAfterTheirLotsExpiry) {
+  setup({{"points_ttl", "PT2S"}, {"hold_ttl", "PT60S"}});
+  const std::string phone = random_mobile();
+  auto e = earn_points("phone:" + phone, 100);
+  const std::string member = e["balance"].value("member_id", "");
+  const auto expires_at = parse_rfc3339(e.value("expires_at", ""));
+  auto r = api().redeem_points(partner_.api_key, member, 100);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  const std::string id = r.json()["id"];
+  std::this_thread::sleep_until(expires_at + 300ms);
+  expect_balance(member, 0, 0, 100, "fully held lot after expiry");
+  r = api().redemption_action(partner_.api_key, id, "capture", 70);
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json()["points_captured"], 70);
+  expect_balance(member, 0, 0, 0, "30 released after expiry expire at once");
+}
+
+TEST_F(PointsFlow, PartialCaptureReleasesTheRest) {
+  setup();
+  const std::string member = member_with(100);
+  auto r = api().redeem_points(partner_.api_key, member, 60);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  const std::string id = r.json()["id"];
+
+  // Capturing more than held, or zero, is invalid_amount and changes nothing.
+  r = api().redemption_action(partner_.api_key, id, "capture", 61);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "invalid_amount");
+  r = api().redemption_action(partner_.api_key, id, "capture", 0);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "invalid_amount");
+  expect_balance(member, 40, 0, 60, "after refused captures");
+
+  r = api().redemption_action(partner_.api_key, id, "capture", 50);
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json()["status"], "captured");
+  EXPECT_EQ(r.json()["points_captured"], 50);
+  expect_balance(member, 50, 0, 0, "capture 50 of 60");
+  auto red = redemption(id);
+  EXPECT_EQ(red["status"], "captured");
+  EXPECT_EQ(red["points_captured"], 50);
+
+  r = api().redemption_action(partner_.api_key, id, "capture");
+  EXPECT_EQ(r.status, 409) << r.describe();
+  EXPECT_EQ(code_of(r), "redemption_not_authorized");
+}
+
+TEST_F(PointsFlow, VoidReleasesAndAVoidedRedemptionCannotBeCaptured) {
+  setup();
+  const std::string member = member_with(100);
+  auto r = api().redeem_points(partner_.api_key, member, 30);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  const std::string id = r.json()["id"];
+  expect_balance(member, 70, 0, 30, "held");
+  r = api().redemption_action(partner_.api_key, id, "void");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json()["status"], "voided");
+  expect_balance(member, 100, 0, 0, "voided");
+  EXPECT_EQ(redemption(id)["status"], "voided");
+
+  r = api().redemption_action(partner_.api_key, id, "capture");
+  EXPECT_EQ(r.status, 409) << r.describe();
+  EXPECT_EQ(code_of(r), "redemption_not_authorized");
+  r = api().redemption_action(partner_.api_key, id, "void");
+  EXPECT_EQ(r.status, 409) << r.describe();
+  EXPECT_EQ(code_of(r), "redemption_not_authorized");
+  expect_balance(member, 100, 0, 0, "after refused actions");
+}
+
+TEST_F(PointsFlow, RedemptionRefundPartialThenAll) {
+  setup();
+  const std::string member = member_with(100);
+  auto r = api().redeem_points(partner_.api_key, member, 60, /*capture=*/true);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["status"], "captured");
+  const std::string id = r.json()["id"];
+  expect_balance(member, 40, 0, 0, "captured 60");
+
+  r = api().redemption_action(partner_.api_key, id, "refund", 20);
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json()["status"], "partially_refunded");
+  EXPECT_EQ(r.json()["points_refunded"], 20);
+  expect_balance(member, 60, 0, 0, "refunded 20");
+
+  r = api().redemption_action(partner_.api_key, id, "refund", 41);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "refund_exceeds_redemption");
+  expect_balance(member, 60, 0, 0, "after a refused refund");
+
+  r = api().redemption_action(partner_.api_key, id, "refund");  // the rest: 40
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json()["status"], "refunded");
+  EXPECT_EQ(r.json()["points_refunded"], 60);
+  expect_balance(member, 100, 0, 0, "refunded all");
+  auto red = redemption(id);
+  EXPECT_EQ(red["status"], "refunded");
+  EXPECT_EQ(red["points_refunded"], 60);
+
+  r = api().redemption_action(partner_.api_key, id, "refund", 1);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "refund_exceeds_redemption");
+}
+
+TEST_F(PointsFlow, PurchaseRefundClawsBackFlooredShare) {
+  setup({}, /*rule=*/37);
+  const std::string phone = random_mobile();
+  // A = 30000 → P = ⌊30000 × 37 / 10000⌋ = 111
+  auto r = api().earn(partner_.api_key, "phone:" + phone, 30000);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  ASSERT_EQ(r.json()["points"], 111);
+  const std::string earn_id = r.json()["id"];
+  const std::string member = r.json()["balance"].value("member_id", "");
+
+  // R = 10000 → ⌊111 × 10000 / 30000⌋ = 37
+  r = api().earn_refund(partner_.api_key, earn_id, 10000);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points_clawed_back"], 37);
+  EXPECT_EQ(r.json()["balance"]["available"], 74);
+  // R = 25001 → ⌊111 × 25001 / 30000⌋ = ⌊92.5037⌋ = 92 → 55 more
+  r = api().earn_refund(partner_.api_key, earn_id, 15001);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points_clawed_back"], 55);
+  expect_balance(member, 19, 0, 0, "after two refunds");
+
+  // 25001 + 5000 > 30000
+  r = api().earn_refund(partner_.api_key, earn_id, 5000);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "refund_exceeds_purchase");
+  expect_balance(member, 19, 0, 0, "after a refused refund");
+
+  // The rest: R = 30000 → 111 in all → 19 more
+  r = api().earn_refund(partner_.api_key, earn_id, 4999);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points_clawed_back"], 19);
+  expect_balance(member, 0, 0, 0, "fully refunded purchase");
+  r = api().earn_refund(partner_.api_key, earn_id, 1);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "refund_exceeds_purchase");
+}
+
+TEST_F(PointsFlow, RefundOfSpentPointsLeavesADebtRepaidByTheNextEarn) {
+  setup();
+  const std::string phone = random_mobile();
+  auto e = earn_points("phone:" + phone, 100);
+  const std::string member = e["balance"].value("member_id", "");
+  const std::string earn_id = e["id"];
+  auto r = api().redeem_points(partner_.api_key, member, 100, /*capture=*/true);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  expect_balance(member, 0, 0, 0, "all spent");
+
+  r = api().earn_refund(partner_.api_key, earn_id, 10000);  // the whole purchase: 100 points
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points_clawed_back"], 100);
+  expect_balance(member, -100, 0, 0, "debt");
+
+  r = api().redeem_points(partner_.api_key, member, 1);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "insufficient_points");
+
+  earn_points(member, 150);
+  expect_balance(member, 50, 0, 0, "debt repaid by the next earn");
+  auto b = balance(member);
+  ASSERT_EQ(b["expiring"].size(), 1u) << b.dump();
+  EXPECT_EQ(b["expiring"][0]["points"], 50);
+}
+
+TEST_F(PointsFlow, RedemptionByAmountRoundsUp) {
+  setup({}, 100, /*redeem_value=*/1000);
+  const std::string member = member_with(100);
+  auto r = api().redeem_amount(partner_.api_key, member, 2500);  // ⌈2.5⌉ = 3
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points"], 3);
+  EXPECT_EQ(r.json()["value_irr"], 3000);
+  r = api().redeem_amount(partner_.api_key, member, 3000);  // exactly 3
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points"], 3);
+  EXPECT_EQ(r.json()["value_irr"], 3000);
+  r = api().redeem_amount(partner_.api_key, member, 1);  // ⌈0.001⌉ = 1
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points"], 1);
+  EXPECT_EQ(r.json()["value_irr"], 1000);
+  expect_balance(member, 93, 0, 7, "three holds");
+  r = api().redeem_amount(partner_.api_key, member, 93001);  // 94 points > 93
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "insufficient_points");
+}
+
+TEST_F(PointsFlow, TransactionsNewestFirstWithCursorPages) {
+  setup();
+  const std::string member = member_with(11);
+  for (std::int64_t p : {12, 13, 14, 15}) earn_points(member, p);
+
+  std::vector<std::int64_t> seen;
+  std::string cursor;
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    std::string target = "/v1/members/" + member + "/transactions?limit=2";
+    if (!cursor.empty()) target += "&cursor=" + ApiClient::member_path(cursor);
+    auto r = api().get(target, partner_.api_key);
+    ASSERT_EQ(r.status, 200) << r.describe();
+    auto j = r.json();
+    ASSERT_TRUE(j["items"].is_array()) << r.body;
+    EXPECT_LE(j["items"].size(), 2u);
+    for (const auto& it : j["items"]) {
+      EXPECT_EQ(it["type"], "earn") << it.dump();
+      EXPECT_TRUE(it.contains("at") || it.contains("created_at") || it.contains("time")) << it.dump();
+      seen.push_back(it.value("points", -1));
+    }
+    ASSERT_TRUE(j.contains("next_cursor")) << r.body;
+    if (j["next_cursor"].is_null()) break;
+    cursor = j["next_cursor"];
+  }
+  EXPECT_EQ(pages + 1, 3);
+  EXPECT_EQ(seen, (std::vector<std::int64_t>{15, 14, 13, 12, 11}));
+
+  auto r = api().get("/v1/members/" + member + "/transactions?limit=101", partner_.api_key);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "invalid_field");
+}
+
+TEST_F(PointsFlow, APartnerCannotSeeOrActOnAnotherPartnersRedemptionOrEarn) {
+  setup();
+  auto other = api().create_partner(tenant_);
+  ASSERT_FALSE(other.api_key.empty());
+  const std::string phone = random_mobile();
+  auto e = earn_points("phone:" + phone, 100);
+  const std::string member = e["balance"].value("member_id", "");
+  const std::string earn_id = e["id"];
+  auto r = api().redeem_points(partner_.api_key, member, 40);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  const std::string red_id = r.json()["id"];
+
+  r = api().get("/v1/redemptions/" + red_id, other.api_key);
+  EXPECT_EQ(r.status, 404) << r.describe();
+  for (const char* action : {"capture", "void", "refund"}) {
+    r = api().redemption_action(other.api_key, red_id, action);
+    EXPECT_EQ(r.status, 404) << action << ": " << r.describe();
+  }
+  r = api().earn_refund(other.api_key, earn_id, 10000);
+  EXPECT_EQ(r.status, 404) << r.describe();
+  expect_balance(member, 60, 0, 40, "after the other partner's attempts");
+
+  // The other partner does see the member's balance, and the owner still acts on its redemption.
+  auto b = api().balance(other.api_key, member);
+  EXPECT_EQ(b.value("available", -1), 60) << b.dump();
+  r = api().redemption_action(partner_.api_key, red_id, "void");
+  EXPECT_EQ(r.status, 200) << r.describe();
+}
+
+TEST_F(PointsFlow, AnotherTenantsMemberIsNotFound) {
+  setup();
+  const std::string phone = random_mobile();
+  auto e = earn_points("phone:" + phone, 100);
+  const std::string member = e["balance"].value("member_id", "");
+  const std::string earn_id = e["id"];
+  auto r = api().redeem_points(partner_.api_key, member, 10);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  const std::string red_id = r.json()["id"];
+
+  auto tenant_b = api().create_tenant();
+  auto partner_b = api().create_partner(tenant_b);
+  ASSERT_FALSE(partner_b.api_key.empty());
+
+  EXPECT_EQ(api().get("/v1/members/" + member, partner_b.api_key).status, 404);
+  EXPECT_EQ(api().balance_response(partner_b.api_key, member).status, 404);
+  EXPECT_EQ(api().get("/v1/members/" + member + "/transactions", partner_b.api_key).status, 404);
+  EXPECT_EQ(api().balance_response(tenant_b.operator_token, member).status, 404);
+  r = api().earn(partner_b.api_key, member, 10000);
+  EXPECT_EQ(r.status, 404) << r.describe();
+  r = api().redeem_points(partner_b.api_key, member, 1);
+  EXPECT_EQ(r.status, 404) << r.describe();
+  r = api().adjust(tenant_b.operator_token, member, 5);
+  EXPECT_EQ(r.status, 404) << r.describe();
+  EXPECT_EQ(api().get("/v1/redemptions/" + red_id, partner_b.api_key).status, 404);
+  EXPECT_EQ(api().get("/v1/redemptions/" + red_id, tenant_b.operator_token).status, 404);
+  EXPECT_EQ(api().earn_refund(partner_b.api_key, earn_id, 100).status, 404);
+  expect_balance(member, 90, 0, 10, "untouched by the other tenant");
+
+  // The same phone in tenant B is a different member.
+  r = api().earn(partner_b.api_key, "phone:" + phone, 500);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_NE(r.json()["balance"].value("member_id", ""), member);
+  EXPECT_EQ(r.json()["balance"]["available"], 5);
+}
+
+TEST_F(PointsFlow, OperatorAdjustments) {
+  setup();
+  const std::string member = member_with(10);
+  auto r = api().adjust(tenant_.operator_token, member, 50, "goodwill");
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["type"], "adjustment");
+  EXPECT_EQ(r.json()["points"], 50);
+  EXPECT_EQ(r.json()["reason"], "goodwill");
+  EXPECT_EQ(r.json()["balance"]["available"], 60) << r.body;
+  r = api().adjust(tenant_.operator_token, member, -20, "correction");
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points"], -20);
+  expect_balance(member, 40, 0, 0, "+50 −20");
+  r = api().adjust(tenant_.operator_token, member, -100, "fraud");
+  ASSERT_EQ(r.status, 201) << r.describe();
+  expect_balance(member, -60, 0, 0, "a negative adjustment may leave a debt");
+  r = api().adjust(tenant_.operator_token, member, 70, "repay");
+  ASSERT_EQ(r.status, 201) << r.describe();
+  expect_balance(member, 10, 0, 0, "debt repaid by a positive adjustment");
+
+  r = api().adjust(tenant_.operator_token, member, 0, "nothing");
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "invalid_amount");
+  r = api().post("/v1/adjustments", tenant_.operator_token, {{"member", member}, {"points", 5}},
+                 new_idempotency_key());
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "invalid_field");
+  if (r.status == 422) EXPECT_EQ(r.json().value("field", ""), "reason") << r.body;
+  // Partners may not adjust.
+  r = api().adjust(partner_.api_key, member, 5);
+  EXPECT_EQ(r.status, 403) << r.describe();
+  expect_balance(member, 10, 0, 0, "after refused adjustments");
+}
+
+}  // namespace
+}  // namespace emtiaz::tests
