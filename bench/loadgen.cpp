@@ -278,13 +278,16 @@ class Generator {
     finished_ = true;
     const std::uint64_t unfinished = (scheduled_ - stats_.sent) + in_flight_;
     if (unfinished) stats_.errors["unfinished"] += unfinished;
-    const double window = std::max(o_.duration, std::chrono::duration<double>(stats_.last_done - start_).count());
+    // The scheduled span (shorter than the step when capture/refund ran out of ids), or until the last answer.
+    const double window = std::max(static_cast<double>(scheduled_) / o_.rate,
+                                   std::chrono::duration<double>(stats_.last_done - start_).count());
     const auto& h = stats_.ok ? stats_.ok_hist : stats_.all_hist;
     nlohmann::json out = {{"label", o_.label},
                           {"op", o_.op},
                           {"offered", o_.rate},
                           {"duration", o_.duration},
                           {"connections", o_.connections},
+                          {"ran_out_of_ids", exhausted()},
                           {"scheduled", scheduled_},
                           {"sent", stats_.sent},
                           {"ok", stats_.ok},

@@ -44,6 +44,8 @@ names = {"fund": "fund (warm-up earns)", "earn": "earn", "authorize": "authorize
          "balance": "balance read", "transactions": "transactions page", "refund": "purchase refund", "bare": "bare Beast server"}
 for r in loads:
     errs = ", ".join(f"{k}: {v}" for k, v in sorted(r.get("errors", {}).items())) or "0"
+    if r.get("ran_out_of_ids"):
+        errs += f" (only {r['scheduled']:,} ids to use: a shorter step)"
     w(f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
       f"{fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} | {fmt_ms(r['p999_ms'])} | {fmt_ms(r['max_ms'])} | {errs} |")
 w("")
@@ -70,7 +72,8 @@ for t, m in sorted(commits.items()):
     w(f"| … from {t} thread{'s' if t > 1 else ''} | {fmt_rate(m['rate'])} | p50 {fmt_ms(m['p50_ms'])} ms, p99 {fmt_ms(m['p99_ms'])} ms |")
 for p, rate in sorted(redis.items()):
     w(f"| Redis INCRBY (redis-benchmark, 50 clients, pipeline {p}) | {fmt_rate(rate)} | |")
-w(f"| bare Boost.Beast server (2 threads) | {fmt_rate(bare)} | best achieved step above |")
+bare_sat = any((r.get("label") or r["op"]) == "bare" and (r["achieved"] < 0.8 * r["offered"] or r["p99_ms"] > 2000) for r in loads)
+w(f"| bare Boost.Beast server (2 threads) | {fmt_rate(bare)} | best achieved step above{'' if bare_sat else ' (never saturated: a floor)'} |")
 if kafka:
     s, i = kafka.get("sequential", {}), kafka.get("inflight", {})
     w(f"| Kafka echo, sequential | {fmt_rate(s.get('rate'))} | round trip p50 {fmt_ms(s.get('p50_ms', 0))} ms, p99 {fmt_ms(s.get('p99_ms', 0))} ms |")
@@ -84,7 +87,7 @@ reads = best("balance")
 
 
 def ratio(a, b):
-    return f"{a / b:.2f}" if a and b else "n/a"
+    return f"{a / b:.3g}" if a and b else "n/a"
 
 
 kaf = kafka.get("inflight", {}).get("rate") if kafka else None
@@ -112,6 +115,26 @@ if au:
     w(f"- Audit (`emtiaz-audit TENANT`, {au.get('ledger_entries', 0):,} ledger entries): **{au['seconds']:.2f} s**, exit {au['rc']}: "
       f"`{au.get('output', '').strip().splitlines()[0] if au.get('output', '').strip() else ''}`")
 w("")
+
+bd = one("breakdown")
+if bd and bd.get("series"):
+    ser = bd["series"]
+    def mean(prefix):
+        sums = [v for k, v in ser.items() if k.startswith(prefix) and "_sum" in k]
+        cnts = [v for k, v in ser.items() if k.startswith(prefix) and "_count" in k]
+        return (sum(sums) / sum(cnts) * 1000, sum(cnts)) if cnts and sum(cnts) else (None, 0)
+    http_ms, n_http = mean("emtiaz_http_request_duration_seconds")
+    cmd_ms, n_cmd = mean("emtiaz_gateway_command_seconds")
+    w("## Where an earn's time goes (the gateway's own metrics over the earn steps)")
+    w("")
+    if http_ms is not None and cmd_ms is not None:
+        w(f"- Mean time the gateway spent on `POST /v1/earn` (from parsed request to response, {n_http:,.0f} requests): "
+          f"**{http_ms:.1f} ms**; of which waiting for the wallet's reply over Kafka (command round trip, {n_cmd:,.0f} commands): "
+          f"**{cmd_ms:.1f} ms**; the rest ({http_ms - cmd_ms:.1f} ms) is the gateway's own work: auth, tenant/partner/member "
+          "look-ups and the two idempotency-key writes in MySQL. Time queued before a worker picked the request up, and in the "
+          "generator's queue for a connection, is in the table's latencies but not here.")
+    w("- CPU profile of gateway, wallet, MariaDB and broker during the earn steps: `bench/results/perf-earn.txt` (perf, 99 Hz).")
+    w("")
 
 w("## Processes: CPU time and peak memory")
 w("")

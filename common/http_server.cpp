@@ -9,6 +9,7 @@
 
 #include "common/crypto.hpp"
 #include "common/metrics.hpp"
+#include "common/service.hpp"
 
 namespace emtiaz {
 
@@ -151,6 +152,7 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::post(server_->workers, [self = shared_from_this(), req, version, keep_alive] {
       auto started = std::chrono::steady_clock::now();
       HttpResponse resp;
+      set_log_request_id(req->request_id);
       if (!self->prepare(*req, resp)) {
         try {
           resp = self->server_->handler(*req);
@@ -159,6 +161,7 @@ class Session : public std::enable_shared_from_this<Session> {
           resp = HttpResponse::from_problem(problem(Code::internal, "internal error"), req->request_id);
         }
       }
+      set_log_request_id({});
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       Metrics::global().observe_request(resp.route, resp.status, secs);
       asio::dispatch(self->stream_.get_executor(), [self, resp = std::move(resp), req, version, keep_alive]() mutable {

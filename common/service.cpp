@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -14,10 +15,30 @@
 
 namespace emtiaz {
 
+namespace {
+thread_local std::string t_request_id;
+
+class RequestIdFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&, spdlog::memory_buf_t& dest) override {
+    if (t_request_id.empty()) return;
+    static constexpr std::string_view prefix = " request_id=";
+    dest.append(prefix.data(), prefix.data() + prefix.size());
+    dest.append(t_request_id.data(), t_request_id.data() + t_request_id.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<RequestIdFlag>(); }
+};
+}  // namespace
+
+void set_log_request_id(std::string id) { t_request_id = std::move(id); }
+const std::string& log_request_id() { return t_request_id; }
+
 void setup_logging(const std::string& service, const std::string& level) {
   auto logger = spdlog::stderr_color_mt(service);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<RequestIdFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ [%n]%* %v");
+  logger->set_formatter(std::move(formatter));
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ [%n] %v");
   spdlog::set_level(spdlog::level::from_str(level));
 }
 

@@ -16,6 +16,11 @@ namespace emtiaz {
 
 void setup_logging(const std::string& service, const std::string& level);
 
+// The request being served on this thread: every log line written while it is set carries it, so a
+// partner's request id leads to every line its request caused.
+void set_log_request_id(std::string id);
+const std::string& log_request_id();
+
 // Probes each named dependency in the background (every `interval`) so that /v1/ready answers at once.
 class ReadinessMonitor {
  public:

@@ -93,6 +93,7 @@ Authenticator make_authenticator(App& app) {
           p.partner_id = k->partner.id;
           p.key_id = k->key_id;
           p.suspended = k->partner.status == "suspended";
+          p.rate_limit_per_s = k->partner.rate_limit_per_s.value_or(0);
           return p;
         }
         return std::nullopt;

@@ -14,6 +14,7 @@
 #include "gateway/command_client.hpp"
 #include "gateway/control_handlers.hpp"
 #include "gateway/points_handlers.hpp"
+#include "gateway/rate_limiter.hpp"
 #include "gateway/router.hpp"
 #include "gateway/settlement_handlers.hpp"
 
@@ -49,7 +50,7 @@ int main() {
   }
   gateway::CommandClient commands(config.kafka, producer);
   gateway::App app{config, mysql, redis, producer, commands};
-  gateway::Router router(gateway::make_authenticator(app));
+  gateway::Router router(gateway::make_authenticator(app), gateway::make_rate_limiter(redis));
   gateway::register_control_routes(router, app);
   gateway::register_points_routes(router, app);
   gateway::register_settlement_routes(router, app);

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace emtiaz::gateway {
@@ -11,6 +12,7 @@ struct Principal {
   std::string partner_id;  // partner
   std::string key_id;      // partner: the API key used
   bool suspended = false;  // partner: its status is `suspended` (403 partner_suspended)
+  std::int64_t rate_limit_per_s = 0;  // partner: its own request limit (0: the gateway's default)
 
   std::string scope() const {
     switch (kind) {

@@ -90,6 +90,13 @@ HttpResponse Router::handle(HttpRequest& req) const {
     if (principal->kind == Principal::Kind::partner) role = kPartner;
     if (!(found->roles & role)) return problem_response(ctx, problem(Code::forbidden, "this principal may not call this route"));
     if (principal->suspended) return problem_response(ctx, problem(Code::partner_suspended, "this partner is suspended"));
+    if (limit_) {
+      if (auto wait = limit_(*principal)) {
+        auto r = problem_response(ctx, problem(Code::rate_limited, "too many requests for this partner; slow down"));
+        r.headers.emplace_back("Retry-After", std::to_string(*wait));
+        return r;
+      }
+    }
   }
   auto resp = found->handler(ctx);
   resp.route = ctx.route;

@@ -34,9 +34,13 @@ struct Route {
 // Resolves a bearer token to a principal (nullopt: unknown or revoked token).
 using Authenticator = std::function<std::optional<Principal>(const std::string& token)>;
 
+// Says whether a principal is over its request rate: nullopt to proceed, or the seconds to wait.
+using RateLimiter = std::function<std::optional<int>(const Principal&)>;
+
 class Router {
  public:
-  explicit Router(Authenticator authenticate) : authenticate_(std::move(authenticate)) {}
+  explicit Router(Authenticator authenticate, RateLimiter limit = {})
+      : authenticate_(std::move(authenticate)), limit_(std::move(limit)) {}
   void add(Route route);
   HttpResponse handle(HttpRequest& req) const;
   // "METHOD /pattern" of every route, for the OpenAPI coverage test.
@@ -44,6 +48,7 @@ class Router {
 
  private:
   Authenticator authenticate_;
+  RateLimiter limit_;
   std::vector<Route> routes_;
 };
 

@@ -13,6 +13,8 @@
 # to bench/results/latest.md (raw results: bench/results/latest.jsonl).
 #
 # --quick: a short smoke run (100k members, 3 s steps, low rates) to check that everything works.
+# Full run defaults: 8 s steps; writes offered at 50..1600/s, reads 200..6400/s, the bare server
+# 1,000..32,000/s, each stopping at the first saturated step; 500 funded members per tenant.
 # --keep:  leave the network running afterwards (default: netctl down; the data stays in var/bench).
 # Environment overrides: BENCH_DIR, BENCH_MEMBERS, BENCH_STEP, BENCH_WARM (funded members per tenant),
 # BENCH_CONNECTIONS, BENCH_WRITE_RATES, BENCH_READ_RATES, BENCH_BARE_RATES (space-separated lists).
@@ -29,15 +31,18 @@ while (($#)); do
         --keep) KEEP=1; shift ;;
         --members) BENCH_MEMBERS="$2"; shift 2 ;;
         --step) BENCH_STEP="$2"; shift 2 ;;
-        -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 
 DIR="${BENCH_DIR:-$REPO/var/bench}"
-export EMTIAZ_BUILD_DIR=build-bench
+# The services come from build-bench too; BENCH_SERVICE_BUILD (another build folder of already-built
+# services) and BENCH_SKIP_BUILD=1 exist only to smoke-test the tools while build-bench is compiling.
+export EMTIAZ_BUILD_DIR="${BENCH_SERVICE_BUILD:-build-bench}"
 BUILD="$REPO/build-bench"
 RESULTS="$REPO/bench/results"
+mkdir -p "$RESULTS"
 if ((QUICK)); then
     MEMBERS="${BENCH_MEMBERS:-100000}"
     STEP="${BENCH_STEP:-3}"
@@ -47,11 +52,11 @@ if ((QUICK)); then
     BARE_RATES="${BENCH_BARE_RATES:-500 1000}"
 else
     MEMBERS="${BENCH_MEMBERS:-1000000}"
-    STEP="${BENCH_STEP:-10}"
-    WARM="${BENCH_WARM:-3000}"
-    WRITE_RATES="${BENCH_WRITE_RATES:-250 500 1000 2000}"
-    READ_RATES="${BENCH_READ_RATES:-1000 2000 4000 8000}"
-    BARE_RATES="${BENCH_BARE_RATES:-2000 4000 8000 16000}"
+    STEP="${BENCH_STEP:-8}"
+    WARM="${BENCH_WARM:-500}"
+    WRITE_RATES="${BENCH_WRITE_RATES:-50 100 200 400 800 1600}"
+    READ_RATES="${BENCH_READ_RATES:-200 400 800 1600 3200 6400}"
+    BARE_RATES="${BENCH_BARE_RATES:-1000 2000 4000 8000 16000 32000}"
 fi
 CONNS="${BENCH_CONNECTIONS:-64}"
 TENANTS=3
@@ -68,6 +73,7 @@ SAMPLER_PID=""
 cleanup() {
     [[ -n "$BARE_PID" ]] && kill "$BARE_PID" 2>/dev/null || true
     [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null || true
+    [[ -n "${PERF_PID:-}" ]] && kill -INT "$PERF_PID" 2>/dev/null || true
     if ((KEEP == 0)) && [[ -f "$DIR/ports" ]]; then scripts/netctl.sh down "$DIR" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
@@ -75,6 +81,7 @@ trap cleanup EXIT
 record() { printf '%s\n' "$1" >>"$RAW"; }   # one JSON object per line
 
 # --------------------------------------------------------------------------------------------- build
+if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
 say "building (Release) in build-bench/"
 # -Wno-restrict: g++ 12 at -O3 reports a false -Wrestrict in std::string code (GCC bug 105329), which
 # -Werror turns into a failed build; the flag is passed on the command line, the tree is unchanged.
@@ -82,6 +89,7 @@ cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=
 # Only the programs the benchmark runs (the unit tests are not needed here).
 nice cmake --build build-bench -j2 --target emtiaz-gateway emtiaz-wallet emtiaz-clearing emtiaz-devbroker \
     emtiaz-audit emtiaz-loadgen emtiaz-bare-server emtiaz-kafka-echo emtiaz-mysql-commit >/dev/null
+fi
 
 # --------------------------------------------------------------------------------------------- network
 if [[ -f "$DIR/ports" ]]; then
@@ -185,10 +193,10 @@ saturated() {  # true when the last step achieved < 80 % of what was offered, or
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["achieved"] < 0.8*r["offered"] or r["p99_ms"] > 2000 else 1)' "$LAST"
 }
 
-say "funding $WARM members per tenant through the API (earns of 10,000,000 IRR = 100,000 points each)"
+say "funding $WARM members per tenant through the API (earns of 10,000,000 IRR = 100,000 points each, offered at 100/s)"
 FUND_N=$((WARM * TENANTS))
 run_load fund --op earn --keys "$WORK/fundkeys.txt" --members-mode seq --warm "$WARM" --amount 10000000 \
-    --rate 500 --duration "$(python3 -c "print($FUND_N/500)")" --drain 30
+    --rate 100 --duration "$(python3 -c "print($FUND_N/100)")" --drain 60
 cpu_snapshot warm
 rss_snapshot after-warm-up
 
@@ -201,7 +209,7 @@ mysql_root -e "CREATE DATABASE IF NOT EXISTS emtiaz_bench; GRANT ALL PRIVILEGES 
 
 say "limit: redis-benchmark INCRBY (50 clients; and pipelined 16)"
 for pipe in 1 16; do
-    csv="$(REDISCLI_AUTH="$EMTIAZ_REDIS_PASSWORD" redis-benchmark -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" -c 50 -n $((QUICK ? 50000 : 300000)) \
+    csv="$(redis-benchmark -a "$EMTIAZ_REDIS_PASSWORD" -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" -c 50 -n $((QUICK ? 50000 : 300000)) \
         -r 1000000 -P "$pipe" --csv INCRBY "bench:key:__rand_int__" 7 2>/dev/null | tail -n 1)"
     rate="$(printf '%s' "$csv" | awk -F'","' '{print $2}' | tr -d '"')"
     record "{\"kind\":\"redis\",\"pipeline\":$pipe,\"rate\":${rate:-0}}"
@@ -246,7 +254,44 @@ slice() {  # slice FILE N: the first N lines of FILE go to FILE.next; the rest s
 
 say "load: earn (random members of all $MEMBERS)"
 : >"$WORK/earn_ids"
+curl -s "$URL/metrics" >"$WORK/gw-metrics-before" || true
+PERF_PID=""
+if command -v perf >/dev/null && [[ "${BENCH_PERF:-1}" == 1 ]]; then
+    # Where the CPU goes during the earn steps (gateway, wallet, MariaDB, broker): sampled call stacks.
+    perf record -q -F 99 -g -o "$WORK/perf.data" \
+        -p "$(pid_of gateway),$(pid_of wallet),$(pid_of mariadb),$(pid_of broker)" >/dev/null 2>&1 &
+    PERF_PID=$!
+fi
 steps earn "$WRITE_RATES" --keys "$WORK/keys.txt" --members-mode random --amount 1000000 --ids-out "$WORK/earn_ids"
+if [[ -n "$PERF_PID" ]]; then
+    kill -INT "$PERF_PID" 2>/dev/null || true
+    wait "$PERF_PID" 2>/dev/null || true
+    perf report -i "$WORK/perf.data" --stdio --no-children --sort comm,dso,symbol --percent-limit 0.7 2>/dev/null |
+        grep -v '^$' | grep -E '^ +[0-9]' | head -60 >"$RESULTS/perf-earn.txt" || true
+    perf report -i "$WORK/perf.data" --stdio --no-children --sort comm 2>/dev/null | grep -E '^ +[0-9]' >>"$RESULTS/perf-earn.txt" || true
+fi
+curl -s "$URL/metrics" >"$WORK/gw-metrics-after" || true
+# The gateway's own view of an earn: total handling time vs the Kafka command round trip (wallet included).
+python3 - "$WORK/gw-metrics-before" "$WORK/gw-metrics-after" >>"$RAW" <<'PY' || true
+import json, re, sys
+def load(p):
+    d = {}
+    for line in open(p):
+        if line.startswith("#") or not line.strip():
+            continue
+        name, _, value = line.rpartition(" ")
+        try:
+            d[name] = float(value)
+        except ValueError:
+            pass
+    return d
+a, b = load(sys.argv[1]), load(sys.argv[2])
+out = {"kind": "breakdown", "series": {}}
+for k in b:
+    if (k.endswith("_sum") or k.endswith("_count")) and ("command_seconds" in k or ("/v1/earn" in k and "POST" in k)):
+        out["series"][k] = b[k] - a.get(k, 0.0)
+print(json.dumps(out))
+PY
 
 say "load: authorize (1 point, funded members)"
 : >"$WORK/red_ids"
@@ -296,7 +341,7 @@ echo "settlement: HTTP $code in ${secs}s: $(head -c 300 "$WORK/settlement.json")
 say "audit of tenant $TENANT0"
 audit_start=$(date +%s.%N)
 audit_rc=0
-"$BUILD/wallet/emtiaz-audit" "$TENANT0" >"$WORK/audit.txt" 2>&1 || audit_rc=$?
+"$REPO/$EMTIAZ_BUILD_DIR/wallet/emtiaz-audit" "$TENANT0" >"$WORK/audit.txt" 2>&1 || audit_rc=$?
 audit_secs=$(awk -v a="$audit_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}')
 record "{\"kind\":\"audit\",\"rc\":$audit_rc,\"seconds\":$audit_secs,\"ledger_entries\":$ledger_rows,\"output\":$(head -c 400 "$WORK/audit.txt" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')}"
 cat "$WORK/audit.txt" >&2

@@ -3,6 +3,8 @@
 # MariaDB, Redis, the dev broker, the wallet, clearing and the gateway (state under var/local).
 #   foreground (default): prints the URL and the admin token, runs until Ctrl-C, then stops everything.
 #   --detach: leaves the network running, writes var/local.env and returns; scripts/down.sh stops it.
+# EMTIAZ_BUILD_DIR names another build folder (default build/); EMTIAZ_SKIP_BUILD=1 skips the package check
+# and the build and runs the binaries already there.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,15 +18,20 @@ for arg in "$@"; do
 done
 
 NET=var/local
-export EMTIAZ_BUILD_DIR="$PWD/build"
+build_dir="${EMTIAZ_BUILD_DIR:-build}"
+case "$build_dir" in /*) ;; *) build_dir="$PWD/$build_dir" ;; esac
+export EMTIAZ_BUILD_DIR="$build_dir"
 
-scripts/install-deps.sh
-scripts/build.sh build
+if [[ "${EMTIAZ_SKIP_BUILD:-0}" != 1 ]]; then
+    scripts/install-deps.sh
+    scripts/build.sh "$build_dir"
+fi
 
 # A network that is already fully running (say, from `up.sh --detach`) is left alone.
 already=0
-if [[ -f "$NET/ports" ]] && ! scripts/netctl.sh status "$NET" 2>/dev/null | grep -q stopped; then
-    already=1
+if [[ -f "$NET/ports" ]]; then
+    status="$(scripts/netctl.sh status "$NET" 2>/dev/null || true)"
+    if [[ -n "$status" && "$status" != *stopped* ]]; then already=1; fi
 fi
 
 stop_network() {

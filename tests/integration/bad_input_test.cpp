@@ -33,6 +33,7 @@ class BadInput : public ::testing::Test {
     auto r = api().earn(partner_.api_key, "phone:" + random_mobile(), 10000);  // 100 points
     ASSERT_EQ(r.status, 201) << r.describe();
     member_ = r.json()["balance"]["member_id"];
+    earn_id_ = r.json()["id"];
     r = api().redeem_points(partner_.api_key, member_, 10);
     ASSERT_EQ(r.status, 201) << r.describe();
     redemption_ = r.json()["id"];
@@ -53,7 +54,7 @@ class BadInput : public ::testing::Test {
   void expect_problem(const HttpResponse& r, int status, const std::string& code, const std::string& what) {
     EXPECT_EQ(r.status, status) << what << ": " << r.describe();
     EXPECT_EQ(r.header("Content-Type").rfind("application/problem+json", 0), 0u) << what << ": " << r.describe();
-    if (!code.empty()) EXPECT_EQ(code_of(r), code) << what << ": " << r.body;
+    if (!code.empty()) { EXPECT_EQ(code_of(r), code) << what << ": " << r.body; }
     if (r.status == status && r.status != 0) {
       try {
         auto j = r.json();
@@ -73,6 +74,7 @@ class BadInput : public ::testing::Test {
   TestPartner partner_;
   std::string member_;
   std::string redemption_;
+  std::string earn_id_;
 
  private:
   std::unique_ptr<ApiClient> api_;
@@ -92,7 +94,9 @@ TEST_F(BadInput, WrongTypesAreInvalidFieldNamingTheField) {
                            const std::string& token = {}) {
     auto r = post_raw(path, body.dump(), token);
     expect_problem(r, 422, "invalid_field", path + " " + body.dump());
-    if (r.status == 422) EXPECT_EQ(r.json().value("field", ""), field) << body.dump() << " " << r.body;
+    if (r.status == 422 && !field.empty()) {
+      EXPECT_EQ(r.json().value("field", ""), field) << body.dump() << " " << r.body;
+    }
   };
   const std::string rcpt = "r-" + unique_suffix();
   invalid_field("/v1/earn", {{"member", 12}, {"amount_irr", 1000}, {"receipt_id", rcpt}}, "member");
@@ -129,24 +133,13 @@ TEST_F(BadInput, BadAmountsAreInvalidAmount) {
     r = post_raw("/v1/redemptions/" + redemption_ + "/capture", "{\"points\": " + a + "}");
     expect_problem(r, 422, "invalid_amount", "capture points " + a);
   }
-  // Exactly 10^15 is allowed (it is not "above"): a purchase that big earns 10^13 points — refused here only
-  // if the service caps something else; we do not send it, to keep the member's balance fixed.
   auto r = post_raw("/v1/adjustments", "{\"member\": \"" + member_ + "\", \"points\": 1.5, \"reason\": \"x\"}",
                     tenant_.operator_token);
   expect_problem(r, 422, "invalid_amount", "adjustment 1.5");
-  r = post_raw("/v1/adjustments", "{\"member\": \"" + member_ + "\", \"points\": -1000000000000001, \"reason\": \"x\"}",
-               tenant_.operator_token);
-  expect_problem(r, 422, "invalid_amount", "adjustment -10^15-1");
   // Earn refund: 0 and negative.
-  auto earn = api().all_transactions(partner_.api_key, member_);
-  std::string earn_id;
-  for (const auto& it : earn)
-    if (it.value("type", "") == "earn") earn_id = it.value("earn_id", it.value("id", ""));
-  if (!earn_id.empty()) {
-    for (const char* a : {"0", "-5", "2.5"}) {
-      r = post_raw("/v1/earn/" + earn_id + "/refund", std::string("{\"amount_irr\": ") + a + "}");
-      EXPECT_EQ(r.status, 422) << "earn refund " << a << ": " << r.describe();
-    }
+  for (const char* a : {"0", "-5", "2.5", "1000000000000001"}) {
+    r = post_raw("/v1/earn/" + earn_id_ + "/refund", std::string("{\"amount_irr\": ") + a + "}");
+    expect_problem(r, 422, "invalid_amount", std::string("earn refund ") + a);
   }
   // Both points and amount_irr, or neither.
   r = post_raw("/v1/redemptions", "{\"member\": \"" + member_ + "\", \"receipt_id\": \"" + rcpt + "\"}");
@@ -159,7 +152,7 @@ TEST_F(BadInput, BodiesOverOneMebibyteAre413) {
                            filler + "\"}";
   auto r = post_raw("/v1/earn", body);
   EXPECT_EQ(r.status, 413) << r.describe();
-  if (r.status == 413) EXPECT_EQ(code_of(r), "payload_too_large") << r.body;
+  if (r.status == 413) { EXPECT_EQ(code_of(r), "payload_too_large") << r.body; }
   // Just under the limit is read (and refused for its content, not its size).
   std::string under(1024 * 1024 - 200, 'b');
   r = post_raw("/v1/earn", "{\"member\": \"" + member_ + "\", \"amount_irr\": 0, \"receipt_id\": \"r\", \"x\": \"" +
@@ -199,7 +192,7 @@ TEST_F(BadInput, DeeplyNestedJsonIs400) {
 }
 
 TEST_F(BadInput, InvalidPhonesAreInvalidPhone) {
-  for (const std::string phone : {"02112345678", "+982112345678", "abc", "0912", "091212345678", "", "09a2 123 4567",
+  for (const std::string phone : {"02112345678", "+982112345678", "abc", "0912", "091212345678", "09a2 123 4567",
                                   "+1 415 555 0100"}) {
     auto r = api().earn(partner_.api_key, "phone:" + phone, 1000);
     expect_problem(r, 422, "invalid_phone", "earn to phone '" + phone + "'");

@@ -119,7 +119,7 @@ TEST_F(PointsFlow, EarnFloorsPointsAndAutoEnrolsUnknownPhones) {
   // An amount that earns nothing: ⌊100 × 37 / 10000⌋ = 0 — whatever the answer, the balance does not move.
   r = api().earn(partner_.api_key, member_id, 100);
   EXPECT_TRUE(r.status == 201 || r.status == 422) << r.describe();
-  if (r.status == 201) EXPECT_EQ(r.json()["points"], 0);
+  if (r.status == 201) { EXPECT_EQ(r.json()["points"], 0); }
   expect_balance(member_id, 415, 0, 0, "after a zero-point earn");
 }
 
@@ -606,7 +606,7 @@ TEST_F(PointsFlow, OperatorAdjustments) {
                  new_idempotency_key());
   EXPECT_EQ(r.status, 422) << r.describe();
   EXPECT_EQ(code_of(r), "invalid_field");
-  if (r.status == 422) EXPECT_EQ(r.json().value("field", ""), "reason") << r.body;
+  if (r.status == 422) { EXPECT_EQ(r.json().value("field", ""), "reason") << r.body; }
   // Partners may not adjust.
   r = api().adjust(partner_.api_key, member, 5);
   EXPECT_EQ(r.status, 403) << r.describe();
