@@ -39,7 +39,8 @@ std::variant<nlohmann::json, Problem> parse_object(const std::string& body, bool
   }
   if (too_deep || depth_of(j, kMaxJsonDepth + 1) > kMaxJsonDepth)
     return problem(Code::malformed_json, fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth));
-  if (!j.is_object()) return problem(Code::malformed_json, "the request body must be a JSON object");
+  // Valid JSON of the wrong type is a wrong type, not malformed JSON.
+  if (!j.is_object()) return invalid_field("body", "must be a JSON object");
   return j;
 }
 

@@ -282,6 +282,8 @@ void register_points_routes(Router& router, App& app) {
                 auto it = body.find("points");
                 if (it == body.end() || it->is_null()) {
                   return fail(ctx, invalid_field("points", "is required"));
+                } else if (!it->is_number()) {
+                  return fail(ctx, invalid_field("points", "must be an integer"));
                 } else if (!it->is_number_integer()) {
                   Problem p{Code::invalid_amount, "points: must be a non-zero integer"};
                   p.extra["field"] = "points";
@@ -369,7 +371,7 @@ void register_points_routes(Router& router, App& app) {
                     items.push_back({{"id", std::string(rs->getString(2))},
                                      {"type", std::string(rs->getString(3))},
                                      {"points", rs->getInt64(4)},
-                                     {"at", format_rfc3339(parse_sql_time(rs->getString(11)), t->timezone)},
+                                     {"at", format_rfc3339(parse_sql_time(rs->getString(11)), t->timezone, TimePrecision::micros)},
                                      {"partner_id", partner},
                                      {"partner_name", str(6)},
                                      {"receipt_id", own ? str(7) : nlohmann::json(nullptr)},

@@ -266,9 +266,18 @@ steps earn "$WRITE_RATES" --keys "$WORK/keys.txt" --members-mode random --amount
 if [[ -n "$PERF_PID" ]]; then
     kill -INT "$PERF_PID" 2>/dev/null || true
     wait "$PERF_PID" 2>/dev/null || true
-    perf report -i "$WORK/perf.data" --stdio --no-children --sort comm,dso,symbol --percent-limit 0.7 2>/dev/null |
-        grep -v '^$' | grep -E '^ +[0-9]' | head -60 >"$RESULTS/perf-earn.txt" || true
-    perf report -i "$WORK/perf.data" --stdio --no-children --sort comm 2>/dev/null | grep -E '^ +[0-9]' >>"$RESULTS/perf-earn.txt" || true
+    {
+        echo "# perf record -F 99 -g of gateway, wallet, MariaDB and broker during the earn steps"
+        perf report -i "$WORK/perf.data" --stdio 2>/dev/null | grep -m1 '^# Samples' || true
+        echo "# by thread name"
+        perf report -i "$WORK/perf.data" --stdio --no-children -g none --sort comm 2>/dev/null | grep -E '^ +[0-9]' | cut -c1-100
+        echo "# by thread name and library"
+        perf report -i "$WORK/perf.data" --stdio --no-children -g none --sort comm,dso --percent-limit 1 2>/dev/null |
+            grep -E '^ +[0-9]' | cut -c1-100
+        echo "# top symbols"
+        perf report -i "$WORK/perf.data" --stdio --no-children -g none --sort comm,dso,symbol --percent-limit 0.7 2>/dev/null |
+            grep -E '^ +[0-9]' | cut -c1-140 | head -40
+    } >"$RESULTS/perf-earn.txt" || true
 fi
 curl -s "$URL/metrics" >"$WORK/gw-metrics-after" || true
 # The gateway's own view of an earn: total handling time vs the Kafka command round trip (wallet included).
@@ -288,7 +297,7 @@ def load(p):
 a, b = load(sys.argv[1]), load(sys.argv[2])
 out = {"kind": "breakdown", "series": {}}
 for k in b:
-    if (k.endswith("_sum") or k.endswith("_count")) and ("command_seconds" in k or ("/v1/earn" in k and "POST" in k)):
+    if ("_sum" in k or "_count" in k) and ("command_seconds" in k or 'route="POST /v1/earn"' in k):
         out["series"][k] = b[k] - a.get(k, 0.0)
 print(json.dumps(out))
 PY

@@ -109,11 +109,6 @@ std::string arg_str(const Command& cmd, const char* name) {
 
 }  // namespace
 
-points::Instant ceil_to_second(points::Instant t) {
-  auto s = std::chrono::ceil<std::chrono::seconds>(t);
-  return std::chrono::time_point_cast<std::chrono::microseconds>(s);
-}
-
 Effect apply_command_unpruned(WalletState& state, const Command& cmd, points::Instant now, bool receipt_taken);
 
 Effect apply_command(WalletState& state, const Command& cmd, points::Instant now, bool receipt_taken) {
@@ -126,7 +121,8 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
 Effect apply_command_unpruned(WalletState& state, const Command& cmd, points::Instant now, bool receipt_taken) {
   Effect e;
   const auto& tz = cmd.tenant.timezone;
-  const auto base = ceil_to_second(now);
+  // Every clock of the ledger runs from the commit time, exactly (times are shown to the microsecond).
+  const auto base = now;
   auto type = cmd.type;
   std::string receipt = arg_str(cmd, "receipt_id");
   std::string reason = arg_str(cmd, "reason");
@@ -182,9 +178,9 @@ Effect apply_command_unpruned(WalletState& state, const Command& cmd, points::In
                              {"amount_irr", amount},
                              {"points", spec.points},
                              {"status", spec.available_at > now ? "pending" : "active"},
-                             {"available_at", format_rfc3339(spec.available_at, tz)},
-                             {"expires_at", format_rfc3339(spec.expires_at, tz)},
-                             {"created_at", format_rfc3339(now, tz)}};
+                             {"available_at", format_rfc3339(spec.available_at, tz, TimePrecision::micros)},
+                             {"expires_at", format_rfc3339(spec.expires_at, tz, TimePrecision::micros)},
+                             {"created_at", format_rfc3339(now, tz, TimePrecision::micros)}};
       if (cmd.args.contains("occurred_at")) body["occurred_at"] = cmd.args["occurred_at"];
       if (cmd.args.contains("category")) body["category"] = cmd.args["category"];
       body["balance"] = balance_json(cmd.member_id, state.points, now, tz);
@@ -219,7 +215,7 @@ Effect apply_command_unpruned(WalletState& state, const Command& cmd, points::In
                              {"earn_id", earn_id},
                              {"amount_irr", amount},
                              {"points_clawed_back", out.value},
-                             {"created_at", format_rfc3339(now, tz)},
+                             {"created_at", format_rfc3339(now, tz, TimePrecision::micros)},
                              {"balance", balance_json(cmd.member_id, state.points, now, tz)}};
       e.status = 201;
       e.body = dump_json(body);
@@ -297,7 +293,7 @@ Effect apply_command_unpruned(WalletState& state, const Command& cmd, points::In
                              {"member_id", cmd.member_id},
                              {"points", pts},
                              {"reason", reason},
-                             {"created_at", format_rfc3339(now, tz)},
+                             {"created_at", format_rfc3339(now, tz, TimePrecision::micros)},
                              {"balance", balance_json(cmd.member_id, state.points, now, tz)}};
       e.status = 201;
       e.body = dump_json(body);

@@ -54,8 +54,5 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
 // available, and the debt repayments they trigger.
 Effect apply_time(WalletState& state, points::Instant now);
 
-// Rounds an instant up to the next whole second: lots and holds live at least their full TTL, and their
-// deadlines are exactly what the API shows (RFC 3339 to the second).
-points::Instant ceil_to_second(points::Instant t);
 
 }  // namespace emtiaz::wallet

@@ -25,7 +25,7 @@ nlohmann::json balance_json(const std::string& member_id, const points::MemberSt
   auto b = points::balance_at(state, now);
   nlohmann::json expiring = nlohmann::json::array();
   for (const auto& e : b.expiring)
-    expiring.push_back({{"points", e.points}, {"expires_at", format_rfc3339(e.expires_at, tz)}});
+    expiring.push_back({{"points", e.points}, {"expires_at", format_rfc3339(e.expires_at, tz, TimePrecision::micros)}});
   return {{"member_id", member_id},
           {"available", b.available},
           {"pending", b.pending},
@@ -49,8 +49,8 @@ nlohmann::json redemption_json(const std::string& member_id, const WalletState& 
           {"points_refunded", r.points_refunded},
           {"redeem_value_irr", r.redeem_value_irr},
           {"value_irr", r.points * r.redeem_value_irr},
-          {"expires_at", format_rfc3339(r.expires_at, tz)},
-          {"created_at", format_rfc3339(r.created_at, tz)},
+          {"expires_at", format_rfc3339(r.expires_at, tz, TimePrecision::micros)},
+          {"created_at", format_rfc3339(r.created_at, tz, TimePrecision::micros)},
           {"balance", balance_json(member_id, state.points, now, tz)}};
 }
 

@@ -162,20 +162,24 @@ TEST_F(BadInput, BodiesOverOneMebibyteAre413) {
 
 TEST_F(BadInput, OversizedHeadersAreRefusedNotACrash) {
   HttpClient raw(suite_env().url());
+  const std::string path = "/v1/members/" + member_ + "/balance";
+  // One big field: Beast's client will not serialise a single field over 64 KiB, so the sizes stop below.
+  for (std::size_t size : {16u * 1024, 60u * 1024}) {
+    auto r = raw.request("GET", path, {bearer(partner_.api_key), {"X-Big", std::string(size, 'h')}});
+    EXPECT_TRUE(r.status == 431 || r.status == 400) << size << ": " << r.describe();
+    EXPECT_EQ(HttpClient(suite_env().url()).get("/v1/health").status, 200);
+  }
+  // Many fields adding up to a mebibyte.
   for (std::size_t size : {16u * 1024, 64u * 1024, 1024u * 1024}) {
-    Headers h = {bearer(partner_.api_key), {"X-Big", std::string(size, 'h')}};
-    auto r = raw.request("GET", "/v1/members/" + member_ + "/balance", h);
-    EXPECT_TRUE(r.status == 431 || r.status == 400 || (r.status == 0 && size > 64 * 1024))
-        << size << ": " << r.describe();
     Headers many = {bearer(partner_.api_key)};
     for (int i = 0; i < static_cast<int>(size / 64); ++i) many.emplace_back("X-H" + std::to_string(i), std::string(56, 'v'));
-    r = raw.request("GET", "/v1/members/" + member_ + "/balance", many);
+    auto r = raw.request("GET", path, many);
     EXPECT_TRUE(r.status == 431 || r.status == 400 || r.status == 0) << "many headers " << size << ": " << r.describe();
     EXPECT_EQ(HttpClient(suite_env().url()).get("/v1/health").status, 200);
   }
   // A huge Authorization header.
-  auto r = raw.request("GET", "/v1/members/" + member_ + "/balance", {bearer(std::string(200000, 't'))});
-  EXPECT_TRUE(r.status == 431 || r.status == 400 || r.status == 401 || r.status == 0) << r.describe();
+  auto r = raw.request("GET", path, {bearer(std::string(60000, 't'))});
+  EXPECT_TRUE(r.status == 431 || r.status == 400 || r.status == 401) << r.describe();
 }
 
 TEST_F(BadInput, DeeplyNestedJsonIs400) {
