@@ -39,9 +39,12 @@ int main() {
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
   }
+  wallet::WalletService service(config, mysql, redis, producer);
+  // Ready means commands can be applied: the broker answers and this wallet owns partitions in its group
+  // (joining takes a few seconds after a restart).
   ReadinessMonitor readiness({{"mysql", [&] { return mysql.ping(); }},
                               {"redis", [&] { return redis.ping(); }},
-                              {"kafka", [&] { return producer.ready(); }}});
+                              {"kafka", [&] { return producer.ready() && service.has_assignment(); }}});
   HttpServerOptions http;
   http.port = static_cast<unsigned short>(config.admin_port);
   http.worker_threads = 2;
@@ -53,7 +56,6 @@ int main() {
   write_port_file(config.port_file, port);
   spdlog::info("wallet admin listening on 127.0.0.1:{}", port);
 
-  wallet::WalletService service(config, mysql, redis, producer);
   std::atomic<bool> stop{false};
   std::thread worker([&] { service.run(stop); });
   wait_for_shutdown_signal();

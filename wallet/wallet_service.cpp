@@ -69,6 +69,7 @@ void WalletService::run(const std::atomic<bool>& stop) {
       generation_ = consumer_->generation();
       auto a = consumer_->assignment();
       owned_ = std::set<std::int32_t>(a.begin(), a.end());
+      has_assignment_ = !owned_.empty();
       backlog_ = true;
       spdlog::info("wallet owns partitions [{}]", fmt::join(owned_, ","));
     }

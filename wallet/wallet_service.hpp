@@ -26,6 +26,8 @@ class WalletService {
   WalletService(WalletConfig config, MysqlPool& mysql, RedisPool& redis, KafkaProducer& producer);
   ~WalletService();
   void run(const std::atomic<bool>& stop);
+  // Whether this wallet has joined its consumer group and owns partitions: until then commands wait.
+  bool has_assignment() const { return has_assignment_.load(); }
 
  private:
   struct Pending;  // one command of a batch
@@ -45,6 +47,7 @@ class WalletService {
   KafkaProducer& producer_;
   std::unique_ptr<KafkaConsumer> consumer_;
   std::set<std::int32_t> owned_;
+  std::atomic<bool> has_assignment_{false};
   std::uint64_t generation_ = 0;
   // Redis keys whose update failed: deleted before the next batch so that no stale state outlives an outage.
   std::set<std::string> dirty_keys_;

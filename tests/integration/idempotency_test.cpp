@@ -240,7 +240,7 @@ TEST_F(Idempotency, KeyScopeIsThePartnerNotTheApiKey) {
   EXPECT_EQ(theirs.status, 201) << theirs.describe();
   EXPECT_NE(theirs.header("Idempotent-Replayed"), "true");
   EXPECT_NE(theirs.body, first.body);
-  EXPECT_EQ(balance(member).value("available", -1), 10 + 200 + 200);
+  EXPECT_EQ(api().balance(second_key, member).value("available", -1), 10 + 200 + 200);  // the first key is revoked
 }
 
 // Replays survive a wallet crash and a Redis FLUSHALL: the whole story on a network of the test's own.
