@@ -121,6 +121,22 @@ if [[ -n "$server_labels" ]]; then
             [[ -n "$label" ]] || continue
             run_ctest "$label" -L "^${label}\$"
         done <<<"$server_labels"
+        # Conservation (api.md, Points semantics 5) and Redis = MySQL over everything the suites did to the
+        # shared network: the audit must report nothing.
+        echo
+        echo "==== audit: every tenant of the suite network"
+        sleep 1
+        audit_log="$REPO/$build_dir/emtiaz-audit.log"
+        audit_rc=0
+        (set -a && . "$NET/env" && "$EMTIAZ_BUILD_DIR/wallet/emtiaz-audit") >"$audit_log" 2>&1 || audit_rc=$?
+        grep -v ': ok$' "$audit_log" || true
+        if ((audit_rc != 0)) || ! grep -q ': ok$' "$audit_log"; then
+            failed_any=1
+            total_failed=$((total_failed + 1))
+            label_results+=("audit: FAILED (see $build_dir/emtiaz-audit.log)")
+        else
+            label_results+=("audit: ok ($(grep -c ': ok$' "$audit_log") tenants conserved, Redis = MySQL)")
+        fi
     else
         failed_any=1
         total_failed=$((total_failed + 1))
