@@ -312,7 +312,9 @@ bool KafkaConsumer::commit(const std::vector<KafkaMessage>& processed) {
   }
   auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(next.size()));
   for (const auto& [tp, off] : next) rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = off;
-  auto err = rd_kafka_commit(rk_, list, 0);
+  // Asynchronous: a command's effect is already recorded in MySQL, so a lost offset commit only costs a
+  // redelivery, which the wallet's command record answers.
+  auto err = rd_kafka_commit(rk_, list, 1);
   rd_kafka_topic_partition_list_destroy(list);
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }

@@ -80,8 +80,10 @@ void WalletService::run(const std::atomic<bool>& stop) {
       spdlog::warn("broker changed: republishing the outbox of owned partitions");
       try {
         mysql_.run([&](sql::Connection& c) {
+          // Republish from the oldest sequence clearing has not applied (clearing skips what it has).
           std::unique_ptr<sql::Statement> st(c.createStatement());
-          st->execute("UPDATE wallet_partitions SET published_seq = 0");
+          st->execute("UPDATE wallet_partitions w LEFT JOIN clearing_positions c ON c.part = w.part "
+                      "SET w.published_seq = LEAST(w.published_seq, COALESCE(c.applied_seq, 0))");
         });
       } catch (const std::exception& e) {
         spdlog::warn("could not reset the outbox position: {}", e.what());

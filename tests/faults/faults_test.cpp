@@ -1,0 +1,863 @@
+// The fault suite: a bounded mixed load of points-moving and read requests through the gateway of a private
+// network, while the suite kills, restarts, flushes and pauses its parts one after another. Clients behave as
+// real integrations: on a 5xx, a timeout, a dropped connection or `409 idempotency_key_in_use` they retry with
+// the SAME Idempotency-Key and the same body until they get a definitive answer.
+//
+// Afterwards the suite proves, from its OWN record of requests and definitive answers (never from the
+// service's tables), that every request answered 2xx has its effect exactly once (api.md, points semantics 6):
+// - per member: the balance (available + pending + held) and the held points equal the suite's model built
+//   from the 2xx answers only;
+// - per member: every 2xx earn appears exactly once among the `earn` items of GET transactions, and no earn
+//   item exists that was not answered 2xx (an earn answered 4xx has no effect);
+// - per tenant: emtiaz-audit (conservation, Redis = MySQL) exits 0 and prints "ok";
+// - per tenant: a settlement over the whole window has totals equal to the suite's own sums.
+// It prints one table (requests, 2xx, retries, faults, effects lost/doubled, time to recover per fault).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/types.h>
+
+#include "tests/support/api_client.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/network.hpp"
+
+namespace emtiaz::tests {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// ------------------------------------------------------------------------------------------ parameters
+constexpr int kClients = 16;
+constexpr int kMembersPerClient = 2;
+constexpr auto kWarmup = 6s;
+constexpr auto kLoadBetweenFaults = 4s;
+constexpr auto kMinLoad = 65s;
+constexpr auto kRecoveryWait = 90s;        // a fault not recovered within this is reported
+constexpr auto kGiveUpRetrying = 150s;     // a request still without a definitive answer after this is "in doubt"
+constexpr auto kClientTimeout = 12s;       // the gateway's own command deadline is 5 s
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::string problem_code(const HttpResponse& r) {
+  if (r.status < 400) return {};
+  auto j = json::parse(r.body, nullptr, false);
+  if (j.is_object() && j.contains("code") && j["code"].is_string()) return j["code"].get<std::string>();
+  return {};
+}
+
+std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
+  const std::time_t s = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&s, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+  return buf;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string now_text() {
+  const auto t = std::chrono::system_clock::now();
+  const std::time_t s = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::localtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+  return buf;
+}
+
+// ------------------------------------------------------------------------------------------ the record
+struct PartnerRef {
+  std::string id;
+  std::string key;
+  std::int64_t points_per_10k = 0;
+};
+
+struct TenantRef {
+  std::string id;
+  std::string operator_token;
+  std::vector<PartnerRef> partners;
+};
+
+struct EarnRec {
+  std::string id;
+  std::string receipt;
+  int partner = 0;
+  std::int64_t amount = 0;
+  std::int64_t points = 0;
+  std::int64_t refunded_amount = 0;
+};
+
+struct RedemptionRec {
+  std::string id;
+  int partner = 0;
+  std::string status;  // authorized | captured | voided | (partially_)refunded
+  std::int64_t held = 0;
+  std::int64_t captured = 0;
+  std::int64_t refunded = 0;
+};
+
+// One member, owned by one client thread during the load: the suite's model built from 2xx answers only.
+struct MemberModel {
+  int tenant = 0;
+  std::string phone;
+  std::string id;
+  std::int64_t total = 0;  // expected available + pending + held
+  std::int64_t held = 0;   // expected held
+  std::int64_t earned = 0, clawed = 0, captured = 0, redemption_refunded = 0;
+  std::vector<EarnRec> earns;
+  std::vector<RedemptionRec> redemptions;
+  std::vector<std::string> rejected_earn_receipts;  // earns answered 4xx: must have no effect
+};
+
+struct Fault {
+  std::string name;
+  Clock::time_point injected;
+  std::optional<Clock::time_point> recovered;  // first definitive 2xx of a write sent after the injection
+  std::string note;
+};
+
+struct Record {
+  std::atomic<long> requests{0}, ok{0}, retries{0}, in_doubt{0}, stale_reads{0};
+  std::mutex mu;
+  std::map<std::string, long> non2xx;     // "op status code" -> count
+  std::vector<std::string> unexpected;    // definitive answers the model did not allow
+  std::vector<Fault> faults;
+
+  void note_unexpected(const std::string& what) {
+    std::lock_guard lock(mu);
+    if (unexpected.size() < 200) unexpected.push_back(what);
+  }
+  void note_non2xx(const std::string& op, const HttpResponse& r) {
+    std::lock_guard lock(mu);
+    ++non2xx[op + " " + std::to_string(r.status) + " " + problem_code(r)];
+  }
+  void note_write_2xx(Clock::time_point sent, Clock::time_point answered) {
+    std::lock_guard lock(mu);
+    for (auto& f : faults) {
+      if (!f.recovered && sent >= f.injected) f.recovered = answered;
+    }
+  }
+};
+
+struct Answer {
+  HttpResponse response;
+  bool definitive = false;
+};
+
+// ------------------------------------------------------------------------------------------ one client
+class Client {
+ public:
+  Client(int index, std::string url, Record& record, const std::vector<TenantRef>& tenants, std::string run_id,
+         const std::atomic<bool>& stop)
+      : index_(index),
+        url_(std::move(url)),
+        record_(record),
+        tenants_(tenants),
+        run_id_(std::move(run_id)),
+        stop_(stop),
+        rng_(std::random_device{}() ^ (static_cast<std::uint64_t>(index) << 32)) {
+    http_ = std::make_unique<HttpClient>(url_, kClientTimeout);
+  }
+
+  std::vector<MemberModel>& members() { return members_; }
+
+  void prepare_members(int tenant, std::uint64_t phone_base) {
+    for (int i = 0; i < kMembersPerClient; ++i) {
+      MemberModel m;
+      m.tenant = tenant;
+      const std::uint64_t n = (phone_base + static_cast<std::uint64_t>(index_ * kMembersPerClient + i)) % 10000000;
+      char digits[16];
+      std::snprintf(digits, sizeof digits, "%07llu", static_cast<unsigned long long>(n));
+      m.phone = std::string("0912") + digits;
+      members_.push_back(std::move(m));
+    }
+  }
+
+  void run() {
+    for (auto& m : members_) {
+      while (m.id.empty() && !stop_) enrol(m);
+    }
+    while (!stop_) {
+      auto& m = members_[pick(0, static_cast<int>(members_.size()) - 1)];
+      if (m.id.empty()) {
+        enrol(m);
+      } else {
+        one_operation(m);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(pick(20, 50)));
+    }
+  }
+
+ private:
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  std::int64_t pick64(std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng_);
+  }
+  std::string next_key(const char* what) {
+    return "flt-" + run_id_ + "-" + std::to_string(index_) + "-" + what + "-" + std::to_string(++counter_);
+  }
+  const TenantRef& tenant_of(const MemberModel& m) const { return tenants_[static_cast<std::size_t>(m.tenant)]; }
+
+  // One logical request: retried with the same key and the same bytes until a definitive answer.
+  Answer call(const std::string& op, const std::string& method, const std::string& target, const std::string& token,
+              const std::string& body, const std::string& idem_key, bool write) {
+    ++record_.requests;
+    const auto started = Clock::now();
+    auto backoff = 100ms;
+    while (true) {
+      const auto sent = Clock::now();
+      Headers headers{bearer(token)};
+      if (!idem_key.empty()) headers.emplace_back("Idempotency-Key", idem_key);
+      HttpResponse r = http_->request(method, target, headers, body);
+      bool retry = false;
+      if (r.status == 0) {
+        retry = true;
+        http_ = std::make_unique<HttpClient>(url_, kClientTimeout);  // a fresh connection
+      } else if (r.status >= 500 || r.status == 429) {
+        retry = true;
+      } else if (r.status == 409 && problem_code(r) == "idempotency_key_in_use") {
+        retry = true;
+      }
+      if (!retry) {
+        if (r.status >= 200 && r.status < 300) {
+          ++record_.ok;
+          if (write) record_.note_write_2xx(sent, Clock::now());
+        } else {
+          record_.note_non2xx(op, r);
+        }
+        return {std::move(r), true};
+      }
+      if (Clock::now() - started > kGiveUpRetrying) {
+        ++record_.in_doubt;
+        record_.note_unexpected(op + " " + target + " key " + idem_key + ": no definitive answer after " +
+                                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kGiveUpRetrying).count()) +
+                                " s; last: " + r.describe());
+        return {std::move(r), false};
+      }
+      ++record_.retries;
+      std::this_thread::sleep_for(backoff + std::chrono::milliseconds(pick(0, 100)));
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1000ms);
+    }
+  }
+
+  Answer post(const std::string& op, const std::string& target, const std::string& token, const json& body,
+              const std::string& key) {
+    return call(op, "POST", target, token, body.dump(), key, true);
+  }
+
+  void unexpected(const std::string& op, const MemberModel& m, const HttpResponse& r) {
+    record_.note_unexpected(op + " member " + m.id + ": " + r.describe());
+  }
+
+  void enrol(MemberModel& m) {
+    const auto& t = tenant_of(m);
+    const auto& p = t.partners[static_cast<std::size_t>(pick(0, static_cast<int>(t.partners.size()) - 1))];
+    json body = {{"phone", m.phone}, {"name", "Fault member " + std::to_string(index_)}};
+    auto a = post("enrol", "/v1/members", p.key, body, next_key("enrol"));
+    if (!a.definitive) return;
+    if (a.response.status == 201 || a.response.status == 200) {
+      auto j = a.response.json();
+      const std::string id = j.value("id", "");
+      if (!m.id.empty() && id != m.id) unexpected("re-enrol returned another member", m, a.response);
+      if (m.id.empty()) m.id = id;
+    } else {
+      unexpected("enrol", m, a.response);
+      std::this_thread::sleep_for(500ms);
+    }
+  }
+
+  void one_operation(MemberModel& m) {
+    const int roll = pick(0, 99);
+    if (roll < 34) return earn(m);
+    if (roll < 42) return earn_refund(m);
+    if (roll < 56) return authorize(m);
+    if (roll < 65) return capture(m);
+    if (roll < 71) return void_redemption(m);
+    if (roll < 77) return redemption_refund(m);
+    if (roll < 79) return enrol(m);  // again: 200, the same member
+    return read(m);
+  }
+
+  void earn(MemberModel& m) {
+    const auto& t = tenant_of(m);
+    const int pi = pick(0, static_cast<int>(t.partners.size()) - 1);
+    const auto& p = t.partners[static_cast<std::size_t>(pi)];
+    const std::int64_t amount = pick64(1, 60) * 10000 + pick64(0, 9999);
+    const std::string receipt = "rc-" + run_id_ + "-" + std::to_string(index_) + "-" + std::to_string(++counter_);
+    json body = {{"member", m.id}, {"amount_irr", amount}, {"receipt_id", receipt}};
+    auto a = post("earn", "/v1/earn", p.key, body, next_key("earn"));
+    if (!a.definitive) return;
+    if (a.response.status != 201) {
+      m.rejected_earn_receipts.push_back(receipt);
+      unexpected("earn", m, a.response);
+      return;
+    }
+    auto j = a.response.json();
+    EarnRec e;
+    e.id = j.value("id", "");
+    e.receipt = receipt;
+    e.partner = pi;
+    e.amount = amount;
+    e.points = j.value("points", std::int64_t{-1});
+    if (e.points != amount * p.points_per_10k / 10000) unexpected("earn points differ from the rule", m, a.response);
+    m.total += e.points;
+    m.earned += e.points;
+    m.earns.push_back(e);
+  }
+
+  void earn_refund(MemberModel& m) {
+    std::vector<EarnRec*> open;
+    for (auto& e : m.earns)
+      if (e.refunded_amount < e.amount) open.push_back(&e);
+    if (open.empty()) return earn(m);
+    EarnRec& e = *open[static_cast<std::size_t>(pick(0, static_cast<int>(open.size()) - 1))];
+    const std::int64_t left = e.amount - e.refunded_amount;
+    const std::int64_t amount = pick(0, 2) == 0 ? left : pick64(1, left);
+    const auto& p = tenant_of(m).partners[static_cast<std::size_t>(e.partner)];
+    auto a = post("earn_refund", "/v1/earn/" + e.id + "/refund", p.key, {{"amount_irr", amount}}, next_key("eref"));
+    if (!a.definitive) return;
+    if (a.response.status != 201) return unexpected("earn refund", m, a.response);
+    auto j = a.response.json();
+    const std::int64_t clawed = j.value("points_clawed_back", std::int64_t{0});
+    const std::int64_t want = e.points * (e.refunded_amount + amount) / e.amount - e.points * e.refunded_amount / e.amount;
+    if (clawed != want) unexpected("clawback differs from floor(P*R/A)", m, a.response);
+    e.refunded_amount += amount;
+    m.total -= clawed;
+    m.clawed += clawed;
+  }
+
+  void authorize(MemberModel& m) {
+    const std::int64_t available = m.total - m.held;
+    if (available < 1) return earn(m);
+    const auto& t = tenant_of(m);
+    const int pi = pick(0, static_cast<int>(t.partners.size()) - 1);
+    const auto& p = t.partners[static_cast<std::size_t>(pi)];
+    const std::int64_t points = pick64(1, std::min<std::int64_t>(available, 300));
+    const bool capture_now = pick(0, 3) == 0;
+    json body = {{"member", m.id},
+                 {"points", points},
+                 {"receipt_id", "rd-" + run_id_ + "-" + std::to_string(index_) + "-" + std::to_string(++counter_)},
+                 {"capture", capture_now}};
+    auto a = post("authorize", "/v1/redemptions", p.key, body, next_key("auth"));
+    if (!a.definitive) return;
+    if (a.response.status != 201) return unexpected("authorize", m, a.response);
+    auto j = a.response.json();
+    RedemptionRec r;
+    r.id = j.value("id", "");
+    r.partner = pi;
+    r.status = j.value("status", "");
+    if (j.value("points", std::int64_t{-1}) != points) unexpected("authorize points differ", m, a.response);
+    if (capture_now) {
+      if (r.status != "captured") unexpected("capture=true not captured", m, a.response);
+      r.captured = points;
+      m.total -= points;
+      m.captured += points;
+    } else {
+      if (r.status != "authorized") unexpected("authorize status", m, a.response);
+      r.held = points;
+      m.held += points;
+    }
+    m.redemptions.push_back(r);
+  }
+
+  RedemptionRec* pick_redemption(MemberModel& m, bool captured) {
+    std::vector<RedemptionRec*> v;
+    for (auto& r : m.redemptions) {
+      if (!captured && r.status == "authorized") v.push_back(&r);
+      if (captured && r.captured > r.refunded) v.push_back(&r);
+    }
+    if (v.empty()) return nullptr;
+    return v[static_cast<std::size_t>(pick(0, static_cast<int>(v.size()) - 1))];
+  }
+
+  void capture(MemberModel& m) {
+    RedemptionRec* r = pick_redemption(m, false);
+    if (!r) return authorize(m);
+    json body = json::object();
+    std::int64_t want = r->held;
+    if (pick(0, 1) == 0) {
+      want = pick64(1, r->held);
+      body["points"] = want;
+    }
+    const auto& p = tenant_of(m).partners[static_cast<std::size_t>(r->partner)];
+    auto a = post("capture", "/v1/redemptions/" + r->id + "/capture", p.key, body, next_key("cap"));
+    if (!a.definitive) return;
+    if (a.response.status != 200) return unexpected("capture", m, a.response);
+    auto j = a.response.json();
+    const std::int64_t captured = j.value("points_captured", std::int64_t{-1});
+    if (captured != want || j.value("status", "") != "captured") unexpected("capture answer", m, a.response);
+    m.held -= r->held;
+    m.total -= captured;
+    m.captured += captured;
+    r->held = 0;
+    r->captured = captured;
+    r->status = "captured";
+  }
+
+  void void_redemption(MemberModel& m) {
+    RedemptionRec* r = pick_redemption(m, false);
+    if (!r) return authorize(m);
+    const auto& p = tenant_of(m).partners[static_cast<std::size_t>(r->partner)];
+    auto a = post("void", "/v1/redemptions/" + r->id + "/void", p.key, json::object(), next_key("void"));
+    if (!a.definitive) return;
+    if (a.response.status != 200) return unexpected("void", m, a.response);
+    if (a.response.json().value("status", "") != "voided") unexpected("void answer", m, a.response);
+    m.held -= r->held;
+    r->held = 0;
+    r->status = "voided";
+  }
+
+  void redemption_refund(MemberModel& m) {
+    RedemptionRec* r = pick_redemption(m, true);
+    if (!r) return capture(m);
+    const std::int64_t points = pick64(1, r->captured - r->refunded);
+    const auto& p = tenant_of(m).partners[static_cast<std::size_t>(r->partner)];
+    auto a = post("redemption_refund", "/v1/redemptions/" + r->id + "/refund", p.key, {{"points", points}},
+                  next_key("rref"));
+    if (!a.definitive) return;
+    if (a.response.status != 200) return unexpected("redemption refund", m, a.response);
+    auto j = a.response.json();
+    const std::int64_t total_refunded = j.value("points_refunded", std::int64_t{-1});
+    if (total_refunded != r->refunded + points) unexpected("redemption refund answer", m, a.response);
+    const std::int64_t delta = total_refunded - r->refunded;
+    r->refunded = total_refunded;
+    r->status = j.value("status", r->status);
+    m.total += delta;
+    m.redemption_refunded += delta;
+  }
+
+  void read(MemberModel& m) {
+    const auto& t = tenant_of(m);
+    const auto& p = t.partners[static_cast<std::size_t>(pick(0, static_cast<int>(t.partners.size()) - 1))];
+    const int which = pick(0, 2);
+    if (which == 0) {
+      auto a = call("balance", "GET", "/v1/members/" + m.id + "/balance", p.key, {}, {}, false);
+      if (!a.definitive) return;
+      if (a.response.status != 200) return unexpected("balance", m, a.response);
+      auto j = a.response.json();
+      const std::int64_t seen = j.value("available", std::int64_t{0}) + j.value("pending", std::int64_t{0}) +
+                                j.value("held", std::int64_t{0});
+      // Read-your-writes: every 2xx answered so far must be visible.
+      if (seen != m.total || j.value("held", std::int64_t{0}) != m.held) ++record_.stale_reads;
+    } else if (which == 1) {
+      auto a = call("member", "GET", "/v1/members/" + m.id, p.key, {}, {}, false);
+      if (a.definitive && a.response.status != 200) unexpected("member", m, a.response);
+    } else {
+      auto a = call("transactions", "GET", "/v1/members/" + m.id + "/transactions?limit=5", p.key, {}, {}, false);
+      if (a.definitive && a.response.status != 200) unexpected("transactions", m, a.response);
+    }
+  }
+
+  int index_;
+  std::string url_;
+  Record& record_;
+  const std::vector<TenantRef>& tenants_;
+  std::string run_id_;
+  const std::atomic<bool>& stop_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<HttpClient> http_;
+  std::vector<MemberModel> members_;
+  long counter_ = 0;
+};
+
+// ------------------------------------------------------------------------------------------ faults
+// SIGCONT on scope exit, whatever happens.
+struct Resume {
+  pid_t pid;
+  ~Resume() {
+    if (pid > 0) ::kill(pid, SIGCONT);
+  }
+};
+
+pid_t read_pid(const std::string& path) {
+  std::ifstream in(path);
+  long pid = 0;
+  in >> pid;
+  return static_cast<pid_t>(pid);
+}
+
+std::vector<std::string> stopped_services(const PrivateNetwork& net) {
+  std::string out;
+  run_shell(shell_quote(netctl_path()) + " status " + shell_quote(net.dir()), &out);
+  std::vector<std::string> stopped;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string part, state;
+    words >> part >> state;
+    if (state == "stopped") stopped.push_back(part);
+  }
+  return stopped;
+}
+
+std::string audit_command(const PrivateNetwork& net) {
+  const char* build = std::getenv("EMTIAZ_BUILD_DIR");
+  std::string dir = build != nullptr && *build != '\0' ? build : "build";
+  return "set -a; . " + shell_quote(net.dir() + "/env") + "; set +a; " + shell_quote(dir + "/wallet/emtiaz-audit");
+}
+
+// ------------------------------------------------------------------------------------------ the test
+TEST(FaultSuite, ExactlyOnceUnderFaults) {
+  PrivateNetwork net;
+  const auto& env = net.env();
+  ApiClient api(net.url(), net.admin_token());
+  const std::string run_id = std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 100000000);
+
+  // The window of the settlements starts before anything exists.
+  const auto window_from = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) - 60s;
+
+  // Two tenants, 3 and 2 partners; long lifetimes so that nothing expires during the run.
+  std::vector<TenantRef> tenants;
+  const std::vector<std::vector<std::int64_t>> rules = {{100, 250, 40}, {150, 60}};
+  for (std::size_t ti = 0; ti < rules.size(); ++ti) {
+    auto t = api.create_tenant({{"calendar", "gregorian"},
+                                {"timezone", "Asia/Tehran"},
+                                {"points_ttl", "P12M"},
+                                {"hold_ttl", "PT2H"},
+                                {"pending_period", "P0D"},
+                                {"auto_enroll", true}});
+    ASSERT_FALSE(t.id.empty());
+    TenantRef ref{t.id, t.operator_token, {}};
+    for (auto ppk : rules[ti]) {
+      auto p = api.create_partner(t, ppk, 1000 + 100 * static_cast<std::int64_t>(ref.partners.size()), 900, 150);
+      ASSERT_FALSE(p.id.empty());
+      ref.partners.push_back({p.id, p.api_key, ppk});
+    }
+    tenants.push_back(std::move(ref));
+  }
+
+  Record record;
+  std::atomic<bool> stop{false};
+  std::vector<std::unique_ptr<Client>> clients;
+  const std::uint64_t phone_base = std::random_device{}() % 9000000;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<Client>(i, net.url(), record, tenants, run_id, stop));
+    clients.back()->prepare_members(i % 2, phone_base);
+  }
+
+  std::fprintf(stderr, "[faults %s] load starts: %d clients on %s (network %s)\n", now_text().c_str(), kClients,
+               net.url().c_str(), net.dir().c_str());
+  const auto load_started = Clock::now();
+  std::vector<std::thread> threads;
+  for (auto& c : clients) threads.emplace_back([&c] { c->run(); });
+
+  std::vector<std::string> failures;  // services that did not come back
+  auto inject = [&](const std::string& name, const std::function<void()>& action) {
+    {
+      std::lock_guard lock(record.mu);
+      record.faults.push_back({name, Clock::now(), std::nullopt, {}});
+    }
+    std::fprintf(stderr, "[faults %s] inject: %s\n", now_text().c_str(), name.c_str());
+    std::string note;
+    try {
+      action();
+    } catch (const std::exception& e) {
+      note = std::string("action failed: ") + e.what();
+      failures.push_back(name + ": " + note);
+      std::fprintf(stderr, "[faults] %s: %s\n", name.c_str(), note.c_str());
+    }
+    // Wait for the first definitive 2xx of a write sent after the injection.
+    const bool recovered = wait_until(
+        [&] {
+          std::lock_guard lock(record.mu);
+          return record.faults.back().recovered.has_value();
+        },
+        std::chrono::duration_cast<std::chrono::milliseconds>(kRecoveryWait), 50ms);
+    if (!recovered) failures.push_back(name + ": no write answered 2xx within the recovery wait");
+    // Every service must still be running (none may exit because of the fault).
+    for (const auto& part : stopped_services(net)) {
+      failures.push_back(name + ": " + part + " is not running afterwards; last log lines:\n" + net.log_tail(part, 20));
+      note += (note.empty() ? "" : "; ") + part + " died";
+      try {
+        net.start(part);
+      } catch (const std::exception& e) {
+        failures.push_back(name + ": restarting " + part + " failed: " + e.what());
+      }
+    }
+    {
+      std::lock_guard lock(record.mu);
+      record.faults.back().note = note;
+    }
+    std::fprintf(stderr, "[faults %s] %s: %s\n", now_text().c_str(), name.c_str(),
+                 recovered ? "recovered" : "NOT recovered");
+    std::this_thread::sleep_for(kLoadBetweenFaults);
+  };
+
+  std::this_thread::sleep_for(kWarmup);
+  inject("kill -9 wallet, start", [&] {
+    net.kill("wallet");
+    net.start("wallet");
+  });
+  inject("kill -9 gateway, start", [&] {
+    net.kill("gateway");
+    net.start("gateway");
+  });
+  inject("kill -9 clearing, start", [&] {
+    net.kill("clearing");
+    net.start("clearing");
+  });
+  inject("broker stop+start (new ports, empty)", [&] {
+    net.stop("broker");
+    net.start("broker");
+  });
+  inject("redis FLUSHALL", [&] {
+    std::string out;
+    const std::string cmd = "REDISCLI_AUTH=" + shell_quote(env.at("EMTIAZ_REDIS_PASSWORD")) +
+                            " redis-cli -h 127.0.0.1 -p " + shell_quote(env.at("EMTIAZ_REDIS_PORT")) + " FLUSHALL";
+    if (run_shell(cmd, &out) != 0 || out.find("OK") == std::string::npos) {
+      throw std::runtime_error("redis-cli FLUSHALL: " + out);
+    }
+  });
+  inject("mariadb stop+start", [&] {
+    net.stop("mariadb");
+    net.start("mariadb");
+  });
+  inject("SIGSTOP wallet 8 s, SIGCONT", [&] {
+    const pid_t pid = read_pid(net.dir() + "/pids/wallet.pid");
+    if (pid <= 0) throw std::runtime_error("no wallet pid");
+    if (::kill(pid, SIGSTOP) != 0) throw std::runtime_error("SIGSTOP failed");
+    Resume resume{pid};
+    std::this_thread::sleep_for(8s);
+  });
+  while (Clock::now() - load_started < kMinLoad) std::this_thread::sleep_for(200ms);
+
+  stop = true;
+  for (auto& t : threads) t.join();
+  const auto load_ended = Clock::now();
+  const auto load_end_wall = std::chrono::system_clock::now();
+  std::fprintf(stderr, "[faults %s] load ended after %.1f s\n", now_text().c_str(),
+               seconds_between(load_started, load_ended));
+
+  // ---------------------------------------------------------------------------------- verification
+  std::vector<MemberModel*> members;
+  for (auto& c : clients)
+    for (auto& m : c->members())
+      if (!m.id.empty()) members.push_back(&m);
+
+  HttpClient verify(net.url(), 30s);
+  auto get_json = [&](const std::string& target, const std::string& token, json& out) -> bool {
+    for (int attempt = 0; attempt < 60; ++attempt) {
+      auto r = verify.get(target, {bearer(token)});
+      if (r.status == 200) {
+        out = r.json();
+        return true;
+      }
+      if (r.status != 0 && r.status < 500) {
+        ADD_FAILURE() << target << ": " << r.describe();
+        return false;
+      }
+      std::this_thread::sleep_for(500ms);
+    }
+    ADD_FAILURE() << target << ": no answer";
+    return false;
+  };
+  auto balance_of = [&](const MemberModel& m) -> std::optional<json> {
+    json j;
+    if (!get_json("/v1/members/" + m.id + "/balance", tenants[static_cast<std::size_t>(m.tenant)].operator_token, j))
+      return std::nullopt;
+    return j;
+  };
+
+  // Caught up: balances stop changing (two equal snapshots 2 s apart).
+  std::vector<std::string> previous;
+  for (int round = 0; round < 30; ++round) {
+    std::vector<std::string> snapshot;
+    for (auto* m : members) {
+      auto b = balance_of(*m);
+      snapshot.push_back(b ? std::to_string((*b).value("available", 0LL)) + "/" + std::to_string((*b).value("held", 0LL))
+                           : "?");
+    }
+    if (snapshot == previous) break;
+    previous = std::move(snapshot);
+    std::this_thread::sleep_for(2s);
+  }
+
+  long lost = 0, doubled = 0, effects_of_non2xx = 0;
+  std::vector<std::string> discrepancies;
+  long earns_2xx = 0;
+  for (auto* m : members) {
+    const auto& t = tenants[static_cast<std::size_t>(m->tenant)];
+    auto b = balance_of(*m);
+    if (b) {
+      const auto& j = *b;
+      const std::int64_t total = j.value("available", 0LL) + j.value("pending", 0LL) + j.value("held", 0LL);
+      if (total != m->total) {
+        (total < m->total ? lost : doubled) += 1;
+        discrepancies.push_back("member " + m->id + ": balance " + std::to_string(total) + ", the 2xx answers give " +
+                                std::to_string(m->total) + " (" + j.dump() + ")");
+      }
+      const std::int64_t held = j.value("held", 0LL);
+      if (held != m->held) {
+        (held < m->held ? lost : doubled) += 1;
+        discrepancies.push_back("member " + m->id + ": held " + std::to_string(held) + ", the 2xx answers give " +
+                                std::to_string(m->held));
+      }
+    }
+    auto items = api.all_transactions(t.operator_token, m->id, 100);
+    std::map<std::string, int> seen;  // earn id -> earn items
+    std::set<std::string> receipts;
+    for (const auto& it : items) {
+      if (it.value("type", "") != "earn") continue;
+      const std::string eid = it.contains("earn_id") && it["earn_id"].is_string() ? it["earn_id"].get<std::string>() : "";
+      ++seen[eid];
+      if (it.contains("receipt_id") && it["receipt_id"].is_string()) receipts.insert(it["receipt_id"].get<std::string>());
+    }
+    std::set<std::string> answered;
+    for (const auto& e : m->earns) {
+      ++earns_2xx;
+      answered.insert(e.id);
+      const int n = seen.count(e.id) ? seen[e.id] : 0;
+      if (n == 0) {
+        ++lost;
+        discrepancies.push_back("member " + m->id + ": earn " + e.id + " (receipt " + e.receipt +
+                                ") answered 201 is missing from the transactions");
+      } else if (n > 1) {
+        doubled += n - 1;
+        discrepancies.push_back("member " + m->id + ": earn " + e.id + " appears " + std::to_string(n) + " times");
+      }
+    }
+    for (const auto& [eid, n] : seen) {
+      if (!answered.count(eid)) {
+        effects_of_non2xx += n;
+        discrepancies.push_back("member " + m->id + ": earn item " + eid + " was never answered 2xx");
+      }
+    }
+    for (const auto& r : m->rejected_earn_receipts) {
+      if (receipts.count(r)) {
+        ++effects_of_non2xx;
+        discrepancies.push_back("member " + m->id + ": earn receipt " + r + " answered 4xx has an effect");
+      }
+    }
+  }
+
+  // Conservation and Redis = MySQL for every tenant.
+  std::string audit_out;
+  const int audit_rc = run_shell(audit_command(net), &audit_out);
+  EXPECT_EQ(audit_rc, 0) << audit_out;
+  EXPECT_NE(audit_out.find("ok"), std::string::npos) << audit_out;
+  EXPECT_EQ(audit_out.find("DIFFERS"), std::string::npos) << audit_out;
+
+  // A settlement over the whole window per tenant, against the suite's own sums.
+  const auto window_to = std::chrono::ceil<std::chrono::seconds>(load_end_wall) + 2s;
+  while (std::chrono::system_clock::now() <= window_to + 500ms) std::this_thread::sleep_for(100ms);
+  std::map<int, json> settlement_totals;
+  for (std::size_t ti = 0; ti < tenants.size(); ++ti) {
+    std::int64_t issued = 0, clawed = 0, captured = 0, refunded = 0;
+    for (auto* m : members) {
+      if (m->tenant != static_cast<int>(ti)) continue;
+      issued += m->earned;
+      clawed += m->clawed;
+      captured += m->captured;
+      refunded += m->redemption_refunded;
+    }
+    const std::string key = "flt-settle-" + run_id + "-" + std::to_string(ti);
+    const std::string body = json{{"from", rfc3339_utc(window_from)}, {"to", rfc3339_utc(window_to)}}.dump();
+    HttpResponse r;
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      r = verify.request("POST", "/v1/settlements",
+                         {bearer(tenants[ti].operator_token), {"Idempotency-Key", key}}, body);
+      if (r.status == 201 || (r.status != 0 && r.status < 500 && problem_code(r) != "idempotency_key_in_use")) break;
+      std::this_thread::sleep_for(2s);
+    }
+    EXPECT_EQ(r.status, 201) << r.describe();
+    if (r.status != 201) continue;
+    const auto totals = r.json()["totals"];
+    settlement_totals[static_cast<int>(ti)] = totals;
+    auto check = [&](const char* field, std::int64_t want) {
+      const std::int64_t got = totals.value(field, std::int64_t{-1});
+      if (got != want) {
+        (got < want ? lost : doubled) += 1;
+        discrepancies.push_back("tenant " + tenants[ti].id + ": settlement totals." + field + " = " +
+                                std::to_string(got) + ", the 2xx answers give " + std::to_string(want));
+      }
+    };
+    check("points_issued", issued);
+    check("points_clawed_back", clawed);
+    check("points_redeemed", captured);
+    check("points_redemption_refunded", refunded);
+    check("points_expired", 0);
+    check("points_adjusted", 0);
+  }
+
+  // ---------------------------------------------------------------------------------- the table
+  std::printf("\nFault suite: %d clients, %zu members, 2 tenants, %zu partners, load %.0f s\n", kClients, members.size(),
+              tenants[0].partners.size() + tenants[1].partners.size(), seconds_between(load_started, load_ended));
+  std::printf("| %-44s | %14s |\n", "measure", "value");
+  std::printf("|%s|%s|\n", std::string(46, '-').c_str(), std::string(16, '-').c_str());
+  auto row = [](const std::string& k, const std::string& v) { std::printf("| %-44s | %14s |\n", k.c_str(), v.c_str()); };
+  row("requests (logical, with a definitive answer)", std::to_string(record.requests.load() - record.in_doubt.load()));
+  row("answered 2xx", std::to_string(record.ok.load()));
+  row("retries (extra attempts, same key and body)", std::to_string(record.retries.load()));
+  row("2xx earns checked", std::to_string(earns_2xx));
+  row("requests left in doubt (must be 0)", std::to_string(record.in_doubt.load()));
+  row("faults injected", std::to_string(record.faults.size()));
+  row("effects lost (must be 0)", std::to_string(lost));
+  row("effects doubled (must be 0)", std::to_string(doubled));
+  row("effects of requests not answered 2xx (must be 0)", std::to_string(effects_of_non2xx));
+  row("reads not showing every earlier 2xx", std::to_string(record.stale_reads.load()));
+  row("unexpected definitive answers", std::to_string(record.unexpected.size()));
+  for (const auto& f : record.faults) {
+    row("recover: " + f.name,
+        f.recovered ? (std::to_string(static_cast<int>(seconds_between(f.injected, *f.recovered) * 10) / 10) + "." +
+                       std::to_string(static_cast<int>(seconds_between(f.injected, *f.recovered) * 10) % 10) + " s")
+                    : std::string("NOT recovered"));
+  }
+  std::printf("\n");
+  for (const auto& [k, n] : record.non2xx) std::printf("  definitive non-2xx: %-60s %ld\n", k.c_str(), n);
+  for (const auto& [ti, totals] : settlement_totals) std::printf("  settlement totals, tenant %d: %s\n", ti, totals.dump().c_str());
+  std::fflush(stdout);
+
+  for (const auto& d : discrepancies) ADD_FAILURE() << d;
+  for (const auto& u : record.unexpected) ADD_FAILURE() << "unexpected answer: " << u;
+  for (const auto& f : failures) ADD_FAILURE() << "fault: " << f;
+  EXPECT_EQ(record.in_doubt.load(), 0);
+  EXPECT_EQ(effects_of_non2xx, 0);
+  EXPECT_EQ(lost, 0) << "effects answered 2xx were lost; logs under " << net.dir() << "/logs";
+  EXPECT_EQ(doubled, 0) << "effects were applied twice; logs under " << net.dir() << "/logs";
+  if (::testing::Test::HasFailure()) {
+    // The network's folder is deleted with it: keep its logs for the report.
+    const std::string keep = "/tmp/emtiaz-faults-logs-" + run_id;
+    std::error_code ec;
+    std::filesystem::copy(net.dir() + "/logs", keep, std::filesystem::copy_options::recursive, ec);
+    std::fprintf(stderr, "logs of the private network kept in %s\n", keep.c_str());
+    for (const char* part : {"wallet", "gateway", "clearing"}) {
+      std::fprintf(stderr, "---- last lines of %s.log\n%s\n", part, net.log_tail(part, 25).c_str());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace emtiaz::tests
