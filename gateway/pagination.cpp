@@ -20,6 +20,7 @@ int value_of(char c) {
 std::optional<std::int64_t> parse_decimal(std::string_view s, std::int64_t min, std::int64_t max) {
   if (s.empty() || s.size() > 19) return std::nullopt;
   if (s.size() > 1 && s[0] == '0') return std::nullopt;
+  if (s[0] < '0' || s[0] > '9') return std::nullopt;  // no sign: from_chars would accept a leading '-'
   std::int64_t v = 0;
   auto r = std::from_chars(s.data(), s.data() + s.size(), v);
   if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v < min || v > max) return std::nullopt;

@@ -9,6 +9,7 @@
 #include "common/crypto.hpp"
 #include "common/sql_util.hpp"
 #include "gateway/command_client.hpp"
+#include "gateway/command_reservations.hpp"
 #include "gateway/idempotency.hpp"
 #include "gateway/json_input.hpp"
 #include "gateway/members_repository.hpp"
@@ -28,7 +29,7 @@ struct Deps {
   tenants::TenantRepository tenants;
   partners::PartnerRepository partners;
   MemberRepository members;
-  IdempotencyStore idempotency;
+  CommandReservations idempotency;
   // A moving command's reservation is stale once its request can no longer be waiting for the wallet: a
   // retry after a gateway crash then takes it over (the wallet's record still answers exactly once).
   explicit Deps(App& a)
@@ -36,7 +37,7 @@ struct Deps {
         tenants(a.mysql),
         partners(a.mysql),
         members(a.mysql),
-        idempotency(a.mysql, std::chrono::seconds(2 * a.config.command_timeout_ms / 1000 + 1)) {}
+        idempotency(a.redis, std::chrono::milliseconds(2 * a.config.command_timeout_ms + 1000)) {}
 };
 
 HttpResponse fail(const RequestContext& ctx, Problem p) { return problem_response(ctx, p); }
@@ -51,7 +52,8 @@ wallet::PartnerSnapshot snapshot_of(const partners::Partner& p) {
 
 // Sends a points-moving command under the request's Idempotency-Key and turns the wallet's reply into the
 // HTTP response. The wallet's record (command id = the principal's scope and key) is the arbiter of
-// exactly once; the gateway's reservation only answers "in use" and "reused" early and replays fast.
+// exactly once; the gateway's reservation in Redis only answers "in use" and "reused" early and replays
+// fast, so a moving request costs the gateway no MySQL commit of its own.
 HttpResponse send_command(RequestContext& ctx, Deps& d, wallet::Command cmd, const nlohmann::json& body) {
   auto key = ctx.req.header("Idempotency-Key");
   if (!key) return fail(ctx, problem(Code::idempotency_key_required, "this request moves points: send an Idempotency-Key"));
@@ -78,7 +80,7 @@ HttpResponse send_command(RequestContext& ctx, Deps& d, wallet::Command cmd, con
   cmd.request_id = ctx.req.request_id;
   auto reply = d.app.commands.call(cmd, std::chrono::milliseconds(d.app.config.command_timeout_ms));
   if (!reply) {
-    d.idempotency.release(scope, *key, decision.reservation);
+    d.idempotency.release(scope, *key);
     auto r = fail(ctx, problem(Code::outcome_unknown, "the outcome could not be learned in time; retry with the same Idempotency-Key"));
     r.headers.emplace_back("Retry-After", "1");
     return r;
@@ -89,9 +91,9 @@ HttpResponse send_command(RequestContext& ctx, Deps& d, wallet::Command cmd, con
     if (!j.is_discarded() && j.contains("code")) code = j["code"].get<std::string>();
   }
   if (is_stored_response(reply->status, code)) {
-    d.idempotency.complete(scope, *key, reply->status, reply->body, decision.reservation);
+    d.idempotency.complete(scope, *key, fingerprint, reply->status, reply->body);
   } else {
-    d.idempotency.release(scope, *key, decision.reservation);
+    d.idempotency.release(scope, *key);
   }
   return respond(reply->status, reply->body, reply->replayed);
 }

@@ -112,7 +112,16 @@ void to_json(nlohmann::json& j, const MemberState& state) {
                      {"as_of", to_micros(state.as_of)}};
 }
 
+bool contains_float(const nlohmann::json& j) {
+  if (j.is_number_float()) return true;
+  if (j.is_structured())
+    for (const auto& v : j)
+      if (contains_float(v)) return true;
+  return false;
+}
+
 void from_json(const nlohmann::json& j, MemberState& state) {
+  if (contains_float(j)) throw std::invalid_argument("member state: a number is not an integer");
   j.at("lots").get_to(state.lots);
   j.at("redemptions").get_to(state.redemptions);
   j.at("debt").get_to(state.debt);

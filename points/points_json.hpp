@@ -10,6 +10,11 @@
 
 namespace emtiaz::points {
 
+// Whether any number in `j` is not an integer. Stored states and commands hold integers only; reading a
+// float into an integer field would be undefined behaviour in the JSON library, so such documents are
+// rejected before any field is read.
+bool contains_float(const nlohmann::json& j);
+
 std::int64_t to_micros(Instant t);
 Instant from_micros(std::int64_t micros);
 

@@ -1,5 +1,7 @@
 #include "wallet/command.hpp"
 
+#include "points/points_json.hpp"
+
 namespace emtiaz::wallet {
 
 std::string_view to_string(CommandType t) {
@@ -57,6 +59,7 @@ nlohmann::json Command::to_json() const {
 }
 
 std::optional<Command> Command::from_json(const nlohmann::json& j) {
+  if (points::contains_float(j)) return std::nullopt;
   try {
     Command c;
     c.command_id = j.at("command_id").get<std::string>();
@@ -101,6 +104,7 @@ nlohmann::json Reply::to_json() const {
 }
 
 std::optional<Reply> Reply::from_json(const nlohmann::json& j) {
+  if (points::contains_float(j)) return std::nullopt;
   try {
     return Reply{j.at("command_id").get<std::string>(), j.at("status").get<int>(), j.at("body").get<std::string>(),
                  j.value("replayed", false)};
