@@ -144,12 +144,14 @@ struct MemberModel {
 struct Fault {
   std::string name;
   Clock::time_point injected;
-  std::optional<Clock::time_point> recovered;  // first definitive 2xx of a write sent after the injection
+  Clock::time_point disrupted = Clock::time_point::max();  // after the disruptive step (kill, stop, SIGSTOP...)
+  std::optional<Clock::time_point> recovered;  // first definitive 2xx of a write sent after the disruption
   std::string note;
+  std::map<std::string, long> transient;  // retried answers seen until it recovered
 };
 
 struct Record {
-  std::atomic<long> requests{0}, ok{0}, retries{0}, in_doubt{0}, stale_reads{0};
+  std::atomic<long> requests{0}, ok{0}, expected_4xx{0}, retries{0}, in_doubt{0}, stale_reads{0};
   std::mutex mu;
   std::map<std::string, long> non2xx;     // "op status code" -> count
   std::vector<std::string> unexpected;    // definitive answers the model did not allow
@@ -166,8 +168,14 @@ struct Record {
   void note_write_2xx(Clock::time_point sent, Clock::time_point answered) {
     std::lock_guard lock(mu);
     for (auto& f : faults) {
-      if (!f.recovered && sent >= f.injected) f.recovered = answered;
+      if (!f.recovered && sent >= f.disrupted) f.recovered = answered;
     }
+  }
+  void note_transient(const HttpResponse& r) {
+    std::string what = r.status == 0 ? "no response (" + r.error.substr(0, r.error.find(':')) + ")"
+                                     : std::to_string(r.status) + " " + problem_code(r);
+    std::lock_guard lock(mu);
+    if (!faults.empty() && !faults.back().recovered) ++faults.back().transient[what];
   }
 };
 
@@ -267,6 +275,7 @@ class Client {
         return {std::move(r), false};
       }
       ++record_.retries;
+      record_.note_transient(r);
       std::this_thread::sleep_for(backoff + std::chrono::milliseconds(pick(0, 100)));
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1000ms);
     }
@@ -307,6 +316,9 @@ class Client {
     if (roll < 71) return void_redemption(m);
     if (roll < 77) return redemption_refund(m);
     if (roll < 79) return enrol(m);  // again: 200, the same member
+    if (roll < 81) return authorize_too_much(m);
+    if (roll < 83) return duplicate_receipt(m);
+    if (roll < 85) return capture_not_authorized(m);
     return read(m);
   }
 
@@ -458,6 +470,67 @@ class Client {
     m.redemption_refunded += delta;
   }
 
+  // Deliberate business errors (stored and replayed like 2xx): they must have no effect at all.
+  bool expect_error(const std::string& op, const MemberModel& m, const HttpResponse& r, int status, const char* code) {
+    if (r.status == status && problem_code(r) == code) {
+      ++record_.expected_4xx;
+      return true;
+    }
+    unexpected(op + " (expected " + std::to_string(status) + " " + code + ")", m, r);
+    return false;
+  }
+
+  void authorize_too_much(MemberModel& m) {
+    const std::int64_t available = m.total - m.held;
+    if (available < 0) return;
+    const auto& t = tenant_of(m);
+    const int pi = pick(0, static_cast<int>(t.partners.size()) - 1);
+    const std::int64_t points = available + pick64(1, 500);
+    json body = {{"member", m.id},
+                 {"points", points},
+                 {"receipt_id", "rx-" + run_id_ + "-" + std::to_string(index_) + "-" + std::to_string(++counter_)},
+                 {"capture", false}};
+    auto a = post("authorize_too_much", "/v1/redemptions", t.partners[static_cast<std::size_t>(pi)].key, body,
+                  next_key("over"));
+    if (!a.definitive || expect_error("authorize beyond available", m, a.response, 422, "insufficient_points")) return;
+    if (a.response.status == 201) {  // it did happen: keep the model true to the answers
+      RedemptionRec r{a.response.json().value("id", ""), pi, "authorized", points, 0, 0};
+      m.held += points;
+      m.redemptions.push_back(r);
+    }
+  }
+
+  void duplicate_receipt(MemberModel& m) {
+    if (m.earns.empty()) return earn(m);
+    const EarnRec& e = m.earns[static_cast<std::size_t>(pick(0, static_cast<int>(m.earns.size()) - 1))];
+    const auto& p = tenant_of(m).partners[static_cast<std::size_t>(e.partner)];
+    json body = {{"member", m.id}, {"amount_irr", e.amount}, {"receipt_id", e.receipt}};
+    auto a = post("duplicate_receipt", "/v1/earn", p.key, body, next_key("dup"));
+    if (!a.definitive || expect_error("earn with a used receipt", m, a.response, 409, "duplicate_receipt")) return;
+    if (a.response.status == 201) {
+      EarnRec d = e;
+      d.id = a.response.json().value("id", "");
+      d.points = a.response.json().value("points", std::int64_t{0});
+      d.refunded_amount = 0;
+      m.total += d.points;
+      m.earned += d.points;
+      m.earns.push_back(d);
+    }
+  }
+
+  void capture_not_authorized(MemberModel& m) {
+    const RedemptionRec* done = nullptr;
+    for (const auto& r : m.redemptions)
+      if (r.status == "voided") done = &r;
+    if (!done) return read(m);
+    const auto& p = tenant_of(m).partners[static_cast<std::size_t>(done->partner)];
+    auto a = post("capture_voided", "/v1/redemptions/" + done->id + "/capture", p.key, json::object(),
+                  next_key("capv"));
+    if (!a.definitive) return;
+    expect_error("capture of a voided redemption", m, a.response, 409, "redemption_not_authorized");
+    // A 200 here would show up as a balance difference (the model keeps the redemption voided).
+  }
+
   void read(MemberModel& m) {
     const auto& t = tenant_of(m);
     const auto& p = t.partners[static_cast<std::size_t>(pick(0, static_cast<int>(t.partners.size()) - 1))];
@@ -575,15 +648,25 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
   for (auto& c : clients) threads.emplace_back([&c] { c->run(); });
 
   std::vector<std::string> failures;  // services that did not come back
+  auto disrupted = [&] {
+    std::lock_guard lock(record.mu);
+    record.faults.back().disrupted = Clock::now();
+  };
   auto inject = [&](const std::string& name, const std::function<void()>& action) {
     {
       std::lock_guard lock(record.mu);
-      record.faults.push_back({name, Clock::now(), std::nullopt, {}});
+      Fault f;
+      f.name = name;
+      f.injected = Clock::now();
+      record.faults.push_back(std::move(f));
     }
     std::fprintf(stderr, "[faults %s] inject: %s\n", now_text().c_str(), name.c_str());
     std::string note;
     try {
       action();
+      std::lock_guard lock(record.mu);
+      auto& f = record.faults.back();
+      if (f.disrupted == Clock::time_point::max()) f.disrupted = Clock::now();
     } catch (const std::exception& e) {
       note = std::string("action failed: ") + e.what();
       failures.push_back(name + ": " + note);
@@ -619,18 +702,22 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
   std::this_thread::sleep_for(kWarmup);
   inject("kill -9 wallet, start", [&] {
     net.kill("wallet");
+    disrupted();
     net.start("wallet");
   });
   inject("kill -9 gateway, start", [&] {
     net.kill("gateway");
+    disrupted();
     net.start("gateway");
   });
   inject("kill -9 clearing, start", [&] {
     net.kill("clearing");
+    disrupted();
     net.start("clearing");
   });
   inject("broker stop+start (new ports, empty)", [&] {
     net.stop("broker");
+    disrupted();
     net.start("broker");
   });
   inject("redis FLUSHALL", [&] {
@@ -640,9 +727,11 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
     if (run_shell(cmd, &out) != 0 || out.find("OK") == std::string::npos) {
       throw std::runtime_error("redis-cli FLUSHALL: " + out);
     }
+    disrupted();
   });
   inject("mariadb stop+start", [&] {
     net.stop("mariadb");
+    disrupted();
     net.start("mariadb");
   });
   inject("SIGSTOP wallet 8 s, SIGCONT", [&] {
@@ -650,6 +739,7 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
     if (pid <= 0) throw std::runtime_error("no wallet pid");
     if (::kill(pid, SIGSTOP) != 0) throw std::runtime_error("SIGSTOP failed");
     Resume resume{pid};
+    disrupted();
     std::this_thread::sleep_for(8s);
   });
   while (Clock::now() - load_started < kMinLoad) std::this_thread::sleep_for(200ms);
@@ -815,11 +905,12 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
   // ---------------------------------------------------------------------------------- the table
   std::printf("\nFault suite: %d clients, %zu members, 2 tenants, %zu partners, load %.0f s\n", kClients, members.size(),
               tenants[0].partners.size() + tenants[1].partners.size(), seconds_between(load_started, load_ended));
-  std::printf("| %-44s | %14s |\n", "measure", "value");
-  std::printf("|%s|%s|\n", std::string(46, '-').c_str(), std::string(16, '-').c_str());
-  auto row = [](const std::string& k, const std::string& v) { std::printf("| %-44s | %14s |\n", k.c_str(), v.c_str()); };
+  std::printf("| %-50s | %14s |\n", "measure", "value");
+  std::printf("|%s|%s|\n", std::string(52, '-').c_str(), std::string(16, '-').c_str());
+  auto row = [](const std::string& k, const std::string& v) { std::printf("| %-50s | %14s |\n", k.c_str(), v.c_str()); };
   row("requests (logical, with a definitive answer)", std::to_string(record.requests.load() - record.in_doubt.load()));
   row("answered 2xx", std::to_string(record.ok.load()));
+  row("answered the expected 4xx (must have no effect)", std::to_string(record.expected_4xx.load()));
   row("retries (extra attempts, same key and body)", std::to_string(record.retries.load()));
   row("2xx earns checked", std::to_string(earns_2xx));
   row("requests left in doubt (must be 0)", std::to_string(record.in_doubt.load()));
@@ -836,6 +927,11 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
                     : std::string("NOT recovered"));
   }
   std::printf("\n");
+  for (const auto& f : record.faults) {
+    std::printf("  retried answers during \"%s\":", f.name.c_str());
+    for (const auto& [k, n] : f.transient) std::printf(" [%s] x%ld", k.c_str(), n);
+    std::printf("%s\n", f.note.empty() ? "" : ("  note: " + f.note).c_str());
+  }
   for (const auto& [k, n] : record.non2xx) std::printf("  definitive non-2xx: %-60s %ld\n", k.c_str(), n);
   for (const auto& [ti, totals] : settlement_totals) std::printf("  settlement totals, tenant %d: %s\n", ti, totals.dump().c_str());
   std::fflush(stdout);
