@@ -28,19 +28,7 @@ int main() {
   MysqlPool mysql(config.mysql, 4);
   RedisPool redis(config.redis, 2);
   KafkaProducer producer(config.kafka, "emtiaz-clearing");
-  for (int attempt = 0;; ++attempt) {
-    try {
-      apply_migrations(mysql);
-      break;
-    } catch (const std::exception& e) {
-      if (attempt >= 60) {
-        spdlog::critical("migrations failed: {}", e.what());
-        return 1;
-      }
-      spdlog::warn("waiting for MySQL to apply migrations: {}", e.what());
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
-  }
+  if (!apply_migrations_at_start(mysql)) return 1;
   ReadinessMonitor readiness({{"mysql", [&] { return mysql.ping(); }},
                               {"redis", [&] { return redis.ping(); }},
                               {"kafka", [&] { return producer.ready(); }}});

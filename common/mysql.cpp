@@ -202,4 +202,20 @@ void apply_migrations(MysqlPool& pool) {
   });
 }
 
+bool apply_migrations_at_start(MysqlPool& pool) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      apply_migrations(pool);
+      return true;
+    } catch (const std::exception& e) {
+      if (attempt >= 60) {
+        spdlog::critical("migrations failed: {}", e.what());
+        return false;
+      }
+      spdlog::warn("waiting for MySQL to apply migrations: {}", e.what());
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+}
+
 }  // namespace emtiaz

@@ -112,6 +112,10 @@ class MysqlPool {
 // schema_migrations, in order, under a named lock so that services starting together apply each once.
 void apply_migrations(MysqlPool& pool);
 
+// Start-up: applies the migrations, waiting up to a minute for MySQL to come up (services may start
+// before it). Logs and returns false when it never could.
+bool apply_migrations_at_start(MysqlPool& pool);
+
 // Convenience: a prepared statement with positional string/int binding.
 std::unique_ptr<sql::PreparedStatement> prepare(sql::Connection& c, const std::string& sql);
 

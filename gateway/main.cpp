@@ -35,19 +35,7 @@ int main() {
   MysqlPool mysql(config.mysql, static_cast<size_t>(std::max(config.mysql.pool_size, 32)));
   RedisPool redis(config.redis, 32);
   KafkaProducer producer(config.kafka, "emtiaz-gateway");
-  for (int attempt = 0;; ++attempt) {
-    try {
-      apply_migrations(mysql);
-      break;
-    } catch (const std::exception& e) {
-      if (attempt >= 60) {
-        spdlog::critical("migrations failed: {}", e.what());
-        return 1;
-      }
-      spdlog::warn("waiting for MySQL to apply migrations: {}", e.what());
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
-  }
+  if (!apply_migrations_at_start(mysql)) return 1;
   gateway::CommandClient commands(config.kafka, producer);
   gateway::App app{config, mysql, redis, producer, commands};
   gateway::Router router(gateway::make_authenticator(app), gateway::make_rate_limiter(redis));

@@ -26,19 +26,7 @@ int main() {
   MysqlPool mysql(config.mysql, 4);
   RedisPool redis(config.redis, 4);
   KafkaProducer producer(config.kafka, "emtiaz-wallet");
-  for (int attempt = 0;; ++attempt) {
-    try {
-      apply_migrations(mysql);
-      break;
-    } catch (const std::exception& e) {
-      if (attempt >= 60) {
-        spdlog::critical("migrations failed: {}", e.what());
-        return 1;
-      }
-      spdlog::warn("waiting for MySQL to apply migrations: {}", e.what());
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
-  }
+  if (!apply_migrations_at_start(mysql)) return 1;
   wallet::WalletService service(config, mysql, redis, producer);
   // Ready means commands can be applied: the broker answers and this wallet owns partitions in its group
   // (joining takes a few seconds after a restart).
