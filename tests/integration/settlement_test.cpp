@@ -189,6 +189,8 @@ TEST_F(Settlements, ClosesAWindowWithACrossPartnerRedemption) {
   auto same = close(op, {{"from", rfc3339(start)}, {"to", rfc3339(to)}});
   EXPECT_EQ(same.status, 409) << same.describe();
   EXPECT_EQ(same.json().value("code", ""), "period_overlaps");
+  // Its end must already be past, or the answer would (rightly) be period_not_ended.
+  while (now_utc() < to + 600ms) std::this_thread::sleep_for(50ms);
   auto straddle = close(op, {{"from", rfc3339(to - 500ms)}, {"to", rfc3339(to + 500ms)}});
   EXPECT_EQ(straddle.status, 409) << straddle.describe();
   EXPECT_EQ(straddle.json().value("code", ""), "period_overlaps");
