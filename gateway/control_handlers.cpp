@@ -22,22 +22,6 @@ struct Repos {
   IdempotencyStore idempotency;
 };
 
-// Storage failures become problem documents here, once, for every control-plane route.
-RouteHandler guarded(RouteHandler h) {
-  return [h = std::move(h)](RequestContext& ctx) -> HttpResponse {
-    try {
-      return h(ctx);
-    } catch (const MysqlUnavailable& e) {
-      spdlog::warn("request_id={} {}: {}", ctx.req.request_id, ctx.route, e.what());
-      auto r = problem_response(ctx, problem(Code::not_ready, "the database is unavailable; retry shortly"));
-      r.headers.emplace_back("Retry-After", "1");
-      return r;
-    } catch (const std::exception& e) {
-      spdlog::error("request_id={} {}: {}", ctx.req.request_id, ctx.route, e.what());
-      return problem_response(ctx, problem(Code::internal, "internal error"));
-    }
-  };
-}
 
 HttpResponse not_found(const RequestContext& ctx, const char* what) {
   return problem_response(ctx, problem(Code::not_found, std::string("no such ") + what));

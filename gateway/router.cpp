@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/crypto.hpp"
+#include "common/mysql.hpp"
 
 namespace emtiaz::gateway {
 namespace {
@@ -101,6 +102,22 @@ HttpResponse Router::handle(HttpRequest& req) const {
   auto resp = found->handler(ctx);
   resp.route = ctx.route;
   return resp;
+}
+
+RouteHandler guarded(RouteHandler h) {
+  return [h = std::move(h)](RequestContext& ctx) -> HttpResponse {
+    try {
+      return h(ctx);
+    } catch (const MysqlUnavailable& e) {
+      spdlog::warn("request_id={} {}: {}", ctx.req.request_id, ctx.route, e.what());
+      auto r = problem_response(ctx, problem(Code::not_ready, "the database is unavailable; retry shortly"));
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    } catch (const std::exception& e) {
+      spdlog::error("request_id={} {}: {}", ctx.req.request_id, ctx.route, e.what());
+      return problem_response(ctx, problem(Code::internal, "internal error"));
+    }
+  };
 }
 
 }  // namespace emtiaz::gateway

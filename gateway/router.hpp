@@ -52,6 +52,10 @@ class Router {
   std::vector<Route> routes_;
 };
 
+// Storage failures become problem documents here, once, for every route that wraps its handler in it:
+// MySQL unreachable is 503 not_ready with Retry-After; anything else unexpected is 500 internal.
+RouteHandler guarded(RouteHandler h);
+
 // JSON helpers shared by handlers.
 HttpResponse json_response(int status, const nlohmann::json& body);
 HttpResponse problem_response(const RequestContext& ctx, const Problem& p);

@@ -25,21 +25,6 @@ struct Repos {
   IdempotencyStore idempotency;
 };
 
-RouteHandler guarded(RouteHandler h) {
-  return [h = std::move(h)](RequestContext& ctx) -> HttpResponse {
-    try {
-      return h(ctx);
-    } catch (const MysqlUnavailable& e) {
-      spdlog::warn("request_id={} {}: {}", ctx.req.request_id, ctx.route, e.what());
-      auto r = problem_response(ctx, problem(Code::not_ready, "the database is unavailable; retry shortly"));
-      r.headers.emplace_back("Retry-After", "1");
-      return r;
-    } catch (const std::exception& e) {
-      spdlog::error("request_id={} {}: {}", ctx.req.request_id, ctx.route, e.what());
-      return problem_response(ctx, problem(Code::internal, "internal error"));
-    }
-  };
-}
 
 std::int64_t micros(Instant t) { return t.time_since_epoch().count(); }
 
