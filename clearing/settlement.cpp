@@ -1,5 +1,6 @@
 #include "clearing/settlement.hpp"
 
+#include <charconv>
 #include <limits>
 #include <map>
 #include <utility>
@@ -27,7 +28,7 @@ std::int64_t clamp64(i128 v) {
   return static_cast<std::int64_t>(v);
 }
 
-bool is_clawed_back(const std::string& type) {
+bool is_clawed_back(std::string_view type) {
   return type == "clawback" || type == "adjustment_debit" || type == "debt_repayment";
 }
 
@@ -130,6 +131,61 @@ Figures compute(const std::vector<PartnerInfo>& partners, const std::vector<Ledg
   t.redeemed_irr = clamp64(s_redeemed_irr);
   t.operator_net_irr = clamp64(s_issued_irr + s_fee - s_redeemed_irr);
   return f;
+}
+
+void EventSummer::add(std::string_view type, std::string_view issuer, std::string_view partner_id,
+                      std::int64_t issue_price_irr, std::int64_t fee_bps, std::int64_t redeem_value_irr,
+                      std::int64_t points, bool has_earn_id) {
+  const bool priced = type == "earn" || is_clawed_back(type);
+  const bool redeemed = type == "capture" || type == "redemption_refund";
+  const bool debt = type == "debt";
+  if (!priced && !redeemed && !debt && type != "adjustment" && type != "lot_expiry") return;
+  ++added_;
+  // What compute() reads of each type; everything else is left out of the key (and zeroed).
+  if (debt) issuer = {};
+  if (!redeemed && !(debt && !partner_id.empty())) partner_id = {};
+  if (!priced) issue_price_irr = fee_bps = 0;
+  if (!redeemed) redeem_value_irr = 0;
+  const bool earn_flag = debt && has_earn_id;
+  scratch_.clear();
+  for (auto part : {type, issuer, partner_id}) {
+    scratch_ += part;
+    scratch_ += '\n';
+  }
+  for (auto n : {issue_price_irr, fee_bps, redeem_value_irr}) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+    (void)ec;
+    scratch_.append(buf, end);
+    scratch_ += '\n';
+  }
+  scratch_ += earn_flag ? '1' : '0';
+  auto it = index_.find(scratch_);
+  if (it == index_.end()) {
+    LedgerEvent key;
+    key.type = std::string(type);
+    key.issuer = std::string(issuer);
+    key.partner_id = std::string(partner_id);
+    key.issue_price_irr = issue_price_irr;
+    key.fee_bps = fee_bps;
+    key.redeem_value_irr = redeem_value_irr;
+    if (earn_flag) key.earn_id = "x";
+    it = index_.emplace(scratch_, sums_.size()).first;
+    sums_.push_back(std::move(key));
+  }
+  auto& sum = sums_[it->second];
+  if (sum.points > std::numeric_limits<std::int64_t>::max() - points) {
+    full_.push_back(sum);
+    sum.points = 0;
+  }
+  sum.points += points;
+}
+
+std::vector<LedgerEvent> EventSummer::events() const {
+  std::vector<LedgerEvent> out = full_;
+  for (const auto& s : sums_)
+    if (s.points != 0) out.push_back(s);
+  return out;
 }
 
 nlohmann::json to_json(const Header& h, const std::string& checksum, const Figures& f) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace emtiaz::clearing {
@@ -79,6 +80,31 @@ std::int64_t div_round_half_away(std::int64_t numerator, std::int64_t denominato
 // The figures of one settlement. Events of issuers or redeemers that are not in `partners` count in the
 // totals' point figures only (the operator's own lots).
 Figures compute(const std::vector<PartnerInfo>& partners, const std::vector<LedgerEvent>& events);
+
+// Sums a settlement's ledger events by what the arithmetic tells apart, so that closing a period of millions
+// of ledger entries hands compute() a few hundred: per type, the lot's issuer and its price and fee where
+// they count (issuance and clawback), the redeemer and redeem value where they count (capture, redemption
+// refund), and for `debt` whether it came from a negative adjustment (no earn, no partner). Every figure is
+// a sum of points x prices, so compute(partners, summer.events()) == compute(partners, every event).
+// Movements that settle nothing (hold, release, hold_expiry, pending_available) are dropped.
+class EventSummer {
+ public:
+  void add(std::string_view type, std::string_view issuer, std::string_view partner_id, std::int64_t issue_price_irr,
+           std::int64_t fee_bps, std::int64_t redeem_value_irr, std::int64_t points, bool has_earn_id);
+  void add(const LedgerEvent& e) {
+    add(e.type, e.issuer, e.partner_id, e.issue_price_irr, e.fee_bps, e.redeem_value_irr, e.points, !e.earn_id.empty());
+  }
+  // One event per distinct key (more when a sum would leave int64), in no particular order.
+  std::vector<LedgerEvent> events() const;
+  std::int64_t added() const { return added_; }
+
+ private:
+  std::unordered_map<std::string, size_t> index_;  // the key, rendered
+  std::vector<LedgerEvent> sums_;
+  std::vector<LedgerEvent> full_;  // sums moved aside before they could overflow
+  std::string scratch_;
+  std::int64_t added_ = 0;
+};
 
 // The stored shape: {id, tenant_id, from, to, closed_at, checksum, partners, matrix, totals}.
 struct Header {

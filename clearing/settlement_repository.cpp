@@ -1,6 +1,7 @@
 #include "clearing/settlement_repository.hpp"
 
 #include <cppconn/resultset.h>
+#include <spdlog/spdlog.h>
 
 #include <limits>
 #include <memory>
@@ -111,27 +112,27 @@ std::variant<StoredSettlement, CloseError> SettlementRepository::close(const std
       std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
       while (rs->next()) partners.push_back({rs->getString(1), rs->getString(2)});
     }
-    std::vector<LedgerEvent> events;
+    // One range scan of the tenant's entries (clearing_events is clustered by (tenant_id, at_us)), summed
+    // while it is read: a period of millions of entries never becomes millions of objects. Movements that
+    // settle nothing are left in the table.
+    const auto read_start = std::chrono::steady_clock::now();
+    EventSummer summer;
     {
-      auto st = prepare(c, "SELECT type, points, issuer, issue_price_irr, fee_bps, partner_id, redeem_value_irr, earn_id "
-                           "FROM clearing_events WHERE tenant_id = ? AND at_us >= ? AND at_us < ?");
+      auto st = prepare(c, "SELECT type, issuer, partner_id, issue_price_irr, fee_bps, redeem_value_irr, points, "
+                           "earn_id <> '' FROM clearing_events WHERE tenant_id = ? AND at_us >= ? AND at_us < ? "
+                           "AND type NOT IN ('hold', 'release', 'hold_expiry', 'pending_available')");
       st->setString(1, tenant_id);
       st->setInt64(2, from);
       st->setInt64(3, to);
       std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
       while (rs->next()) {
-        LedgerEvent e;
-        e.type = rs->getString(1);
-        e.points = rs->getInt64(2);
-        e.issuer = rs->getString(3);
-        e.issue_price_irr = rs->getInt64(4);
-        e.fee_bps = rs->getInt64(5);
-        e.partner_id = rs->getString(6);
-        e.redeem_value_irr = rs->getInt64(7);
-        e.earn_id = rs->getString(8);
-        events.push_back(std::move(e));
+        const sql::SQLString type = rs->getString(1), issuer = rs->getString(2), partner = rs->getString(3);
+        summer.add(type.asStdString(), issuer.asStdString(), partner.asStdString(), rs->getInt64(4), rs->getInt64(5),
+                   rs->getInt64(6), rs->getInt64(7), rs->getInt(8) != 0);
       }
     }
+    const auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - read_start);
+    const auto events = summer.events();
     auto figures = compute(partners, events);
     auto closed = now_utc();
     Header h{new_id("stl"), tenant_id, format_time(from, timezone), format_time(to, timezone),
@@ -147,6 +148,9 @@ std::variant<StoredSettlement, CloseError> SettlementRepository::close(const std
     BulkInsert ins("settlements", {"tenant_id", "id", "from_us", "to_us", "closed_at", "checksum", "body", "csv"});
     ins.add({tenant_id, s.id, from, to, sql_time(closed), s.checksum, s.body, s.csv});
     ins.execute(c);
+    spdlog::info("settlement {} of tenant {}: {} settling ledger entries read and summed in {} ms, closed in {} ms",
+                 s.id, tenant_id, summer.added(), read_ms.count(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - read_start).count());
     return s;
   });
 }

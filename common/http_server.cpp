@@ -3,9 +3,12 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <spdlog/spdlog.h>
+
+#include <array>
 
 #include "common/crypto.hpp"
 #include "common/metrics.hpp"
@@ -100,7 +103,7 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {}
+      : stream_(std::move(socket)), request_timer_(stream_.get_executor()), server_(server) {}
 
   ~Session() { server_->connections.fetch_sub(1); }
 
@@ -111,16 +114,59 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.header_limit_bytes));
     parser_->body_limit(server_->options.body_limit_bytes);
-    // The first byte of a request may take as long as keep-alive allows; after that the request must
-    // arrive within read_timeout. Beast's single timer approximates this with the larger value for the
-    // first request and the read timeout after.
-    stream_.expires_after(first_ ? server_->options.read_timeout : server_->options.idle_timeout);
-    first_ = false;
+    // A request must arrive whole within read_timeout of its first byte: a client trickling its headers
+    // (or body) more slowly is cut off, whatever else it sends meanwhile. The first request of a
+    // connection has read_timeout from the accept; later ones may take idle_timeout to begin (keep-alive),
+    // and then read_timeout again. Reads are timed by request_timer_ rather than the stream's own timeout,
+    // which would close the socket and leave no way to answer 408.
+    stream_.expires_never();
+    if (first_ || buffer_.size() > 0) {
+      first_ = false;
+      arm_request_timer(server_->options.read_timeout);
+      return read_request();
+    }
+    arm_request_timer(server_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->on_read(ec);
+                              self->arm_request_timer(self->server_->options.read_timeout);
+                              self->read_request();
+                            });
+  }
+
+  // (Re)starts the deadline of the read in progress; when it passes, the read is cancelled and ends with
+  // operation_aborted and timed_out_ set.
+  void arm_request_timer(std::chrono::milliseconds timeout) {
+    timed_out_ = false;
+    request_timer_.expires_after(timeout);  // cancels a wait still pending
+    request_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled: the read finished first
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+  }
+
+  void read_request() {
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
+    request_timer_.cancel();
+    if (timed_out_ && ec) ec = beast::error::timeout;
+    if (ec == beast::error::timeout && (buffer_.size() > 0 || parser_->got_some())) {
+      // Part of a request came, too slowly: say so (408) and close. An idle connection is just closed.
+      auto rid = new_request_id();
+      auto resp = HttpResponse::from_problem(
+          problem(Code::request_timeout, fmt::format("the request did not arrive within {} ms",
+                                                     server_->options.read_timeout.count())),
+          rid);
+      Metrics::global().observe_request("invalid_http", resp.status, 0);
+      buffer_.clear();
+      return write(std::move(resp), rid, 11, /*keep_alive=*/false);
+    }
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       return close();
@@ -216,13 +262,32 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Ends the connection without losing what was just written: closing a socket that still has unread
+  // input (a refused request's remaining headers or body) makes the kernel send a reset, which can destroy
+  // the response before the client reads it. So: stop sending, then read and discard what the client still
+  // sends for a short while (until it closes, or kLingerTime), and only then close.
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return;
+    stream_.expires_after(kLingerTime);
+    drain();
   }
 
+  void drain() {
+    stream_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (!ec) self->drain();
+    });
+  }
+
+  static constexpr std::size_t kFirstReadBytes = 4096;
+  static constexpr std::chrono::seconds kLingerTime{2};
+
   beast::tcp_stream stream_;
+  asio::steady_timer request_timer_;
+  bool timed_out_ = false;
   beast::flat_buffer buffer_;
+  std::array<char, 4096> discard_{};
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl* server_;
   bool first_ = true;

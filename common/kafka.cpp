@@ -43,26 +43,27 @@ void log_cb(const rd_kafka_t*, int level, const char* fac, const char* buf) {
   if (level <= 3) spdlog::warn("kafka {}: {}", fac, buf);
 }
 
-// Per-batch delivery bookkeeping, shared with the delivery callbacks that may outlive the waiter.
-struct Batch {
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t remaining = 0;
-  size_t failed = 0;
+}  // namespace
+
+// Reaches into KafkaDelivery for the delivery callback.
+struct KafkaDeliveryAccess {
+  static void settle(KafkaDelivery& d, bool failed) {
+    {
+      std::lock_guard lock(d.mu_);
+      if (failed) ++d.failed_;
+      --d.remaining_;
+    }
+    d.cv_.notify_all();
+  }
 };
 
+namespace {
+
 void dr_cb(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
-  auto* holder = static_cast<std::shared_ptr<Batch>*>(m->_private);
-  if (!holder) {
-    if (m->err) Metrics::global().add("emtiaz_kafka_delivery_failures_total");
-    return;
-  }
-  {
-    std::lock_guard lock((*holder)->mu);
-    if (m->err) ++(*holder)->failed;
-    --(*holder)->remaining;
-  }
-  (*holder)->cv.notify_all();
+  if (m->err) Metrics::global().add("emtiaz_kafka_delivery_failures_total");
+  auto* holder = static_cast<std::shared_ptr<KafkaDelivery>*>(m->_private);
+  if (!holder) return;
+  KafkaDeliveryAccess::settle(**holder, m->err != RD_KAFKA_RESP_ERR_NO_ERROR);
   delete holder;
 }
 
@@ -156,29 +157,47 @@ bool KafkaProducer::produce(const KafkaOutMessage& msg) {
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-bool KafkaProducer::produce_and_wait(const std::vector<KafkaOutMessage>& msgs, std::chrono::milliseconds timeout) {
-  if (msgs.empty()) return true;
+bool KafkaDelivery::settled() const {
+  std::lock_guard lock(mu_);
+  return remaining_ == 0;
+}
+
+bool KafkaDelivery::delivered() const {
+  std::lock_guard lock(mu_);
+  return remaining_ == 0 && failed_ == 0;
+}
+
+bool KafkaDelivery::wait(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  bool done = cv_.wait_for(lock, timeout, [&] { return remaining_ == 0; });
+  return done && failed_ == 0;
+}
+
+std::shared_ptr<KafkaDelivery> KafkaProducer::produce_async(const std::vector<KafkaOutMessage>& msgs) {
+  auto delivery = std::make_shared<KafkaDelivery>();
+  delivery->remaining_ = msgs.size();
   auto h = handle();
-  if (!h) return false;
-  auto batch = std::make_shared<Batch>();
-  batch->remaining = msgs.size();
-  size_t enqueue_failures = 0;
   for (const auto& msg : msgs) {
-    auto* holder = new std::shared_ptr<Batch>(batch);
+    if (!h) {
+      KafkaDeliveryAccess::settle(*delivery, true);
+      continue;
+    }
+    auto* holder = new std::shared_ptr<KafkaDelivery>(delivery);
     auto err = rd_kafka_producev(h->rk, RD_KAFKA_V_TOPIC(msg.topic.c_str()), RD_KAFKA_V_PARTITION(msg.partition),
                                  RD_KAFKA_V_KEY(msg.key.data(), msg.key.size()),
                                  RD_KAFKA_V_VALUE(const_cast<char*>(msg.value.data()), msg.value.size()),
                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(holder), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       delete holder;
-      ++enqueue_failures;
-      std::lock_guard lock(batch->mu);
-      --batch->remaining;
+      KafkaDeliveryAccess::settle(*delivery, true);
     }
   }
-  std::unique_lock lock(batch->mu);
-  bool done = batch->cv.wait_for(lock, timeout, [&] { return batch->remaining == 0; });
-  return done && batch->failed == 0 && enqueue_failures == 0;
+  return delivery;
+}
+
+bool KafkaProducer::produce_and_wait(const std::vector<KafkaOutMessage>& msgs, std::chrono::milliseconds timeout) {
+  if (msgs.empty()) return true;
+  return produce_async(msgs)->wait(timeout);
 }
 
 bool KafkaProducer::ready(std::chrono::milliseconds timeout) {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,6 +44,25 @@ std::int32_t partition_for(std::string_view key, int partitions);
 // Reads the bootstrap list from the configuration or from the bootstrap file.
 std::string kafka_bootstrap(const KafkaConfig& config);
 
+// The delivery of a set of messages produced without waiting (KafkaProducer::produce_async): settled once
+// every message is acknowledged by the broker or has failed. Shared with librdkafka's delivery callbacks.
+class KafkaDelivery {
+ public:
+  bool settled() const;
+  // Settled and every message acknowledged.
+  bool delivered() const;
+  // Waits until settled (at most `timeout`); true when every message was acknowledged.
+  bool wait(std::chrono::milliseconds timeout) const;
+
+ private:
+  friend class KafkaProducer;
+  friend struct KafkaDeliveryAccess;
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  size_t remaining_ = 0;
+  size_t failed_ = 0;
+};
+
 class KafkaProducer {
  public:
   KafkaProducer(KafkaConfig config, std::string client_id);
@@ -52,6 +72,9 @@ class KafkaProducer {
 
   // Fire and forget (delivery is retried by librdkafka; failures are only counted).
   bool produce(const KafkaOutMessage& msg);
+  // Produces every message without waiting; the result says when they are all acknowledged (or failed).
+  // Order within a partition is kept (idempotent producer).
+  std::shared_ptr<KafkaDelivery> produce_async(const std::vector<KafkaOutMessage>& msgs);
   // Produces every message and waits until each is acknowledged or failed; true when all were delivered.
   bool produce_and_wait(const std::vector<KafkaOutMessage>& msgs, std::chrono::milliseconds timeout);
   // A metadata round trip to the broker within `timeout`.

@@ -64,6 +64,7 @@ std::unique_ptr<sql::Connection> MysqlPool::connect() {
   opts["OPT_RECONNECT"] = false;
   opts["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
   opts["characterSetResults"] = sql::SQLString("utf8mb4");
+  if (multi_statements_) opts["CLIENT_MULTI_STATEMENTS"] = true;
   try {
     std::unique_ptr<sql::Connection> c(driver()->connect(opts));
     std::unique_ptr<sql::Statement> st(c->createStatement());

@@ -2,6 +2,7 @@
 // MySQL (MariaDB) access through Connector/C++ 1.1: a bounded connection pool with deadlines, and the
 // migration runner. Third-party exceptions are caught here and turned into MysqlUnavailable (the server
 // is unreachable: retry later) or MysqlError (the statement failed: a programmer or data error).
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cppconn/connection.h>
@@ -32,6 +33,10 @@ inline constexpr int kMysqlDuplicateKey = 1062;
 class MysqlPool {
  public:
   explicit MysqlPool(MysqlConfig config, size_t size = 0);
+  // Connections opened from now on accept several statements in one text query (CLIENT_MULTI_STATEMENTS),
+  // for callers that send a batch's statements in one round trip. Every value in such text must be escaped
+  // (sql_literal); prepared statements are unaffected.
+  void enable_multi_statements() { multi_statements_ = true; }
   ~MysqlPool();
 
   class Lease {
@@ -106,6 +111,7 @@ class MysqlPool {
   std::condition_variable cv_;
   std::deque<std::unique_ptr<sql::Connection>> idle_;
   size_t open_ = 0;
+  std::atomic<bool> multi_statements_{false};
 };
 
 // Applies the embedded migrations (migrations/NNN_name.sql) that are not yet recorded in

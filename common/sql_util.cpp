@@ -1,9 +1,12 @@
 #include "common/sql_util.hpp"
 
 #include <cppconn/prepared_statement.h>
+#include <cppconn/statement.h>
+#include <mysql_connection.h>
 #include <fmt/format.h>
 
 #include <memory>
+#include <stdexcept>
 
 namespace emtiaz {
 
@@ -36,37 +39,80 @@ BulkInsert::BulkInsert(std::string table, std::vector<std::string> columns, std:
 
 void BulkInsert::add(std::vector<SqlValue> row) { rows_.push_back(std::move(row)); }
 
-std::int64_t BulkInsert::execute(sql::Connection& c, size_t rows_per_statement) {
-  std::int64_t total = 0;
+std::vector<std::string> BulkInsert::statements(sql::Connection& c, size_t rows_per_statement) const {
+  // Text with values escaped by the client library for the connection's character set, rather than a
+  // server-side prepared statement: one round trip instead of a prepare, an execute and a close.
+  std::vector<std::string> out;
   std::string cols;
-  std::string tuple = "(";
-  for (size_t i = 0; i < columns_.size(); ++i) {
-    cols += (i ? "," : "") + columns_[i];
-    tuple += i ? ",?" : "?";
-  }
-  tuple += ")";
+  for (size_t i = 0; i < columns_.size(); ++i) cols += (i ? "," : "") + columns_[i];
   for (size_t start = 0; start < rows_.size(); start += rows_per_statement) {
     size_t end = std::min(rows_.size(), start + rows_per_statement);
     std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ", table_, cols);
-    for (size_t r = start; r < end; ++r) sql += (r > start ? "," : "") + tuple;
-    if (!suffix_.empty()) sql += " " + suffix_;
-    std::unique_ptr<sql::PreparedStatement> st(c.prepareStatement(sql));
-    unsigned idx = 1;
     for (size_t r = start; r < end; ++r) {
+      sql += r > start ? ",(" : "(";
+      bool first = true;
       for (const auto& v : rows_[r]) {
-        if (std::holds_alternative<std::nullptr_t>(v)) {
-          st->setNull(idx, 0);
-        } else if (auto* i = std::get_if<std::int64_t>(&v)) {
-          st->setInt64(idx, *i);
-        } else {
-          st->setString(idx, std::get<std::string>(v));
-        }
-        ++idx;
+        if (!first) sql += ',';
+        first = false;
+        sql_literal(c, v, sql);
       }
+      sql += ')';
     }
-    total += st->executeUpdate();
+    if (!suffix_.empty()) sql += " " + suffix_;
+    out.push_back(std::move(sql));
   }
+  return out;
+}
+
+std::int64_t BulkInsert::execute(sql::Connection& c, size_t rows_per_statement) {
+  std::int64_t total = 0;
+  std::unique_ptr<sql::Statement> st(c.createStatement());
+  for (const auto& sql : statements(c, rows_per_statement)) total += st->executeUpdate(sql);
   return total;
+}
+
+std::vector<std::unique_ptr<sql::ResultSet>> execute_multi(sql::Connection& c, const std::vector<std::string>& statements) {
+  std::vector<std::unique_ptr<sql::ResultSet>> out;
+  if (statements.empty()) return out;
+  std::string sql;
+  for (const auto& s : statements) {
+    if (!sql.empty()) sql += ";\n";
+    sql += s;
+  }
+  std::unique_ptr<sql::Statement> st(c.createStatement());
+  // Each statement gives exactly one result, read in order: the first from execute(), each next one from
+  // getMoreResults() (which throws the error of a statement that failed; the server runs none after it).
+  // Every result must be read — the last one is the last statement's outcome (e.g. its COMMIT) — before
+  // the connection is used again or given back (Connector/C++'s getUpdateCount() cannot tell "no more
+  // results" from "a statement without rows" after getMoreResults(), so it is not used to stop).
+  for (size_t i = 0; i < statements.size(); ++i) {
+    bool is_rows = i == 0 ? st->execute(sql) : st->getMoreResults();
+    if (is_rows) out.emplace_back(st->getResultSet());
+  }
+  return out;
+}
+
+void sql_literal(sql::Connection& c, const SqlValue& v, std::string& out) {
+  if (std::holds_alternative<std::nullptr_t>(v)) {
+    out += "NULL";
+  } else if (auto* i = std::get_if<std::int64_t>(&v)) {
+    out += std::to_string(*i);
+  } else {
+    auto* mc = dynamic_cast<sql::mysql::MySQL_Connection*>(&c);
+    if (!mc) throw std::logic_error("sql_literal needs a MySQL connection");
+    out += '\'';
+    out += std::string(mc->escapeString(std::get<std::string>(v)));
+    out += '\'';
+  }
+}
+
+std::string sql_literal_list(sql::Connection& c, const std::vector<std::string>& values) {
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    sql_literal(c, values[i], out);
+  }
+  return out;
 }
 
 }  // namespace emtiaz

@@ -1,7 +1,10 @@
 #pragma once
 // Small helpers for writing SQL with Connector/C++: instants as DATETIME(6) in UTC, and multi-row inserts
-// bound as prepared statements (one round trip for many rows).
+// sent as one text statement (one round trip for many rows).
 #include <cppconn/connection.h>
+#include <cppconn/resultset.h>
+
+#include <memory>
 
 #include <cstdint>
 #include <optional>
@@ -18,6 +21,19 @@ Instant parse_sql_time(const std::string& s);       // the inverse
 
 using SqlValue = std::variant<std::nullptr_t, std::int64_t, std::string>;
 
+// Appends `v` to `out` as an SQL literal: NULL, a number, or a string quoted and escaped by the client
+// library for the connection's character set (utf8mb4). For statements sent as text in one round trip.
+void sql_literal(sql::Connection& c, const SqlValue& v, std::string& out);
+// "'a','b',..." for an IN (...) list.
+std::string sql_literal_list(sql::Connection& c, const std::vector<std::string>& values);
+
+// Sends `statements` as one text query (the connection must accept multi-statements, see
+// MysqlPool::enable_multi_statements): one round trip. Each element must be exactly one statement (no ';').
+// Returns the result sets of those that return rows, in order, once every statement's result is read (so
+// a trailing COMMIT has succeeded when it returns); throws sql::SQLException at the first failing statement
+// (the server runs none after it).
+std::vector<std::unique_ptr<sql::ResultSet>> execute_multi(sql::Connection& c, const std::vector<std::string>& statements);
+
 class BulkInsert {
  public:
   // `suffix` is appended to the statement, e.g. "ON DUPLICATE KEY UPDATE ...".
@@ -27,6 +43,8 @@ class BulkInsert {
   size_t size() const { return rows_.size(); }
   // Executes in chunks; returns the total update count.
   std::int64_t execute(sql::Connection& c, size_t rows_per_statement = 500);
+  // The statements execute() would send (none when empty), for sending with others in one round trip.
+  std::vector<std::string> statements(sql::Connection& c, size_t rows_per_statement = 500) const;
 
  private:
   std::string table_;

@@ -5,10 +5,17 @@
 #include "common/kafka.hpp"
 #include "common/mysql.hpp"
 #include "common/redis.hpp"
+#include "gateway/lookup_cache.hpp"
 
 namespace emtiaz::gateway {
 
 class CommandClient;
+
+// The gateway's look-up caches (gateway/lookup_cache.hpp says what each may keep and for how long).
+struct Lookups {
+  // tenant id + '\n' + the member reference as sent -> member id
+  LookupCache<std::string> members{std::chrono::milliseconds(0), 1'000'000};
+};
 
 struct App {
   GatewayConfig config;
@@ -16,6 +23,7 @@ struct App {
   RedisPool& redis;
   KafkaProducer& producer;
   CommandClient& commands;
+  Lookups& lookups;
 };
 
 }  // namespace emtiaz::gateway

@@ -22,7 +22,6 @@ struct Repos {
   IdempotencyStore idempotency;
 };
 
-
 HttpResponse not_found(const RequestContext& ctx, const char* what) {
   return problem_response(ctx, problem(Code::not_found, std::string("no such ") + what));
 }
@@ -42,10 +41,11 @@ void register_control_routes(Router& router, App& app) {
                 auto parsed = parse_object(ctx.req.body());
                 if (auto* p = std::get_if<Problem>(&parsed)) return problem_response(ctx, *p);
                 const auto& body = std::get<nlohmann::json>(parsed);
-                return with_idempotency(ctx, repos->idempotency, body, [&] {
+                // The tenant and the record of this answer (with its operator token) commit together.
+                return with_idempotent_transaction(ctx, repos->idempotency, body, [&](sql::Connection& c) {
                   auto fields = tenants::parse_tenant_fields(body, /*creating=*/true);
                   if (auto* p = std::get_if<Problem>(&fields)) return problem_response(ctx, *p);
-                  auto created = repos->tenants.create(std::get<tenants::TenantFields>(fields));
+                  auto created = repos->tenants.create(c, std::get<tenants::TenantFields>(fields));
                   auto j = tenants::to_json(created.tenant);
                   j["operator_token"] = created.operator_token;
                   return json_response(201, j);
@@ -73,12 +73,13 @@ void register_control_routes(Router& router, App& app) {
                 auto parsed = parse_object(ctx.req.body());
                 if (auto* p = std::get_if<Problem>(&parsed)) return problem_response(ctx, *p);
                 const auto& body = std::get<nlohmann::json>(parsed);
-                return with_idempotency(ctx, repos->idempotency, body, [&] {
+                // The partner, its first key and the record of this answer commit together.
+                return with_idempotent_transaction(ctx, repos->idempotency, body, [&](sql::Connection& c) {
                   auto fields = partners::parse_partner_fields(body, /*creating=*/true);
                   if (auto* p = std::get_if<Problem>(&fields)) return problem_response(ctx, *p);
-                  auto t = caller_tenant(*repos, ctx);
+                  auto t = repos->tenants.get(c, ctx.principal.tenant_id);
                   if (!t) return not_found(ctx, "tenant");
-                  auto created = repos->partners.create(t->id, std::get<partners::PartnerFields>(fields));
+                  auto created = repos->partners.create(c, t->id, std::get<partners::PartnerFields>(fields));
                   auto j = partners::to_json(created.partner, t->timezone);
                   j["api_key"] = created.api_key;
                   j["key_id"] = created.key_id;
@@ -125,8 +126,8 @@ void register_control_routes(Router& router, App& app) {
                 auto parsed = parse_object(ctx.req.body(), /*allow_empty=*/true);
                 if (auto* p = std::get_if<Problem>(&parsed)) return problem_response(ctx, *p);
                 const auto& body = std::get<nlohmann::json>(parsed);
-                return with_idempotency(ctx, repos->idempotency, body, [&] {
-                  auto k = repos->partners.mint_key(ctx.principal.tenant_id, ctx.params.at("id"));
+                return with_idempotent_transaction(ctx, repos->idempotency, body, [&](sql::Connection& c) {
+                  auto k = repos->partners.mint_key(c, ctx.principal.tenant_id, ctx.params.at("id"));
                   if (!k) return not_found(ctx, "partner");
                   return json_response(201, {{"key_id", k->key_id}, {"api_key", k->api_key}});
                 });
@@ -145,6 +146,8 @@ void register_control_routes(Router& router, App& app) {
                 auto parsed = parse_object(ctx.req.body());
                 if (auto* p = std::get_if<Problem>(&parsed)) return problem_response(ctx, *p);
                 const auto& body = std::get<nlohmann::json>(parsed);
+                // Enrolment is idempotent by phone by itself (a second try finds the member), so its record
+                // may follow it in a statement of its own.
                 return with_idempotency(ctx, repos->idempotency, body, [&] {
                   auto fields = parse_member_fields(body);
                   if (auto* p = std::get_if<Problem>(&fields)) return problem_response(ctx, *p);

@@ -37,7 +37,8 @@ int main() {
   KafkaProducer producer(config.kafka, "emtiaz-gateway");
   if (!apply_migrations_at_start(mysql)) return 1;
   gateway::CommandClient commands(config.kafka, producer);
-  gateway::App app{config, mysql, redis, producer, commands};
+  gateway::Lookups lookups;
+  gateway::App app{config, mysql, redis, producer, commands, lookups};
   gateway::Router router(gateway::make_authenticator(app), gateway::make_rate_limiter(redis));
   gateway::register_control_routes(router, app);
   gateway::register_points_routes(router, app);

@@ -103,9 +103,31 @@ struct Caller {
   std::optional<partners::Partner> partner;
 };
 
+std::optional<tenants::Tenant> tenant_of(Deps& d, const std::string& tenant_id) {
+  // Not cached: a PATCH of the tenant (or of a partner, below) must hold for the very next request on every
+  // gateway (api.md: changes apply to events after the change).
+  return d.tenants.get(tenant_id);
+}
+
+// A member reference resolved to the member's id (cached once it exists; see gateway/lookup_cache.hpp).
+std::variant<std::string, Problem> member_id_of(Deps& d, const std::string& tenant_id, const std::string& ref,
+                                                bool auto_enroll) {
+  std::optional<Problem> failed;
+  auto id = d.app.lookups.members.get(tenant_id + '\n' + ref, [&]() -> std::optional<std::string> {
+    auto m = d.members.resolve(tenant_id, ref, auto_enroll);
+    if (auto* p = std::get_if<Problem>(&m)) {
+      failed = *p;
+      return std::nullopt;
+    }
+    return std::get<Member>(m).id;
+  });
+  if (!id) return *failed;
+  return *id;
+}
+
 std::variant<Caller, Problem> load_caller(RequestContext& ctx, Deps& d) {
   Caller c;
-  auto t = d.tenants.get(ctx.principal.tenant_id);
+  auto t = tenant_of(d, ctx.principal.tenant_id);
   if (!t) return problem(Code::unauthorized, "unknown tenant");
   c.tenant = *t;
   if (ctx.principal.kind == Principal::Kind::partner) {
@@ -206,9 +228,9 @@ void register_points_routes(Router& router, App& app) {
                 auto occurred = in.string("occurred_at", false, 64);
                 if (!in.ok()) return fail(ctx, *in.err);
                 if (occurred && !parse_rfc3339(*occurred)) return fail(ctx, invalid_field("occurred_at", "must be an RFC 3339 time with offset"));
-                auto m = d->members.resolve(caller.tenant.id, *member, caller.tenant.auto_enroll);
+                auto m = member_id_of(*d, caller.tenant.id, *member, caller.tenant.auto_enroll);
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
-                auto cmd = base_command(caller, std::get<Member>(m).id, CommandType::earn);
+                auto cmd = base_command(caller, std::get<std::string>(m), CommandType::earn);
                 cmd.args = {{"amount_irr", *amount}, {"receipt_id", *receipt}};
                 if (category) cmd.args["category"] = *category;
                 if (occurred) cmd.args["occurred_at"] = *occurred;
@@ -244,9 +266,9 @@ void register_points_routes(Router& router, App& app) {
                   return fail(ctx, invalid_field(pts ? "amount_irr" : "points", "send exactly one of points and amount_irr"));
                 if (amount && caller.partner->redeem_value_irr <= 0)
                   return fail(ctx, problem(Code::invalid_amount, "this partner has no redeem value: redeem by points"));
-                auto m = d->members.resolve(caller.tenant.id, *member, false);
+                auto m = member_id_of(*d, caller.tenant.id, *member, false);
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
-                auto cmd = base_command(caller, std::get<Member>(m).id, CommandType::authorize);
+                auto cmd = base_command(caller, std::get<std::string>(m), CommandType::authorize);
                 cmd.args = {{"receipt_id", *receipt}, {"capture", capture.value_or(false)}};
                 if (pts) cmd.args["points"] = *pts;
                 if (amount) cmd.args["amount_irr"] = *amount;
@@ -300,25 +322,25 @@ void register_points_routes(Router& router, App& app) {
                 }
                 auto reason = in.string("reason", true, 500);
                 if (!in.ok()) return fail(ctx, *in.err);
-                auto m = d->members.resolve(caller.tenant.id, *member, false);
+                auto m = member_id_of(*d, caller.tenant.id, *member, false);
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
-                auto cmd = base_command(caller, std::get<Member>(m).id, CommandType::adjust);
+                auto cmd = base_command(caller, std::get<std::string>(m), CommandType::adjust);
                 cmd.args = {{"points", *pts}, {"reason", *reason}};
                 return send_command(ctx, *d, cmd, body);
               }});
 
   router.add({"GET", "/v1/members/{member}/balance", kPartner | kOperator, [d](RequestContext& ctx) {
-                auto t = d->tenants.get(ctx.principal.tenant_id);
+                auto t = tenant_of(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
-                auto m = d->members.resolve(t->id, ctx.params["member"], false);
+                auto m = member_id_of(*d, t->id, ctx.params["member"], false);
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
-                const auto& member = std::get<Member>(m);
-                auto state = load_state(*d, t->id, member.id);
-                return json_response(200, wallet::balance_json(member.id, state.points, now_utc(), t->timezone));
+                const auto& member_id = std::get<std::string>(m);
+                auto state = load_state(*d, t->id, member_id);
+                return json_response(200, wallet::balance_json(member_id, state.points, now_utc(), t->timezone));
               }});
 
   router.add({"GET", "/v1/redemptions/{id}", kPartner | kOperator, [d](RequestContext& ctx) {
-                auto t = d->tenants.get(ctx.principal.tenant_id);
+                auto t = tenant_of(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
                 auto member = owner_member(*d, ctx, "redemptions", ctx.params["id"]);
                 if (!member) return fail(ctx, problem(Code::not_found, "no such redemption"));
@@ -337,11 +359,11 @@ void register_points_routes(Router& router, App& app) {
                 auto params = parse_list_params(ctx.req, "txn");
                 if (auto* p = std::get_if<Problem>(&params)) return fail(ctx, *p);
                 auto lp = std::get<ListParams>(params);
-                auto t = d->tenants.get(ctx.principal.tenant_id);
+                auto t = tenant_of(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
-                auto m = d->members.resolve(t->id, ctx.params["member"], false);
+                auto m = member_id_of(*d, t->id, ctx.params["member"], false);
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
-                const auto& member = std::get<Member>(m);
+                const auto& member_id = std::get<std::string>(m);
                 const bool is_partner = ctx.principal.kind == Principal::Kind::partner;
                 return d->app.mysql.run([&](sql::Connection& c) {
                   auto st = prepare(c,
@@ -350,7 +372,7 @@ void register_points_routes(Router& router, App& app) {
                                     "p.tenant_id = t.tenant_id AND p.id = t.partner_id WHERE t.tenant_id = ? AND "
                                     "t.member_id = ? AND t.id < ? ORDER BY t.id DESC LIMIT ?");
                   st->setString(1, t->id);
-                  st->setString(2, member.id);
+                  st->setString(2, member_id);
                   st->setInt64(3, lp.position.value_or(std::numeric_limits<std::int64_t>::max()));
                   st->setInt(4, lp.limit + 1);
                   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());

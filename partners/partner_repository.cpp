@@ -1,97 +1,14 @@
 #include "partners/partner_repository.hpp"
 
-#include <fmt/format.h>
-
 #include "common/crypto.hpp"
 #include "common/ids.hpp"
+#include "common/json_reader.hpp"
 #include "common/sql_util.hpp"
 
 namespace emtiaz::partners {
 namespace {
 
-
-Problem invalid_amount(const char* field, std::string why) {
-  Problem p{Code::invalid_amount, fmt::format("{}: {}", field, why)};
-  p.extra["field"] = field;
-  return p;
-}
-
-// Small strict reader over one JSON object (this library does not depend on the gateway's Reader).
-struct Fields {
-  const nlohmann::json& obj;
-  std::optional<Problem>& err;
-
-  const nlohmann::json* find(const char* field) const {
-    auto it = obj.find(field);
-    if (it == obj.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-
-  std::optional<std::string> text(const char* field, bool required, size_t max_bytes) {
-    if (err) return std::nullopt;
-    auto* v = find(field);
-    if (!v) {
-      if (required) err = invalid_field(field, "is required");
-      return std::nullopt;
-    }
-    if (!v->is_string()) {
-      err = invalid_field(field, "must be a string");
-      return std::nullopt;
-    }
-    auto s = v->get<std::string>();
-    if (s.empty()) err = invalid_field(field, "must not be empty");
-    else if (s.size() > max_bytes) err = invalid_field(field, fmt::format("must be at most {} bytes", max_bytes));
-    if (err) return std::nullopt;
-    return s;
-  }
-
-  // Money: integers only; floats and out-of-range values are invalid_amount, other types invalid_field.
-  std::optional<std::int64_t> money(const char* field, bool required, std::int64_t min) {
-    if (err) return std::nullopt;
-    auto* v = find(field);
-    if (!v) {
-      if (required) err = invalid_field(field, "is required");
-      return std::nullopt;
-    }
-    if (v->is_number_float()) {
-      err = invalid_amount(field, "must be an integer number of rials");
-      return std::nullopt;
-    }
-    if (!v->is_number_integer()) {
-      err = invalid_field(field, "must be an integer");
-      return std::nullopt;
-    }
-    if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxMoneyIrr)) {
-      err = invalid_amount(field, "must be at most 10^15");
-      return std::nullopt;
-    }
-    auto n = v->get<std::int64_t>();
-    if (n < min || n > kMaxMoneyIrr) {
-      err = invalid_amount(field, fmt::format("must be between {} and 10^15", min));
-      return std::nullopt;
-    }
-    return n;
-  }
-
-  std::optional<std::int64_t> integer(const char* field, bool required, std::int64_t min, std::int64_t max) {
-    if (err) return std::nullopt;
-    auto* v = find(field);
-    if (!v) {
-      if (required) err = invalid_field(field, "is required");
-      return std::nullopt;
-    }
-    if (!v->is_number_integer()) {
-      err = invalid_field(field, "must be an integer");
-      return std::nullopt;
-    }
-    if ((v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) ||
-        v->get<std::int64_t>() < min || v->get<std::int64_t>() > max) {
-      err = invalid_field(field, fmt::format("must be between {} and {}", min, max));
-      return std::nullopt;
-    }
-    return v->get<std::int64_t>();
-  }
-};
+static_assert(kMaxMoneyIrr == kMaxJsonAmount, "money fields are read as JSON amounts");
 
 constexpr const char* kSelect =
     "SELECT id, tenant_id, name, category, status, issue_price_irr, redeem_value_irr, fee_bps, "
@@ -147,42 +64,42 @@ Instant now_micros() { return std::chrono::floor<std::chrono::microseconds>(now_
 
 std::variant<PartnerFields, Problem> parse_partner_fields(const nlohmann::json& body, bool creating) {
   if (!body.is_object()) return problem(Code::malformed_json, "the request body must be a JSON object");
-  std::optional<Problem> err;
-  Fields r{body, err};
+  JsonReader r{body, {}};
   PartnerFields f;
   f.name = r.text("name", creating, kMaxPartnerNameBytes);
   f.category = r.text("category", creating, kMaxCategoryBytes);
   if (!creating) {
     f.status = r.text("status", false, 16);
-    if (!err && f.status && *f.status != "active" && *f.status != "suspended")
-      err = invalid_field("status", "must be active or suspended");
+    if (r.ok() && f.status && *f.status != "active" && *f.status != "suspended")
+      r.err = invalid_field("status", "must be active or suspended");
   }
-  f.issue_price_irr = r.money("issue_price_irr", creating, 0);
-  f.redeem_value_irr = r.money("redeem_value_irr", creating, 1);
+  // A partner may issue points for free, but a point must be worth something where it is redeemed (or
+  // amount_irr could not be turned into points).
+  f.issue_price_irr = r.amount("issue_price_irr", creating, 0);
+  f.redeem_value_irr = r.amount("redeem_value_irr", creating, 1);
   f.fee_bps = r.integer("fee_bps", false, 0, kMaxFeeBps);
-  if (!err) {
+  if (r.ok()) {
     auto* earn = r.find("earn");
     if (!earn) {
-      if (creating) err = invalid_field("earn.points_per_10k_irr", "is required");
+      if (creating) r.err = invalid_field("earn.points_per_10k_irr", "is required");
     } else if (!earn->is_object()) {
-      err = invalid_field("earn", "must be an object {points_per_10k_irr}");
+      r.err = invalid_field("earn", "must be an object {points_per_10k_irr}");
     } else {
-      std::optional<Problem> inner_err;
-      Fields e{*earn, inner_err};
+      JsonReader e{*earn, {}};
       f.points_per_10k_irr = e.integer("points_per_10k_irr", creating, 0, kMaxPointsPer10kIrr);
-      if (inner_err) {
+      if (e.err) {
         // Name the field by its full path.
-        inner_err->extra["field"] = "earn.points_per_10k_irr";
-        inner_err->detail = "earn." + inner_err->detail;
-        err = inner_err;
+        e.err->extra["field"] = "earn.points_per_10k_irr";
+        e.err->detail = "earn." + e.err->detail;
+        r.err = e.err;
       }
     }
   }
-  if (!err && body.contains("rate_limit_per_s")) {
+  if (r.ok() && body.contains("rate_limit_per_s")) {
     if (body["rate_limit_per_s"].is_null()) f.rate_limit_per_s = std::optional<std::int64_t>{};
     else if (auto v = r.integer("rate_limit_per_s", true, 1, kMaxRateLimitPerS)) f.rate_limit_per_s = v;
   }
-  if (err) return *err;
+  if (r.err) return *r.err;
   if (creating) {
     f.status = "active";
     if (!f.fee_bps) f.fee_bps = 0;
@@ -209,6 +126,10 @@ nlohmann::json to_json(const Partner& p, const std::string& tz) {
 }
 
 CreatedPartner PartnerRepository::create(const std::string& tenant_id, const PartnerFields& f) {
+  return pool_.transaction([&](sql::Connection& c) { return create(c, tenant_id, f); });
+}
+
+CreatedPartner PartnerRepository::create(sql::Connection& c, const std::string& tenant_id, const PartnerFields& f) {
   if (!f.name || !f.category || !f.issue_price_irr || !f.redeem_value_irr || !f.points_per_10k_irr)
     throw std::logic_error("PartnerRepository::create needs every required field (use parse_partner_fields)");
   CreatedPartner out;
@@ -225,7 +146,7 @@ CreatedPartner PartnerRepository::create(const std::string& tenant_id, const Par
   if (f.rate_limit_per_s) p.rate_limit_per_s = *f.rate_limit_per_s;
   p.created_at = p.updated_at = now_micros();
   const auto now = sql_time(p.created_at);
-  pool_.transaction([&](sql::Connection& c) {
+  {
     auto st = prepare(c,
                       "INSERT INTO partners (tenant_id, id, name, category, status, issue_price_irr, redeem_value_irr, "
                       "fee_bps, points_per_10k_irr, rate_limit_per_s, created_at, updated_at) "
@@ -249,10 +170,10 @@ CreatedPartner PartnerRepository::create(const std::string& tenant_id, const Par
       std::unique_ptr<sql::ResultSet> rs(s->executeQuery("SELECT LAST_INSERT_ID()"));
       if (rs->next()) p.seq = rs->getInt64(1);
     }
-    auto k = insert_key(c, p.tenant_id, p.id, now);
-    out.key_id = k.key_id;
-    out.api_key = k.api_key;
-  });
+  }
+  auto k = insert_key(c, p.tenant_id, p.id, now);
+  out.key_id = k.key_id;
+  out.api_key = k.api_key;
   return out;
 }
 
@@ -314,11 +235,13 @@ std::optional<Partner> PartnerRepository::patch(const std::string& tenant_id, co
 }
 
 std::optional<MintedKey> PartnerRepository::mint_key(const std::string& tenant_id, const std::string& partner_id) {
-  const auto now = sql_time(now_micros());
-  return pool_.transaction([&](sql::Connection& c) -> std::optional<MintedKey> {
-    if (!select_partner(c, tenant_id, partner_id)) return std::nullopt;
-    return insert_key(c, tenant_id, partner_id, now);
-  });
+  return pool_.transaction([&](sql::Connection& c) { return mint_key(c, tenant_id, partner_id); });
+}
+
+std::optional<MintedKey> PartnerRepository::mint_key(sql::Connection& c, const std::string& tenant_id,
+                                                     const std::string& partner_id) {
+  if (!select_partner(c, tenant_id, partner_id)) return std::nullopt;
+  return insert_key(c, tenant_id, partner_id, sql_time(now_micros()));
 }
 
 RevokeResult PartnerRepository::revoke_key(const std::string& tenant_id, const std::string& partner_id,

@@ -91,20 +91,25 @@ struct KeyLookup {
 enum class RevokeResult { revoked, not_found };
 
 // MySQL access to `partners` and `api_keys`. Everything is scoped by tenant: another tenant's partner is
-// exactly as absent as one that does not exist. Throws MysqlUnavailable / MysqlError from the pool.
+// exactly as absent as one that does not exist. Throws MysqlUnavailable / MysqlError from the pool. The
+// overloads taking a connection run on the caller's connection, inside the caller's transaction (so that a
+// creation and the record of its answer commit together, or not at all); they throw sql::SQLException, which
+// the caller's MysqlPool::run / transaction translates.
 class PartnerRepository {
  public:
   explicit PartnerRepository(MysqlPool& pool) : pool_(pool) {}
 
   // `fields` must come from parse_partner_fields(..., creating=true). Partner and first key in one
-  // transaction.
+  // transaction (the caller's, for the overload taking a connection).
   CreatedPartner create(const std::string& tenant_id, const PartnerFields& fields);
+  CreatedPartner create(sql::Connection& c, const std::string& tenant_id, const PartnerFields& fields);
   // Newest first; `before_seq` is the decoded cursor (nullopt: from the newest). `limit` 1..100.
   PartnerPage list(const std::string& tenant_id, int limit, std::optional<std::int64_t> before_seq);
   std::optional<Partner> get(const std::string& tenant_id, const std::string& id);
   std::optional<Partner> patch(const std::string& tenant_id, const std::string& id, const PartnerFields& fields);
   // nullopt when the partner does not exist in the tenant.
   std::optional<MintedKey> mint_key(const std::string& tenant_id, const std::string& partner_id);
+  std::optional<MintedKey> mint_key(sql::Connection& c, const std::string& tenant_id, const std::string& partner_id);
   // not_found unless `key_id` is a key of that partner in that tenant. Revoking a revoked key again is
   // `revoked` (DELETE is idempotent); the first revocation time is kept.
   RevokeResult revoke_key(const std::string& tenant_id, const std::string& partner_id, const std::string& key_id);

@@ -130,12 +130,29 @@ if [[ -n "$server_labels" ]]; then
         audit_rc=0
         (set -a && . "$NET/env" && "$EMTIAZ_BUILD_DIR/wallet/emtiaz-audit") >"$audit_log" 2>&1 || audit_rc=$?
         grep -v ': ok$' "$audit_log" || true
-        if ((audit_rc != 0)) || ! grep -q ': ok$' "$audit_log"; then
+        # No tenant at all is fine only when no label ran against the shared network (e.g. `-- -L faults`).
+        shared_tests="$(cd "$build_dir" && ctest -N -L '^integration$' "${ctest_args[@]}" 2>/dev/null | grep -cE '^ +Test +#' || true)"
+        if ((audit_rc != 0)) || { ((shared_tests > 0)) && ! grep -q ': ok$' "$audit_log"; }; then
             failed_any=1
             total_failed=$((total_failed + 1))
             label_results+=("audit: FAILED (see $build_dir/emtiaz-audit.log)")
         else
             label_results+=("audit: ok ($(grep -c ': ok$' "$audit_log") tenants conserved, Redis = MySQL)")
+        fi
+        # Secrets never reach a log: neither the admin token nor anything shaped like an operator token or a
+        # partner key, in any log of the suite network after every label has run against it.
+        echo
+        echo "==== secrets: the suite network's logs"
+        admin_token="$(sed -n 's/^EMTIAZ_ADMIN_TOKEN=//p' "$NET/env")"
+        leaks="$( (grep -rnoE '\b(pk|op)_[A-Za-z0-9]{20,}' "$NET/logs" || true
+            [[ -z "$admin_token" ]] || grep -rnoF -- "$admin_token" "$NET/logs" || true) | head -n 5 || true)"
+        if [[ -n "$leaks" ]]; then
+            echo "$leaks" | sed -E 's/(pk|op|emz_admin)_([A-Za-z0-9]{4})[A-Za-z0-9]*/\1_\2.../g'
+            failed_any=1
+            total_failed=$((total_failed + 1))
+            label_results+=("secrets: FAILED (a token or key appears in the logs under $NET/logs)")
+        else
+            label_results+=("secrets: ok (no token or key in $(find "$NET/logs" -type f | wc -l) log files)")
         fi
     else
         failed_any=1

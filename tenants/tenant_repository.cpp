@@ -1,25 +1,12 @@
 #include "tenants/tenant_repository.hpp"
 
-#include <fmt/format.h>
-
 #include "common/crypto.hpp"
 #include "common/ids.hpp"
+#include "common/json_reader.hpp"
 #include "common/sql_util.hpp"
 
 namespace emtiaz::tenants {
 namespace {
-
-// Reads an optional string member; wrong type is invalid_field.
-std::optional<std::string> opt_string(const nlohmann::json& body, const char* field, std::optional<Problem>& err) {
-  if (err) return std::nullopt;
-  auto it = body.find(field);
-  if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) {
-    err = invalid_field(field, "must be a string");
-    return std::nullopt;
-  }
-  return it->get<std::string>();
-}
 
 void check_duration(const std::optional<std::string>& text, const char* field, bool may_be_zero,
                     std::optional<Problem>& err) {
@@ -65,46 +52,34 @@ constexpr const char* kSelect =
 }  // namespace
 
 std::variant<TenantFields, Problem> parse_tenant_fields(const nlohmann::json& body, bool creating) {
-  std::optional<Problem> err;
-  TenantFields f;
   if (!body.is_object()) return problem(Code::malformed_json, "the request body must be a JSON object");
+  JsonReader r{body, {}};
+  std::optional<Problem>& err = r.err;
+  TenantFields f;
 
-  f.name = opt_string(body, "name", err);
-  if (!err) {
-    if (creating) {
-      if (!f.name) err = invalid_field("name", "is required");
-      else if (f.name->empty()) err = invalid_field("name", "must not be empty");
-      else if (f.name->size() > kMaxTenantNameBytes)
-        err = invalid_field("name", fmt::format("must be at most {} bytes", kMaxTenantNameBytes));
-    } else if (f.name) {
-      err = invalid_field("name", "cannot be changed");
-    }
+  if (creating) {
+    f.name = r.text("name", true, kMaxTenantNameBytes);
+  } else if (r.find("name")) {
+    err = invalid_field("name", "cannot be changed");
   }
 
-  f.timezone = opt_string(body, "timezone", err);
+  f.timezone = r.string("timezone", false);
   if (!err && f.timezone && !is_valid_time_zone(*f.timezone))
     err = invalid_field("timezone", "must be an IANA time zone such as Asia/Tehran");
 
-  auto calendar = opt_string(body, "calendar", err);
+  auto calendar = r.string("calendar", false);
   if (!err && calendar) {
     f.calendar = parse_calendar(*calendar);
     if (!f.calendar) err = invalid_field("calendar", "must be jalali or gregorian");
   }
 
-  f.points_ttl = opt_string(body, "points_ttl", err);
+  f.points_ttl = r.string("points_ttl", false);
   check_duration(f.points_ttl, "points_ttl", false, err);
-  f.pending_period = opt_string(body, "pending_period", err);
+  f.pending_period = r.string("pending_period", false);
   check_duration(f.pending_period, "pending_period", true, err);
-  f.hold_ttl = opt_string(body, "hold_ttl", err);
+  f.hold_ttl = r.string("hold_ttl", false);
   check_duration(f.hold_ttl, "hold_ttl", false, err);
-
-  if (!err) {
-    auto it = body.find("auto_enroll");
-    if (it != body.end() && !it->is_null()) {
-      if (!it->is_boolean()) err = invalid_field("auto_enroll", "must be true or false");
-      else f.auto_enroll = it->get<bool>();
-    }
-  }
+  f.auto_enroll = r.boolean("auto_enroll", false);
   if (err) return *err;
 
   if (creating) {
@@ -134,6 +109,10 @@ nlohmann::json to_json(const Tenant& t) {
 }
 
 CreatedTenant TenantRepository::create(const TenantFields& f) {
+  return pool_.transaction([&](sql::Connection& c) { return create(c, f); });
+}
+
+CreatedTenant TenantRepository::create(sql::Connection& c, const TenantFields& f) {
   if (!f.name || !f.timezone || !f.calendar || !f.points_ttl || !f.pending_period || !f.hold_ttl || !f.auto_enroll)
     throw std::logic_error("TenantRepository::create needs every field (use parse_tenant_fields)");
   CreatedTenant out;
@@ -152,7 +131,7 @@ CreatedTenant TenantRepository::create(const TenantFields& f) {
   t.auto_enroll = *f.auto_enroll;
   // Stored as DATETIME(6); round-trip exactly what is stored so the answer equals later reads.
   t.created_at = t.updated_at = std::chrono::floor<std::chrono::microseconds>(now_utc());
-  pool_.run([&](sql::Connection& c) {
+  {
     auto st = prepare(c,
                       "INSERT INTO tenants (id, name, timezone, calendar, points_ttl, pending_period, hold_ttl, "
                       "auto_enroll, operator_token_hash, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
@@ -168,21 +147,28 @@ CreatedTenant TenantRepository::create(const TenantFields& f) {
     st->setString(10, sql_time(t.created_at));
     st->setString(11, sql_time(t.updated_at));
     st->execute();
-  });
+  }
   return out;
 }
 
+std::optional<Tenant> TenantRepository::select_one(sql::Connection& c, const std::string& where_column,
+                                                   const std::string& value) {
+  auto st = prepare(c, std::string(kSelect) + "WHERE " + where_column + " = ?");
+  st->setString(1, value);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  if (!rs->next()) return std::nullopt;
+  return read_row(*rs);
+}
+
 std::optional<Tenant> TenantRepository::select_one(const std::string& where_column, const std::string& value) {
-  return pool_.run([&](sql::Connection& c) -> std::optional<Tenant> {
-    auto st = prepare(c, std::string(kSelect) + "WHERE " + where_column + " = ?");
-    st->setString(1, value);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    if (!rs->next()) return std::nullopt;
-    return read_row(*rs);
-  });
+  return pool_.run([&](sql::Connection& c) { return select_one(c, where_column, value); });
 }
 
 std::optional<Tenant> TenantRepository::get(const std::string& id) { return select_one("id", id); }
+
+std::optional<Tenant> TenantRepository::get(sql::Connection& c, const std::string& id) {
+  return select_one(c, "id", id);
+}
 
 std::optional<Tenant> TenantRepository::find_by_operator_token_hash(const std::string& hash) {
   return select_one("operator_token_hash", hash);
@@ -210,11 +196,7 @@ std::optional<Tenant> TenantRepository::patch(const std::string& id, const Tenan
     st->executeUpdate();
     // Read back inside the transaction: "rows affected" is 0 both for a missing tenant and for an update
     // that changed nothing, so existence is decided by the read.
-    auto sel = prepare(c, std::string(kSelect) + "WHERE id = ?");
-    sel->setString(1, id);
-    std::unique_ptr<sql::ResultSet> rs(sel->executeQuery());
-    if (!rs->next()) return std::nullopt;
-    return read_row(*rs);
+    return select_one(c, "id", id);
   });
 }
 

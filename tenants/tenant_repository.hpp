@@ -60,19 +60,25 @@ struct CreatedTenant {
 };
 
 // MySQL access to `tenants`. Throws MysqlUnavailable / MysqlError from the pool (callers map them to 503/500).
+// The overloads taking a connection run on the caller's connection, inside the caller's transaction (so that
+// a creation and the record of its answer commit together, or not at all); they throw sql::SQLException,
+// which the caller's MysqlPool::run / transaction translates.
 class TenantRepository {
  public:
   explicit TenantRepository(MysqlPool& pool) : pool_(pool) {}
 
   // `fields` must come from parse_tenant_fields(..., creating=true) (all present).
   CreatedTenant create(const TenantFields& fields);
+  CreatedTenant create(sql::Connection& c, const TenantFields& fields);
   std::optional<Tenant> get(const std::string& id);
+  std::optional<Tenant> get(sql::Connection& c, const std::string& id);
   std::optional<Tenant> find_by_operator_token_hash(const std::string& hash);
   // Applies the present fields; nullopt when the tenant does not exist.
   std::optional<Tenant> patch(const std::string& id, const TenantFields& fields);
 
  private:
   std::optional<Tenant> select_one(const std::string& where_column, const std::string& value);
+  static std::optional<Tenant> select_one(sql::Connection& c, const std::string& where_column, const std::string& value);
   MysqlPool& pool_;
 };
 

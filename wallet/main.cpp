@@ -24,6 +24,7 @@ int main() {
   }
   setup_logging("wallet", config.log_level);
   MysqlPool mysql(config.mysql, 4);
+  mysql.enable_multi_statements();  // a batch is two round trips (wallet_service.cpp, commit_units)
   RedisPool redis(config.redis, 4);
   KafkaProducer producer(config.kafka, "emtiaz-wallet");
   if (!apply_migrations_at_start(mysql)) return 1;

@@ -18,16 +18,6 @@ namespace {
 
 constexpr size_t kTimerBatch = 200;
 
-std::string placeholders(size_t n) {
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s += i ? ",?" : "?";
-  return s;
-}
-
-struct Conflict : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 }  // namespace
 
 std::string redis_state_key(const std::string& tenant_id, const std::string& member_id) {
@@ -78,6 +68,8 @@ void WalletService::run(const std::atomic<bool>& stop) {
       // The broker came back without its data: everything not known to be consumed is published again.
       // Consumers deduplicate by the wallet's per-partition sequence.
       spdlog::warn("broker changed: republishing the outbox of owned partitions");
+      inflight_.clear();
+      delivered_.clear();
       try {
         mysql_.run([&](sql::Connection& c) {
           // Republish from the oldest sequence clearing has not applied (clearing skips what it has).
@@ -93,6 +85,7 @@ void WalletService::run(const std::atomic<bool>& stop) {
     bootstrap_ = bootstrap;
     try {
       if (!msgs.empty()) process_commands(msgs);
+      reap_deliveries();
       auto now = std::chrono::steady_clock::now();
       if (backlog_) publish_outbox_backlog();
       if (!dirty_keys_.empty()) {
@@ -103,6 +96,7 @@ void WalletService::run(const std::atomic<bool>& stop) {
       }
       if (now - last_timer >= std::chrono::milliseconds(config_.timer_interval_ms)) {
         last_timer = now;
+        record_published();
         run_timers();
       }
     } catch (const std::exception& e) {
@@ -139,6 +133,10 @@ void WalletService::process_commands(const std::vector<KafkaMessage>& msgs) {
     units[it->second].commands.push_back(p.get());
     pending.push_back(std::move(p));
   }
+  const auto started = std::chrono::steady_clock::now();
+  auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
   if (!units.empty()) {
     // The batch is retried until it commits: its commands' offsets are committed only after that.
     for (int attempt = 0;; ++attempt) {
@@ -150,20 +148,46 @@ void WalletService::process_commands(const std::vector<KafkaMessage>& msgs) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 50 * (attempt + 1))));
     }
-    after_commit(units);
+    Metrics::global().observe("emtiaz_wallet_batch_commit_seconds", seconds_since(started));
+    update_cache(units);
+    // Answer first: the batch is durable in MySQL, and its ledger events are in the outbox whatever happens
+    // to their publication below.
     for (auto& p : pending) {
       if (!p->reply) continue;
       KafkaOutMessage out{config_.kafka.replies_topic, p->cmd.reply_partition, p->cmd.command_id,
                           dump_json(p->reply->to_json())};
       producer_.produce(out);
     }
+    publish_events(units);
   }
   consumer_->commit(msgs);
   Metrics::global().add("emtiaz_wallet_commands_total", static_cast<double>(pending.size()));
+  Metrics::global().add("emtiaz_wallet_batches_total");
+  Metrics::global().observe("emtiaz_wallet_batch_seconds", seconds_since(started));
 }
 
 bool WalletService::commit_units(std::vector<Unit>& units, Instant now) {
-  return mysql_.transaction([&](sql::Connection& c) {
+  // Two round trips to MySQL per batch: one text query that starts the transaction and reads (and locks)
+  // everything the batch needs, one that writes everything and commits (the wallet's connections accept
+  // multi-statements; every value is escaped by sql_literal). On any error the transaction is rolled back
+  // (or the connection dropped, which rolls it back) and the caller retries the batch.
+  return mysql_.run([&](sql::Connection& c) {
+    try {
+      return commit_units_on(c, units, now);
+    } catch (...) {
+      try {
+        std::unique_ptr<sql::Statement> st(c.createStatement());
+        st->execute("ROLLBACK");
+      } catch (const sql::SQLException&) {
+        throw;  // this one: the pool then drops the connection, which rolls back for us
+      }
+      throw;
+    }
+  });
+}
+
+bool WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units, Instant now) {
+  {
     // 1. What is already known: applied commands, member states and used receipts, grouped by tenant.
     std::map<std::string, std::vector<Unit*>> by_tenant;
     for (auto& u : units) {
@@ -174,50 +198,101 @@ bool WalletService::commit_units(std::vector<Unit>& units, Instant now) {
       by_tenant[u.tenant_id].push_back(&u);
       for (auto* p : u.commands) p->reply.reset();
     }
-    std::map<std::string, std::tuple<std::string, int, std::string>> records;  // command_id -> (hash, status, body)
-    std::set<std::tuple<std::string, std::string, std::string>> receipts;     // (tenant, partner, receipt)
+    auto quote = [&](const std::string& v) {
+      std::string out;
+      sql_literal(c, v, out);
+      return out;
+    };
+    // One query: START TRANSACTION, then per tenant the applied-command records, the member states (locked
+    // until the commit: a second wallet that lost these partitions in a rebalance but has not noticed yet
+    // waits here and then reads what this batch wrote) and the earn receipts already used; then the
+    // partitions' sequence counters (locked: the outbox's sequences are handed out in commit order).
+    enum class Read { records, states, receipts, positions };
+    std::vector<std::pair<Read, std::string>> reads;  // what each result set is, and its tenant
+    std::vector<std::string> sql{"START TRANSACTION"};
+    std::set<std::int32_t> parts;
+    for (auto& u : units) parts.insert(u.part);
     for (auto& [tenant, us] : by_tenant) {
-      std::vector<std::string> ids, members, receipt_ids;
+      std::vector<std::string> ids, members;
+      std::string receipt_keys;  // ('tenant','partner','receipt'),... : the whole key of the earns_receipt index
       for (auto* u : us) {
         members.push_back(u->member_id);
         for (auto* p : u->commands) {
           ids.push_back(p->cmd.command_id);
-          if (p->cmd.type == CommandType::earn) receipt_ids.push_back(p->cmd.args.value("receipt_id", ""));
+          if (p->cmd.type == CommandType::earn && p->cmd.partner) {
+            receipt_keys += receipt_keys.empty() ? "(" : ",(";
+            sql_literal(c, tenant, receipt_keys);
+            receipt_keys += ',';
+            sql_literal(c, p->cmd.partner->id, receipt_keys);
+            receipt_keys += ',';
+            sql_literal(c, p->cmd.args.value("receipt_id", ""), receipt_keys);
+            receipt_keys += ')';
+          }
         }
       }
       if (!ids.empty()) {
-        auto st = prepare(c, "SELECT command_id, body_hash, status, response FROM wallet_commands WHERE tenant_id = ? AND "
-                             "command_id IN (" + placeholders(ids.size()) + ")");
-        st->setString(1, tenant);
-        for (size_t i = 0; i < ids.size(); ++i) st->setString(static_cast<unsigned>(i + 2), ids[i]);
-        std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-        while (rs->next())
-          records[rs->getString(1)] = {rs->getString(2), rs->getInt(3), rs->getString(4)};
+        sql.push_back("SELECT command_id, body_hash, status, response FROM wallet_commands WHERE tenant_id = " +
+                      quote(tenant) + " AND command_id IN (" + sql_literal_list(c, ids) + ")");
+        reads.emplace_back(Read::records, tenant);
       }
-      {
-        auto st = prepare(c, "SELECT member_id, version, state FROM member_states WHERE tenant_id = ? AND member_id IN (" +
-                                 placeholders(members.size()) + ")");
-        st->setString(1, tenant);
-        for (size_t i = 0; i < members.size(); ++i) st->setString(static_cast<unsigned>(i + 2), members[i]);
-        std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-        std::map<std::string, std::pair<std::int64_t, std::string>> loaded;
-        while (rs->next()) loaded[rs->getString(1)] = {rs->getInt64(2), rs->getString(3)};
-        for (auto* u : us) {
-          auto it = loaded.find(u->member_id);
-          if (it == loaded.end()) continue;
-          u->state = state_from_json(nlohmann::json::parse(it->second.second));
-          u->state.version = it->second.first;
-          u->exists = true;
+      sql.push_back("SELECT member_id, version, state FROM member_states WHERE tenant_id = " + quote(tenant) +
+                    " AND member_id IN (" + sql_literal_list(c, members) + ") FOR UPDATE");
+      reads.emplace_back(Read::states, tenant);
+      if (!receipt_keys.empty()) {
+        sql.push_back("SELECT partner_id, receipt_id FROM earns WHERE (tenant_id, partner_id, receipt_id) IN (" +
+                      receipt_keys + ")");
+        reads.emplace_back(Read::receipts, tenant);
+      }
+    }
+    std::string part_list;
+    for (auto p : parts) part_list += (part_list.empty() ? "" : ",") + std::to_string(p);
+    const std::string lock_positions =
+        "SELECT part, next_seq FROM wallet_partitions WHERE part IN (" + part_list + ") FOR UPDATE";
+    sql.push_back(lock_positions);
+    reads.emplace_back(Read::positions, "");
+
+    std::map<std::string, std::tuple<std::string, int, std::string>> records;  // command_id -> (hash, status, body)
+    std::set<std::tuple<std::string, std::string, std::string>> receipts;     // (tenant, partner, receipt)
+    std::map<std::int32_t, std::int64_t> next;                                 // part -> next outbox sequence
+    auto results = execute_multi(c, sql);
+    if (results.size() != reads.size()) throw std::runtime_error("wallet batch: unexpected number of result sets");
+    for (size_t i = 0; i < results.size(); ++i) {
+      auto& rs = results[i];
+      const auto& tenant = reads[i].second;
+      switch (reads[i].first) {
+        case Read::records:
+          while (rs->next()) records[rs->getString(1)] = {rs->getString(2), rs->getInt(3), rs->getString(4)};
+          break;
+        case Read::states: {
+          std::map<std::string, std::pair<std::int64_t, std::string>> loaded;
+          while (rs->next()) loaded[rs->getString(1)] = {rs->getInt64(2), rs->getString(3)};
+          for (auto* u : by_tenant[tenant]) {
+            auto it = loaded.find(u->member_id);
+            if (it == loaded.end()) continue;
+            u->state = state_from_json(nlohmann::json::parse(it->second.second));
+            u->state.version = it->second.first;
+            u->exists = true;
+          }
+          break;
         }
+        case Read::receipts:
+          while (rs->next()) receipts.insert({tenant, rs->getString(1), rs->getString(2)});
+          break;
+        case Read::positions:
+          while (rs->next()) next[rs->getInt(1)] = rs->getInt64(2);
+          break;
       }
-      if (!receipt_ids.empty()) {
-        auto st = prepare(c, "SELECT partner_id, receipt_id FROM earns WHERE tenant_id = ? AND receipt_id IN (" +
-                                 placeholders(receipt_ids.size()) + ")");
-        st->setString(1, tenant);
-        for (size_t i = 0; i < receipt_ids.size(); ++i) st->setString(static_cast<unsigned>(i + 2), receipt_ids[i]);
-        std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-        while (rs->next()) receipts.insert({tenant, rs->getString(1), rs->getString(2)});
-      }
+    }
+    if (next.size() != parts.size()) {  // a partition's first batch ever: create its counter, then lock it
+      BulkInsert init("wallet_partitions", {"part", "next_seq", "published_seq", "watermark"},
+                      "ON DUPLICATE KEY UPDATE part = part");
+      for (auto p : parts)
+        if (!next.count(p))
+          init.add({static_cast<std::int64_t>(p), std::int64_t{1}, std::int64_t{0}, std::string("1970-01-01 00:00:00")});
+      init.execute(c);
+      std::unique_ptr<sql::Statement> st(c.createStatement());
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery(lock_positions));
+      while (rs->next()) next[rs->getInt(1)] = rs->getInt64(2);
     }
 
     // 2. Apply, in order, per member.
@@ -329,81 +404,62 @@ bool WalletService::commit_units(std::vector<Unit>& units, Instant now) {
 
     // 3. Sequence the batch's events per partition (the wallet's own positions, which survive a broker that
     //    lost its data), then write everything.
-    if (!events_by_part.empty()) {
-      std::vector<std::int32_t> parts;
-      for (auto& [p, _] : events_by_part) parts.push_back(p);
-      BulkInsert init("wallet_partitions", {"part", "next_seq", "published_seq", "watermark"}, "ON DUPLICATE KEY UPDATE part = part");
-      for (auto p : parts) init.add({static_cast<std::int64_t>(p), std::int64_t{1}, std::int64_t{0}, std::string("1970-01-01 00:00:00")});
-      init.execute(c);
-      std::string in;
-      for (auto p : parts) in += (in.empty() ? "" : ",") + std::to_string(p);
-      std::map<std::int32_t, std::int64_t> next;
-      {
-        std::unique_ptr<sql::Statement> st(c.createStatement());
-        std::unique_ptr<sql::ResultSet> rs(
-            st->executeQuery("SELECT part, next_seq FROM wallet_partitions WHERE part IN (" + in + ") FOR UPDATE"));
-        while (rs->next()) next[rs->getInt(1)] = rs->getInt64(2);
+    BulkInsert outbox("outbox", {"part", "seq", "tenant_id", "payload", "created_at"});
+    BulkInsert positions("wallet_partitions", {"part", "next_seq", "published_seq", "watermark"},
+                         "ON DUPLICATE KEY UPDATE next_seq = VALUES(next_seq)");
+    for (auto& [part, evs] : events_by_part) {
+      auto& seq = next.at(part);
+      for (auto& [u, payload] : evs) {
+        payload["part"] = part;
+        payload["seq"] = seq;
+        auto text = dump_json(payload);
+        outbox.add({static_cast<std::int64_t>(part), seq, u->tenant_id, text, committed});
+        u->events.emplace_back(seq, std::move(text));
+        ++seq;
       }
-      BulkInsert outbox("outbox", {"part", "seq", "tenant_id", "payload", "created_at"});
-      for (auto& [part, evs] : events_by_part) {
-        for (auto& [u, payload] : evs) {
-          auto seq = next[part]++;
-          payload["part"] = part;
-          payload["seq"] = seq;
-          auto text = dump_json(payload);
-          outbox.add({static_cast<std::int64_t>(part), seq, u->tenant_id, text, committed});
-          u->events.emplace_back(seq, std::move(text));
-        }
-        auto st = prepare(c, "UPDATE wallet_partitions SET next_seq = ? WHERE part = ?");
-        st->setInt64(1, next[part]);
-        st->setInt(2, part);
-        st->executeUpdate();
-      }
-      outbox.execute(c);
+      positions.add({static_cast<std::int64_t>(part), seq, std::int64_t{0}, std::string("1970-01-01 00:00:00")});
     }
-    cmd_rows.execute(c);
-    entry_rows.execute(c);
-    history_rows.execute(c);
-    earn_rows.execute(c);
-    redemption_rows.execute(c);
 
-    // 4. Member states, with an optimistic version check so that a second writer (a wallet that lost its
-    //    partition in a rebalance) cannot overwrite a newer state: the batch is then retried.
+    // 4. Member states: rows read above are locked by this transaction, so they are rewritten in bulk; a new
+    //    member's row is a plain INSERT, so that a second writer's row is a duplicate-key error (the batch is
+    //    retried and then reads it) rather than something to overwrite.
+    BulkInsert updates("member_states", {"tenant_id", "member_id", "part", "version", "state", "next_due", "updated_at"},
+                       "ON DUPLICATE KEY UPDATE version = VALUES(version), state = VALUES(state), "
+                       "next_due = VALUES(next_due), updated_at = VALUES(updated_at)");
+    BulkInsert inserts("member_states", {"tenant_id", "member_id", "part", "version", "state", "next_due", "updated_at"});
     for (auto& u : units) {
       if (!u.changed) continue;
       auto due = points::next_due(u.state.points);
       SqlValue due_v = due ? SqlValue(sql_time(*due)) : SqlValue(nullptr);
-      auto text = dump_json(state_to_json(u.state));
-      if (u.exists) {
-        auto st = prepare(c, "UPDATE member_states SET version = ?, state = ?, next_due = ?, updated_at = ? WHERE tenant_id = ? "
-                             "AND member_id = ? AND version = ?");
-        st->setInt64(1, u.state.version + 1);
-        st->setString(2, text);
-        if (due) st->setString(3, sql_time(*due)); else st->setNull(3, 0);
-        st->setString(4, committed);
-        st->setString(5, u.tenant_id);
-        st->setString(6, u.member_id);
-        st->setInt64(7, u.state.version);
-        if (st->executeUpdate() != 1) throw Conflict("member state changed under this wallet: " + u.member_id);
-      } else {
-        BulkInsert ins("member_states", {"tenant_id", "member_id", "part", "version", "state", "next_due", "updated_at"});
-        ins.add({u.tenant_id, u.member_id, static_cast<std::int64_t>(u.part), std::int64_t{1}, text, due_v, committed});
-        ins.execute(c);
-      }
       u.state.version += 1;
+      (u.exists ? updates : inserts)
+          .add({u.tenant_id, u.member_id, static_cast<std::int64_t>(u.part), u.state.version,
+                dump_json(state_to_json(u.state)), due_v, committed});
     }
+
+    // 5. Everything in one query, ending with the COMMIT.
+    std::vector<std::string> writes;
+    for (const BulkInsert* b : {&outbox, &positions, &cmd_rows, &entry_rows, &history_rows, &earn_rows,
+                                &redemption_rows, &updates, &inserts})
+      for (auto& stmt : b->statements(c)) writes.push_back(std::move(stmt));
+    writes.push_back("COMMIT");
+    execute_multi(c, writes);
     return true;
-  });
+  }
 }
 
-void WalletService::after_commit(std::vector<Unit>& units) {
-  // Redis first, so that a read after the reply sees the new balance (read-your-writes).
+void WalletService::update_cache(std::vector<Unit>& units) {
+  // Before the replies, so that a read after the reply sees the new balance (read-your-writes).
   std::vector<std::vector<std::string>> cmds;
   for (auto& u : units) {
-    if (!u.changed) continue;
+    // A unit whose commands were all answered from the record (a retry after the wallet died between its
+    // COMMIT and this update, or after a COMMIT whose answer was lost) changed nothing now, but Redis may
+    // still hold the state from before that commit: write the state read in this transaction as well.
+    if (!u.changed && !(u.exists && !u.commands.empty())) continue;
     nlohmann::json cached = {{"version", u.state.version}, {"state", state_to_json(u.state)}};
     cmds.push_back({"SET", redis_state_key(u.tenant_id, u.member_id), dump_json(cached), "EX", "604800"});
   }
+  if (cmds.empty()) return;
   try {
     clean_dirty_keys();
     redis_.pipeline(cmds);
@@ -415,6 +471,10 @@ void WalletService::after_commit(std::vector<Unit>& units) {
       if (u.changed) dirty_keys_.insert(redis_state_key(u.tenant_id, u.member_id));
     Metrics::global().set("emtiaz_wallet_redis_dirty_keys", static_cast<double>(dirty_keys_.size()));
   }
+}
+
+void WalletService::publish_events(std::vector<Unit>& units) {
+  if (backlog_) return;  // they are in the outbox: published in order once the backlog is cleared
   std::vector<KafkaOutMessage> events;
   std::map<std::int32_t, std::int64_t> last;
   for (auto& u : units)
@@ -423,23 +483,35 @@ void WalletService::after_commit(std::vector<Unit>& units) {
       last[u.part] = std::max(last[u.part], seq);
     }
   if (events.empty()) return;
-  if (backlog_ || !producer_.produce_and_wait(events, std::chrono::milliseconds(5000))) {
-    backlog_ = true;  // published later from the outbox, in order
-    return;
+  // Not waited for: the next batch goes on while these are acknowledged (reap_deliveries). A failure
+  // turns into a backlog, republished from the outbox; clearing skips what it has and fills holes from
+  // the outbox, so neither a repeat nor a hole loses or doubles anything.
+  inflight_.push_back({producer_.produce_async(events), std::move(last)});
+  if (inflight_.size() > kMaxInflightBatches) inflight_.front().delivery->wait(std::chrono::milliseconds(5000));
+}
+
+void WalletService::reap_deliveries() {
+  while (!inflight_.empty() && inflight_.front().delivery->settled()) {
+    auto& front = inflight_.front();
+    if (!front.delivery->delivered()) {
+      spdlog::warn("ledger events were not delivered: republishing from the outbox");
+      backlog_ = true;
+      inflight_.clear();
+      return;
+    }
+    for (auto& [part, seq] : front.last) delivered_[part] = std::max(delivered_[part], seq);
+    inflight_.pop_front();
   }
-  try {
-    mysql_.run([&](sql::Connection& c) {
-      for (auto& [part, seq] : last) {
-        auto st = prepare(c, "UPDATE wallet_partitions SET published_seq = GREATEST(published_seq, ?) WHERE part = ?");
-        st->setInt64(1, seq);
-        st->setInt(2, part);
-        st->executeUpdate();
-      }
-    });
-  } catch (const std::exception& e) {
-    spdlog::warn("could not record the published position: {}", e.what());
-    backlog_ = true;
-  }
+}
+
+void WalletService::record_published() {
+  if (delivered_.empty()) return;
+  BulkInsert positions("wallet_partitions", {"part", "next_seq", "published_seq", "watermark"},
+                       "ON DUPLICATE KEY UPDATE published_seq = GREATEST(published_seq, VALUES(published_seq))");
+  for (auto& [part, seq] : delivered_)
+    positions.add({static_cast<std::int64_t>(part), seq + 1, seq, std::string("1970-01-01 00:00:00")});
+  mysql_.run([&](sql::Connection& c) { positions.execute(c); });
+  delivered_.clear();
 }
 
 void WalletService::clean_dirty_keys() {
@@ -509,7 +581,8 @@ void WalletService::run_timers() {
   });
   if (!units.empty()) {
     commit_units(units, t);
-    after_commit(units);
+    update_cache(units);
+    publish_events(units);
     Metrics::global().add("emtiaz_wallet_timer_members_total", static_cast<double>(units.size()));
   }
   // Every time event due before t is committed (when the query did not hit its limit): the watermark of
@@ -519,20 +592,18 @@ void WalletService::run_timers() {
 
 void WalletService::publish_watermarks(Instant at) {
   std::vector<KafkaOutMessage> marks;
-  std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> positions;  // part -> (next_seq, published_seq)
+  std::map<std::int32_t, std::int64_t> next_seq;
   mysql_.run([&](sql::Connection& c) {
     std::unique_ptr<sql::Statement> st(c.createStatement());
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT part, next_seq, published_seq FROM wallet_partitions"));
-    while (rs->next()) positions[rs->getInt(1)] = {rs->getInt64(2), rs->getInt64(3)};
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT part, next_seq FROM wallet_partitions"));
+    while (rs->next()) next_seq[rs->getInt(1)] = rs->getInt64(2);
   });
   for (auto part : owned_) {
-    auto it = positions.find(part);
-    std::int64_t seq = 0;
-    if (it != positions.end()) {
-      // A watermark promises that every event before it has been published: not while a backlog remains.
-      if (it->second.second != it->second.first - 1) continue;
-      seq = it->second.second;
-    }
+    // A watermark says: every event of this partition up to `seq` is committed, and nothing before `at` is
+    // still to come. Events still in flight in Kafka are already in the outbox: a consumer that sees the
+    // watermark first takes them from there (and skips them when they arrive).
+    auto it = next_seq.find(part);
+    std::int64_t seq = it == next_seq.end() ? 0 : it->second - 1;
     nlohmann::json wm = {{"kind", "watermark"}, {"part", part}, {"seq", seq}, {"at", points::to_micros(at)}};
     marks.push_back({config_.kafka.ledger_topic, part, "watermark", dump_json(wm)});
   }

@@ -4,6 +4,7 @@
 // batch's ledger events from the outbox. Timers (expiry, hold time-outs, pending → available) run in the
 // same thread between batches, for the partitions this wallet owns, so each member has one writer.
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -39,7 +40,14 @@ class WalletService {
   void publish_watermarks(Instant at);
   // Applies `units` in one transaction; returns the replies and outbox events to send after commit.
   bool commit_units(std::vector<Unit>& units, Instant now);
-  void after_commit(std::vector<Unit>& units);
+  bool commit_units_on(sql::Connection& c, std::vector<Unit>& units, Instant now);
+  // After the commit: the changed states to Redis (before any reply), then the ledger events to Kafka.
+  void update_cache(std::vector<Unit>& units);
+  void publish_events(std::vector<Unit>& units);
+  // Takes the settled deliveries off the front of inflight_; a failed one turns into a backlog.
+  void reap_deliveries();
+  // Writes the delivered positions to wallet_partitions.published_seq (where a republish starts from).
+  void record_published();
 
   WalletConfig config_;
   MysqlPool& mysql_;
@@ -52,6 +60,14 @@ class WalletService {
   // Redis keys whose update failed: deleted before the next batch so that no stale state outlives an outage.
   std::set<std::string> dirty_keys_;
   void clean_dirty_keys();
+  // Ledger events produced and not yet acknowledged, oldest first, with the last sequence per partition.
+  struct InFlight {
+    std::shared_ptr<KafkaDelivery> delivery;
+    std::map<std::int32_t, std::int64_t> last;
+  };
+  static constexpr size_t kMaxInflightBatches = 1024;
+  std::deque<InFlight> inflight_;
+  std::map<std::int32_t, std::int64_t> delivered_;  // acknowledged, not yet in wallet_partitions.published_seq
   bool backlog_ = true;  // the outbox may hold events not yet published (start-up, failed publish)
   std::string bootstrap_;
 };

@@ -31,7 +31,8 @@ std::set<std::string> served_routes() {
   RedisPool redis(config.redis, 1);
   KafkaProducer producer(config.kafka, "openapi-test");
   CommandClient commands(config.kafka, producer);
-  App app{config, mysql, redis, producer, commands};
+  Lookups lookups;
+  App app{config, mysql, redis, producer, commands, lookups};
   Router router([](const std::string&) { return std::optional<Principal>{}; });
   register_control_routes(router, app);
   register_points_routes(router, app);

@@ -236,5 +236,245 @@ TEST_F(Settlements, TheFirstSettlementMustCoverTheFirstLedgerEvent) {
   EXPECT_EQ(close(op, {{"period", "1404-13"}}).status, 422);
 }
 
+
+// Reads a settlement's partner rows by id.
+std::map<std::string, json> rows_of(const json& settlement) {
+  std::map<std::string, json> rows;
+  for (const auto& p : settlement["partners"]) rows[p["partner_id"]] = p;
+  return rows;
+}
+
+std::map<std::pair<std::string, std::string>, std::int64_t> matrix_of(const json& settlement) {
+  std::map<std::pair<std::string, std::string>, std::int64_t> m;
+  for (const auto& x : settlement["matrix"])
+    m[{x["issuer_partner_id"], x["redeemer_partner_id"]}] = x["points"].get<std::int64_t>();
+  return m;
+}
+
+// A period boundary that falls between an authorization and its capture: the hold moves nothing, so the
+// first period has no redemption at all; the capture (and the release of the rest) is the second period's.
+TEST_F(Settlements, ABoundaryBetweenAnAuthorizationAndItsCapture) {
+  const auto t0 = now_utc();
+  auto op = new_tenant();
+  std::string shop_key, cinema_key;
+  auto shop = new_partner(op, "Shop", 200, 150, 100, 100, &shop_key);
+  auto cinema = new_partner(op, "Cinema", 300, 120, 0, 100, &cinema_key);
+  auto e = http().post("/v1/earn", {{"member", "phone:09350001144"}, {"amount_irr", 10000}, {"receipt_id", "s-1"}},
+                       moving(shop_key));
+  ASSERT_EQ(e.status, 201) << e.describe();
+  ASSERT_EQ(e.json()["points"], 100);  // ⌊10 000 × 100 / 10 000⌋
+  const std::string member = e.json()["balance"]["member_id"];
+  auto r = http().post("/v1/redemptions", {{"member", member}, {"points", 60}, {"receipt_id", "film-1"}}, moving(cinema_key));
+  ASSERT_EQ(r.status, 201) << r.describe();
+  ASSERT_EQ(r.json()["status"], "authorized");
+  // The boundary: after the authorization was answered, before the capture is sent.
+  std::this_thread::sleep_for(5ms);
+  const auto b1 = now_utc();
+  std::this_thread::sleep_for(5ms);
+  auto c = http().post("/v1/redemptions/" + r.json()["id"].get<std::string>() + "/capture", {{"points", 45}},
+                       moving(cinema_key));
+  ASSERT_EQ(c.status, 200) << c.describe();
+  ASSERT_EQ(c.json()["points_captured"], 45);
+  std::this_thread::sleep_for(5ms);
+  const auto b2 = now_utc();
+  std::this_thread::sleep_for(300ms);
+
+  auto first = close(op, {{"from", rfc3339(t0)}, {"to", rfc3339(b1)}});
+  ASSERT_EQ(first.status, 201) << first.describe();
+  auto rows = rows_of(first.json());
+  EXPECT_EQ(rows[shop.id]["points_issued"], 100);
+  EXPECT_EQ(rows[shop.id]["issued_irr"], 100 * 200);
+  EXPECT_EQ(rows[shop.id]["fee_irr"], 200);  // 20 000 × 100 / 10 000
+  EXPECT_EQ(rows[cinema.id]["points_redeemed"], 0);
+  EXPECT_EQ(rows[cinema.id]["redeemed_irr"], 0);
+  EXPECT_EQ(rows[cinema.id]["net_irr"], 0);
+  EXPECT_TRUE(first.json()["matrix"].empty()) << first.body;
+  EXPECT_EQ(first.json()["totals"]["points_redeemed"], 0);
+  EXPECT_EQ(first.json()["totals"]["operator_net_irr"], 100 * 200 + 200);
+
+  auto second = close(op, {{"from", rfc3339(b1)}, {"to", rfc3339(b2)}});
+  ASSERT_EQ(second.status, 201) << second.describe();
+  rows = rows_of(second.json());
+  EXPECT_EQ(rows[shop.id]["points_issued"], 0);
+  EXPECT_EQ(rows[shop.id]["issued_irr"], 0);
+  EXPECT_EQ(rows[cinema.id]["points_redeemed"], 45);
+  EXPECT_EQ(rows[cinema.id]["redeemed_irr"], 45 * 120);
+  EXPECT_EQ(rows[cinema.id]["net_irr"], 45 * 120);
+  EXPECT_EQ(matrix_of(second.json()), (std::map<std::pair<std::string, std::string>, std::int64_t>{{{shop.id, cinema.id}, 45}}));
+  EXPECT_EQ(second.json()["totals"]["points_redeemed"], 45);
+  EXPECT_EQ(second.json()["totals"]["points_issued"], 0);
+  EXPECT_EQ(second.json()["totals"]["operator_net_irr"], -45 * 120);
+}
+
+// A boundary exactly at an event's time: the event belongs to the period that starts there, not to the one
+// that ends there ([from, to)). The redemption's created_at is its commit time, to the microsecond, and a
+// redemption captured at once is captured at that instant.
+TEST_F(Settlements, AnEventExactlyAtABoundaryBelongsToThePeriodItStarts) {
+  const auto t0 = now_utc();
+  auto op = new_tenant();
+  std::string key;
+  auto shop = new_partner(op, "Shop", 100, 40, 0, 100, &key);
+  auto e = http().post("/v1/earn", {{"member", "phone:09350007788"}, {"amount_irr", 10000}, {"receipt_id", "x-1"}}, moving(key));
+  ASSERT_EQ(e.status, 201) << e.describe();
+  const std::string member = e.json()["balance"]["member_id"];
+  auto r = http().post("/v1/redemptions", {{"member", member}, {"points", 25}, {"receipt_id", "x-r"}, {"capture", true}}, moving(key));
+  ASSERT_EQ(r.status, 201) << r.describe();
+  ASSERT_EQ(r.json()["status"], "captured");
+  const auto at = parse_rfc3339(r.json()["created_at"].get<std::string>());
+  ASSERT_TRUE(at.has_value()) << r.body;
+  std::this_thread::sleep_for(5ms);
+  const auto end = now_utc();
+  std::this_thread::sleep_for(300ms);
+  auto before = close(op, {{"from", rfc3339(t0)}, {"to", rfc3339(*at)}});
+  ASSERT_EQ(before.status, 201) << before.describe();
+  EXPECT_EQ(rows_of(before.json())[shop.id]["points_issued"], 100);
+  EXPECT_EQ(rows_of(before.json())[shop.id]["points_redeemed"], 0) << "an event at `to` is not in [from, to)";
+  auto after = close(op, {{"from", rfc3339(*at)}, {"to", rfc3339(end)}});
+  ASSERT_EQ(after.status, 201) << after.describe();
+  EXPECT_EQ(rows_of(after.json())[shop.id]["points_issued"], 0);
+  EXPECT_EQ(rows_of(after.json())[shop.id]["points_redeemed"], 25) << "an event at `from` is in [from, to)";
+  EXPECT_EQ(rows_of(after.json())[shop.id]["redeemed_irr"], 25 * 40);
+}
+
+// A price change in the middle of a period: events before it use the old prices, events after it the new
+// ones; a redemption keeps the redeem value in force when it was authorized, a clawback the price of the
+// lot it takes from. A later price change never touches a closed settlement, and applies to the next one.
+TEST_F(Settlements, APriceChangeInTheMiddleOfAPeriod) {
+  const auto t0 = now_utc();
+  auto op = new_tenant();
+  std::string key;
+  auto shop = new_partner(op, "Shop", 200, 150, 125, 100, &key);
+  auto e1 = http().post("/v1/earn", {{"member", "phone:09350002233"}, {"amount_irr", 10000}, {"receipt_id", "p-1"}}, moving(key));
+  ASSERT_EQ(e1.status, 201) << e1.describe();
+  ASSERT_EQ(e1.json()["points"], 100);
+  const std::string member = e1.json()["balance"]["member_id"];
+  // Authorized at the old redeem value (150), captured after the change.
+  auto r1 = http().post("/v1/redemptions", {{"member", member}, {"points", 30}, {"receipt_id", "r-1"}}, moving(key));
+  ASSERT_EQ(r1.status, 201) << r1.describe();
+  EXPECT_EQ(r1.json()["value_irr"], 30 * 150);
+
+  auto patch = http().patch("/v1/partners/" + shop.id, {{"issue_price_irr", 300}, {"fee_bps", 50}, {"redeem_value_irr", 90}}, as(op));
+  ASSERT_EQ(patch.status, 200) << patch.describe();
+
+  auto e2 = http().post("/v1/earn", {{"member", member}, {"amount_irr", 10000}, {"receipt_id", "p-2"}}, moving(key));
+  ASSERT_EQ(e2.status, 201) << e2.describe();
+  ASSERT_EQ(e2.json()["points"], 100);
+  auto c1 = http().post("/v1/redemptions/" + r1.json()["id"].get<std::string>() + "/capture", json::object(), moving(key));
+  ASSERT_EQ(c1.status, 200) << c1.describe();
+  auto r2 = http().post("/v1/redemptions", {{"member", member}, {"points", 20}, {"receipt_id", "r-2"}, {"capture", true}}, moving(key));
+  ASSERT_EQ(r2.status, 201) << r2.describe();
+  EXPECT_EQ(r2.json()["value_irr"], 20 * 90);
+  // A quarter of the first purchase comes back: ⌊100 × 2 500 / 10 000⌋ = 25 points, taken from that earn's
+  // own lot (70 unheld of it were left after the 30 held; the 20 captured at once came from it too, leaving
+  // 50), at that lot's price (200) and fee (125 bps).
+  auto refund = http().post("/v1/earn/" + e1.json()["id"].get<std::string>() + "/refund", {{"amount_irr", 2500}}, moving(key));
+  ASSERT_EQ(refund.status, 201) << refund.describe();
+  ASSERT_EQ(refund.json()["points_clawed_back"], 25);
+  std::this_thread::sleep_for(5ms);
+  const auto b1 = now_utc();
+  std::this_thread::sleep_for(300ms);
+
+  auto s1 = close(op, {{"from", rfc3339(t0)}, {"to", rfc3339(b1)}});
+  ASSERT_EQ(s1.status, 201) << s1.describe();
+  auto row = rows_of(s1.json())[shop.id];
+  // issued_irr = 100 × 200 + 100 × 300 − 25 × 200 = 45 000
+  // fee = (100 × 200 × 125 + 100 × 300 × 50 − 25 × 200 × 125) / 10 000 = 3 375 000 / 10 000 = 337.5 → 338
+  // redeemed_irr = 30 × 150 + 20 × 90 = 6 300;  net = 6 300 − 45 000 − 338 = −39 038
+  EXPECT_EQ(row["points_issued"], 200);
+  EXPECT_EQ(row["points_clawed_back"], 25);
+  EXPECT_EQ(row["points_redeemed"], 50);
+  EXPECT_EQ(row["issued_irr"], 45000);
+  EXPECT_EQ(row["fee_irr"], 338);
+  EXPECT_EQ(row["redeemed_irr"], 6300);
+  EXPECT_EQ(row["net_irr"], -39038);
+  EXPECT_EQ(s1.json()["totals"]["operator_net_irr"], 39038);
+  const std::string id = s1.json()["id"];
+  auto csv1 = http().get("/v1/settlements/" + id, as(op, {{"Accept", "text/csv"}}));
+  ASSERT_EQ(csv1.status, 200);
+
+  // Another change; the closed settlement is the same to the byte, and the next period uses the new prices.
+  patch = http().patch("/v1/partners/" + shop.id, {{"issue_price_irr", 999}, {"fee_bps", 1}, {"redeem_value_irr", 7}}, as(op));
+  ASSERT_EQ(patch.status, 200) << patch.describe();
+  auto e3 = http().post("/v1/earn", {{"member", member}, {"amount_irr", 1000}, {"receipt_id", "p-3"}}, moving(key));
+  ASSERT_EQ(e3.status, 201) << e3.describe();
+  ASSERT_EQ(e3.json()["points"], 10);
+  std::this_thread::sleep_for(5ms);
+  const auto b2 = now_utc();
+  std::this_thread::sleep_for(300ms);
+  auto again = http().get("/v1/settlements/" + id, as(op));
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, s1.body);
+  auto csv2 = http().get("/v1/settlements/" + id, as(op, {{"Accept", "text/csv"}}));
+  EXPECT_EQ(csv2.body, csv1.body);
+  EXPECT_EQ(sha256_hex(csv2.body), s1.json()["checksum"].get<std::string>());
+
+  auto s2 = close(op, {{"from", rfc3339(b1)}, {"to", rfc3339(b2)}});
+  ASSERT_EQ(s2.status, 201) << s2.describe();
+  row = rows_of(s2.json())[shop.id];
+  // 10 × 999 = 9 990; fee 9 990 × 1 / 10 000 = 0.999 → 1
+  EXPECT_EQ(row["points_issued"], 10);
+  EXPECT_EQ(row["issued_irr"], 9990);
+  EXPECT_EQ(row["fee_irr"], 1);
+  EXPECT_EQ(row["net_irr"], -9991);
+}
+
+// `period` is a month of the tenant's calendar in its zone: [first day 00:00, next month's first day 00:00).
+// The expected instants are derived by hand from the Persian calendar (not from the service's code):
+//   1 Farvardin 1404 = 21 March 2025 (the March 2025 equinox, 09:01 UTC = 12:31 Tehran, fell after noon, so
+//   the year began the next day); 1403 was a leap year (1 Farvardin 1403 = 20 March 2024, 366 days before),
+//   so Esfand 1403 had 30 days. Months 1-6 have 31 days, 7-11 have 30.
+//   1 Esfand 1403   = 20 Mar 2024 + 6×31 + 5×30 = + 336 days = 19 Feb 2025
+//   1 Farvardin 1404 = 21 Mar 2025;  1 Ordibehesht 1404 = 21 Mar + 31 = 21 Apr 2025
+//   1 Aban 1404     = 21 Mar 2025 + 6×31 + 30 = + 216 days = 23 Oct 2025
+//   1 Azar 1404     = + 246 days = 22 Nov 2025;  1 Dey 1404 = + 276 days = 22 Dec 2025
+// Asia/Tehran is +03:30 all year (no DST since 2022), so a Jalali month there starts and ends at 20:30 UTC on
+// the previous Gregorian day. America/New_York left DST on 2 Nov 2025: Aban 1404 there starts at 00:00-04:00
+// and ends at 00:00-05:00 (30 days and one hour).
+TEST_F(Settlements, AJalaliMonthInTheTenantsZone) {
+  auto utc = [](int y, unsigned m, unsigned d, int h, int mi) {
+    using namespace std::chrono;
+    return Instant(time_point_cast<microseconds>(sys_days(year{y} / month{m} / day{d}) + hours(h) + minutes(mi)));
+  };
+  struct Case {
+    const char* period;
+    Instant from, to;
+    const char* from_offset;
+    const char* to_offset;
+  };
+  auto run = [&](const std::string& timezone, const std::vector<Case>& cases) {
+    auto r = http().post("/v1/tenants", {{"name", "Jalali " + unique_suffix()}, {"timezone", timezone}, {"calendar", "jalali"}},
+                         as(admin_));
+    ASSERT_EQ(r.status, 201) << r.describe();
+    const std::string op = r.json()["operator_token"];
+    for (const auto& c : cases) {
+      SCOPED_TRACE(timezone + " " + c.period);
+      auto s = close(op, {{"period", c.period}});
+      ASSERT_EQ(s.status, 201) << s.describe();
+      const std::string from = s.json()["from"], to = s.json()["to"];
+      EXPECT_EQ(parse_rfc3339(from), c.from) << from;
+      EXPECT_EQ(parse_rfc3339(to), c.to) << to;
+      EXPECT_TRUE(from.ends_with(c.from_offset)) << from;
+      EXPECT_TRUE(to.ends_with(c.to_offset)) << to;
+    }
+  };
+  run("Asia/Tehran", {{"1403-12", utc(2025, 2, 18, 20, 30), utc(2025, 3, 20, 20, 30), "+03:30", "+03:30"},
+                      {"1404-01", utc(2025, 3, 20, 20, 30), utc(2025, 4, 20, 20, 30), "+03:30", "+03:30"}});
+  run("Asia/Tehran", {{"1404-09", utc(2025, 11, 21, 20, 30), utc(2025, 12, 21, 20, 30), "+03:30", "+03:30"}});
+  run("America/New_York", {{"1404-08", utc(2025, 10, 23, 4, 0), utc(2025, 11, 22, 5, 0), "-04:00", "-05:00"},
+                           {"1404-09", utc(2025, 11, 22, 5, 0), utc(2025, 12, 22, 5, 0), "-05:00", "-05:00"}});
+  // The local wall-clock time echoed is midnight of the Jalali month's first day (Gregorian 22 Nov 2025 in
+  // Tehran, although the instant is on 21 Nov in UTC).
+  auto r = http().post("/v1/tenants", {{"name", "Jalali " + unique_suffix()}}, as(admin_));
+  ASSERT_EQ(r.status, 201) << r.describe();
+  auto s = close(r.json()["operator_token"], {{"period", "1404-09"}});
+  ASSERT_EQ(s.status, 201) << s.describe();
+  EXPECT_TRUE(s.json()["from"].get<std::string>().starts_with("2025-11-22T00:00:00")) << s.body;
+  EXPECT_TRUE(s.json()["to"].get<std::string>().starts_with("2025-12-22T00:00:00")) << s.body;
+  // A month that does not start at the previous settlement's end is period_gap.
+  auto gap = close(r.json()["operator_token"], {{"period", "1404-11"}});
+  EXPECT_EQ(gap.status, 422) << gap.describe();
+  EXPECT_EQ(gap.json().value("code", ""), "period_gap");
+}
+
 }  // namespace
 }  // namespace emtiaz::tests

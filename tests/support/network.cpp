@@ -100,6 +100,30 @@ int run_shell(const std::string& command, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+namespace {
+
+std::string mysql_client_options(const NetworkEnv& env) {
+  return " -h " + shell_quote(env.get("EMTIAZ_MYSQL_HOST", "127.0.0.1")) + " -P " +
+         shell_quote(env.at("EMTIAZ_MYSQL_PORT")) + " -u " + shell_quote(env.at("EMTIAZ_MYSQL_USER")) + " ";
+}
+
+}  // namespace
+
+int mysql_batch(const NetworkEnv& env, const std::string& sql, std::string* output) {
+  return run_shell("MYSQL_PWD=" + shell_quote(env.at("EMTIAZ_MYSQL_PASSWORD")) +
+                       " mariadb --batch --skip-column-names" + mysql_client_options(env) +
+                       shell_quote(env.at("EMTIAZ_MYSQL_DATABASE")) + " -e " + shell_quote(sql),
+                   output);
+}
+
+int mysql_dump(const NetworkEnv& env, std::string* output) {
+  return run_shell("MYSQL_PWD=" + shell_quote(env.at("EMTIAZ_MYSQL_PASSWORD")) +
+                       " mariadb-dump --no-create-info --skip-extended-insert --single-transaction"
+                       " --skip-lock-tables --no-tablespaces --skip-triggers" +
+                       mysql_client_options(env) + shell_quote(env.at("EMTIAZ_MYSQL_DATABASE")),
+                   output);
+}
+
 PrivateNetwork::PrivateNetwork() {
   const fs::path base = env_or("EMTIAZ_TEST_TMPDIR", "/tmp");
   fs::create_directories(base);

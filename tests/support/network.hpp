@@ -81,6 +81,14 @@ class PrivateNetwork {
   NetworkEnv env_;
 };
 
+// The network's MariaDB through the command-line clients, with the env file's EMTIAZ_MYSQL_* credentials.
+// mysql_batch runs `sql` and prints tab-separated rows without column names; mysql_dump prints every row of
+// every table of the database as INSERT statements (mariadb-dump, data only, one row a statement, binary
+// columns as escaped text), for tests that check what the database holds. Both return the client's exit
+// status and append its output (stdout and stderr) to *output.
+int mysql_batch(const NetworkEnv& env, const std::string& sql, std::string* output);
+int mysql_dump(const NetworkEnv& env, std::string* output);
+
 // Polls `condition` every `interval` until it is true or `timeout` has passed; returns its last value.
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds interval = std::chrono::milliseconds(100));
