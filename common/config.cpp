@@ -320,6 +320,8 @@ GatewayConfig load_gateway_config(const ConfigSource& source) {
     if (!printable) {
       throw ConfigError("config: EMTIAZ_ADMIN_TOKEN must be visible ASCII characters only (no spaces)");
     }
+    // Set but empty (EMTIAZ_ADMIN_TOKEN= or an empty file) is a mistake, never "no admin token".
+    if (token->empty()) throw ConfigError("config: EMTIAZ_ADMIN_TOKEN is set but empty; set a token or unset it");
     g.admin_token = *token;
   } else if (g.mode == Mode::local) {
     g.admin_token = random_token("emz_admin_", 32);

@@ -326,6 +326,23 @@ TEST_F(ConfigTest, GatewayAdminToken) {
   config_error(
       [] { load_gateway_config(ConfigSource::load(std::nullopt, with(minimal_env(), "EMTIAZ_ADMIN_TOKEN", "two words"))); },
       "EMTIAZ_ADMIN_TOKEN must be visible ASCII");
+  // An empty variable counts as unset: outside local mode that is refused (never an empty admin token).
+  config_error(
+      [] {
+        load_gateway_config(ConfigSource::load(
+            std::nullopt, with(with(minimal_env(), "EMTIAZ_MODE", "production"), "EMTIAZ_ADMIN_TOKEN", "")));
+      },
+      "EMTIAZ_ADMIN_TOKEN is required outside local mode");
+  // An empty token file is refused in every mode.
+  const std::string empty_file = write("empty_admin_token", "\n");
+  for (const char* mode : {"production", "local"}) {
+    config_error(
+        [&] {
+          load_gateway_config(ConfigSource::load(std::nullopt, with(with(minimal_env(), "EMTIAZ_MODE", mode),
+                                                                    "EMTIAZ_ADMIN_TOKEN_FILE", empty_file)));
+        },
+        "EMTIAZ_ADMIN_TOKEN");
+  }
 }
 
 TEST_F(ConfigTest, WalletAndClearing) {
