@@ -212,12 +212,18 @@ bool KafkaProducer::ready(std::chrono::milliseconds timeout) {
 KafkaConsumer::KafkaConsumer(KafkaConfig config, std::string group_id, std::vector<std::string> topics, Mode mode)
     : config_(std::move(config)), group_id_(std::move(group_id)), topics_(std::move(topics)), mode_(mode) {}
 
-KafkaConsumer::~KafkaConsumer() { destroy(); }
+KafkaConsumer::~KafkaConsumer() { destroy(true); }
 
-void KafkaConsumer::destroy() {
+void KafkaConsumer::destroy(bool leave_group) {
   if (!rk_) return;
-  if (mode_ == Mode::group) rd_kafka_consumer_close(rk_);
-  rd_kafka_destroy(rk_);
+  if (leave_group && mode_ == Mode::group) {
+    rd_kafka_consumer_close(rk_);
+    rd_kafka_destroy(rk_);
+  } else {
+    // The cluster this handle knew is gone (its bootstrap changed): leaving the group or committing would
+    // wait on a coordinator that no longer exists (rd_kafka_consumer_close can block for a long time then).
+    rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
   rk_ = nullptr;
   std::lock_guard lock(assignment_mu_);
   assignment_.clear();
@@ -288,7 +294,7 @@ std::vector<KafkaMessage> KafkaConsumer::poll(size_t max, std::chrono::milliseco
     auto b = kafka_bootstrap(config_);
     if (rk_ && !b.empty() && b != bootstrap_) {
       spdlog::warn("kafka bootstrap changed ({} -> {}): rebuilding the consumer", bootstrap_, b);
-      destroy();
+      destroy(false);
     }
     if (!rk_) build();
   }

@@ -108,7 +108,7 @@ class KafkaConsumer {
   // Returns up to `max` messages, waiting at most `wait` for the first. Rebuilds the handle first when the
   // bootstrap list changed. Not thread-safe: one owner thread.
   std::vector<KafkaMessage> poll(size_t max, std::chrono::milliseconds wait);
-  // Commits, for each partition, the offset after the last message given (synchronously).
+  // Commits, for each partition, the offset after the last message given (asynchronously).
   bool commit(const std::vector<KafkaMessage>& processed);
   // Partitions currently assigned to this member of the group, and a counter that moves on every rebalance.
   std::vector<std::int32_t> assignment() const;
@@ -116,7 +116,7 @@ class KafkaConsumer {
 
  private:
   void build();
-  void destroy();
+  void destroy(bool leave_group);
   static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque);
 

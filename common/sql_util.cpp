@@ -1,6 +1,5 @@
 #include "common/sql_util.hpp"
 
-#include <cppconn/prepared_statement.h>
 #include <cppconn/statement.h>
 #include <mysql_connection.h>
 #include <fmt/format.h>

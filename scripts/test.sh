@@ -70,6 +70,10 @@ teardown() {
             local keep="$REPO/var/test-logs-$$"
             mkdir -p "$keep"
             cp -r "$NET/logs" "$keep/" 2>/dev/null || true
+            # Logs a failing test copied out of its private network (tests/faults keeps them there).
+            for d in "$NET"/private/kept-*/; do
+                [[ -d "$d" ]] && cp -r "$d" "$keep/" 2>/dev/null || true
+            done
             "$EMTIAZ_NETCTL" destroy "$NET" >/dev/null 2>&1 || rm -rf "$NET"
             echo "test: the network's logs are kept in $keep" >&2
         fi
@@ -137,7 +141,7 @@ if [[ -n "$server_labels" ]]; then
             total_failed=$((total_failed + 1))
             label_results+=("audit: FAILED (see $build_dir/emtiaz-audit.log)")
         else
-            label_results+=("audit: ok ($(grep -c ': ok$' "$audit_log") tenants conserved, Redis = MySQL)")
+            label_results+=("audit: ok ($(grep -c ': ok$' "$audit_log" || true) tenants conserved, Redis = MySQL)")
         fi
         # Secrets never reach a log: neither the admin token nor anything shaped like an operator token or a
         # partner key, in any log of the suite network after every label has run against it.

@@ -53,6 +53,7 @@ WalletService::~WalletService() = default;
 
 void WalletService::run(const std::atomic<bool>& stop) {
   auto last_timer = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  auto last_bootstrap_check = last_timer;
   while (!stop) {
     auto msgs = consumer_->poll(static_cast<size_t>(config_.batch_size_max), std::chrono::milliseconds(config_.batch_wait_ms + 20));
     if (consumer_->generation() != generation_) {
@@ -63,28 +64,34 @@ void WalletService::run(const std::atomic<bool>& stop) {
       backlog_ = true;
       spdlog::info("wallet owns partitions [{}]", fmt::join(owned_, ","));
     }
-    auto bootstrap = kafka_bootstrap(config_.kafka);
-    if (!bootstrap_.empty() && bootstrap != bootstrap_) {
+    // An empty list means the broker is between a stop and a start (its file is gone): keep the last one
+    // known, so that the change is still seen when the new broker writes its list.
+    std::string bootstrap;
+    if (std::chrono::steady_clock::now() - last_bootstrap_check >= std::chrono::milliseconds(250)) {
+      last_bootstrap_check = std::chrono::steady_clock::now();
+      bootstrap = kafka_bootstrap(config_.kafka);  // reads a file: not on every turn of the loop
+    }
+    if (!bootstrap.empty() && !bootstrap_.empty() && bootstrap != bootstrap_) {
       // The broker came back without its data: everything not known to be consumed is published again.
       // Consumers deduplicate by the wallet's per-partition sequence.
       spdlog::warn("broker changed: republishing the outbox of owned partitions");
       inflight_.clear();
       delivered_.clear();
-      try {
+      outbox_reset_pending_ = true;
+    }
+    if (!bootstrap.empty()) bootstrap_ = bootstrap;
+    try {
+      if (!msgs.empty()) process_commands(msgs);
+      if (outbox_reset_pending_) {
         mysql_.run([&](sql::Connection& c) {
           // Republish from the oldest sequence clearing has not applied (clearing skips what it has).
           std::unique_ptr<sql::Statement> st(c.createStatement());
           st->execute("UPDATE wallet_partitions w LEFT JOIN clearing_positions c ON c.part = w.part "
                       "SET w.published_seq = LEAST(w.published_seq, COALESCE(c.applied_seq, 0))");
         });
-      } catch (const std::exception& e) {
-        spdlog::warn("could not reset the outbox position: {}", e.what());
+        outbox_reset_pending_ = false;
+        backlog_ = true;
       }
-      backlog_ = true;
-    }
-    bootstrap_ = bootstrap;
-    try {
-      if (!msgs.empty()) process_commands(msgs);
       reap_deliveries();
       auto now = std::chrono::steady_clock::now();
       if (backlog_) publish_outbox_backlog();
@@ -141,7 +148,8 @@ void WalletService::process_commands(const std::vector<KafkaMessage>& msgs) {
     // The batch is retried until it commits: its commands' offsets are committed only after that.
     for (int attempt = 0;; ++attempt) {
       try {
-        if (commit_units(units, now_utc())) break;
+        commit_units(units, now_utc());
+        break;
       } catch (const std::exception& e) {
         spdlog::warn("wallet batch attempt {} failed: {}", attempt + 1, e.what());
         Metrics::global().add("emtiaz_wallet_batch_retries_total");
@@ -166,14 +174,14 @@ void WalletService::process_commands(const std::vector<KafkaMessage>& msgs) {
   Metrics::global().observe("emtiaz_wallet_batch_seconds", seconds_since(started));
 }
 
-bool WalletService::commit_units(std::vector<Unit>& units, Instant now) {
+void WalletService::commit_units(std::vector<Unit>& units, Instant now) {
   // Two round trips to MySQL per batch: one text query that starts the transaction and reads (and locks)
   // everything the batch needs, one that writes everything and commits (the wallet's connections accept
   // multi-statements; every value is escaped by sql_literal). On any error the transaction is rolled back
   // (or the connection dropped, which rolls it back) and the caller retries the batch.
-  return mysql_.run([&](sql::Connection& c) {
+  mysql_.run([&](sql::Connection& c) {
     try {
-      return commit_units_on(c, units, now);
+      commit_units_on(c, units, now);
     } catch (...) {
       try {
         std::unique_ptr<sql::Statement> st(c.createStatement());
@@ -186,266 +194,263 @@ bool WalletService::commit_units(std::vector<Unit>& units, Instant now) {
   });
 }
 
-bool WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units, Instant now) {
-  {
-    // 1. What is already known: applied commands, member states and used receipts, grouped by tenant.
-    std::map<std::string, std::vector<Unit*>> by_tenant;
-    for (auto& u : units) {
-      u.state = WalletState{};
-      u.exists = false;
-      u.changed = false;
-      u.events.clear();
-      by_tenant[u.tenant_id].push_back(&u);
-      for (auto* p : u.commands) p->reply.reset();
-    }
-    auto quote = [&](const std::string& v) {
-      std::string out;
-      sql_literal(c, v, out);
-      return out;
-    };
-    // One query: START TRANSACTION, then per tenant the applied-command records, the member states (locked
-    // until the commit: a second wallet that lost these partitions in a rebalance but has not noticed yet
-    // waits here and then reads what this batch wrote) and the earn receipts already used; then the
-    // partitions' sequence counters (locked: the outbox's sequences are handed out in commit order).
-    enum class Read { records, states, receipts, positions };
-    std::vector<std::pair<Read, std::string>> reads;  // what each result set is, and its tenant
-    std::vector<std::string> sql{"START TRANSACTION"};
-    std::set<std::int32_t> parts;
-    for (auto& u : units) parts.insert(u.part);
-    for (auto& [tenant, us] : by_tenant) {
-      std::vector<std::string> ids, members;
-      std::string receipt_keys;  // ('tenant','partner','receipt'),... : the whole key of the earns_receipt index
-      for (auto* u : us) {
-        members.push_back(u->member_id);
-        for (auto* p : u->commands) {
-          ids.push_back(p->cmd.command_id);
-          if (p->cmd.type == CommandType::earn && p->cmd.partner) {
-            receipt_keys += receipt_keys.empty() ? "(" : ",(";
-            sql_literal(c, tenant, receipt_keys);
-            receipt_keys += ',';
-            sql_literal(c, p->cmd.partner->id, receipt_keys);
-            receipt_keys += ',';
-            sql_literal(c, p->cmd.args.value("receipt_id", ""), receipt_keys);
-            receipt_keys += ')';
-          }
+void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units, Instant now) {
+  // 1. What is already known: applied commands, member states and used receipts, grouped by tenant.
+  std::map<std::string, std::vector<Unit*>> by_tenant;
+  for (auto& u : units) {
+    u.state = WalletState{};
+    u.exists = false;
+    u.changed = false;
+    u.events.clear();
+    by_tenant[u.tenant_id].push_back(&u);
+    for (auto* p : u.commands) p->reply.reset();
+  }
+  auto quote = [&](const std::string& v) {
+    std::string out;
+    sql_literal(c, v, out);
+    return out;
+  };
+  // One query: START TRANSACTION, then per tenant the applied-command records, the member states (locked
+  // until the commit: a second wallet that lost these partitions in a rebalance but has not noticed yet
+  // waits here and then reads what this batch wrote) and the earn receipts already used; then the
+  // partitions' sequence counters (locked: the outbox's sequences are handed out in commit order).
+  enum class Read { records, states, receipts, positions };
+  std::vector<std::pair<Read, std::string>> reads;  // what each result set is, and its tenant
+  std::vector<std::string> sql{"START TRANSACTION"};
+  std::set<std::int32_t> parts;
+  for (auto& u : units) parts.insert(u.part);
+  for (auto& [tenant, us] : by_tenant) {
+    std::vector<std::string> ids, members;
+    std::string receipt_keys;  // ('tenant','partner','receipt'),... : the whole key of the earns_receipt index
+    for (auto* u : us) {
+      members.push_back(u->member_id);
+      for (auto* p : u->commands) {
+        ids.push_back(p->cmd.command_id);
+        if (p->cmd.type == CommandType::earn && p->cmd.partner) {
+          receipt_keys += receipt_keys.empty() ? "(" : ",(";
+          sql_literal(c, tenant, receipt_keys);
+          receipt_keys += ',';
+          sql_literal(c, p->cmd.partner->id, receipt_keys);
+          receipt_keys += ',';
+          sql_literal(c, p->cmd.args.value("receipt_id", ""), receipt_keys);
+          receipt_keys += ')';
         }
       }
-      if (!ids.empty()) {
-        sql.push_back("SELECT command_id, body_hash, status, response FROM wallet_commands WHERE tenant_id = " +
-                      quote(tenant) + " AND command_id IN (" + sql_literal_list(c, ids) + ")");
-        reads.emplace_back(Read::records, tenant);
-      }
-      sql.push_back("SELECT member_id, version, state FROM member_states WHERE tenant_id = " + quote(tenant) +
-                    " AND member_id IN (" + sql_literal_list(c, members) + ") FOR UPDATE");
-      reads.emplace_back(Read::states, tenant);
-      if (!receipt_keys.empty()) {
-        sql.push_back("SELECT partner_id, receipt_id FROM earns WHERE (tenant_id, partner_id, receipt_id) IN (" +
-                      receipt_keys + ")");
-        reads.emplace_back(Read::receipts, tenant);
-      }
     }
-    std::string part_list;
-    for (auto p : parts) part_list += (part_list.empty() ? "" : ",") + std::to_string(p);
-    const std::string lock_positions =
-        "SELECT part, next_seq FROM wallet_partitions WHERE part IN (" + part_list + ") FOR UPDATE";
-    sql.push_back(lock_positions);
-    reads.emplace_back(Read::positions, "");
+    if (!ids.empty()) {
+      sql.push_back("SELECT command_id, body_hash, status, response FROM wallet_commands WHERE tenant_id = " +
+                    quote(tenant) + " AND command_id IN (" + sql_literal_list(c, ids) + ")");
+      reads.emplace_back(Read::records, tenant);
+    }
+    sql.push_back("SELECT member_id, version, state FROM member_states WHERE tenant_id = " + quote(tenant) +
+                  " AND member_id IN (" + sql_literal_list(c, members) + ") FOR UPDATE");
+    reads.emplace_back(Read::states, tenant);
+    if (!receipt_keys.empty()) {
+      sql.push_back("SELECT partner_id, receipt_id FROM earns WHERE (tenant_id, partner_id, receipt_id) IN (" +
+                    receipt_keys + ")");
+      reads.emplace_back(Read::receipts, tenant);
+    }
+  }
+  std::string part_list;
+  for (auto p : parts) part_list += (part_list.empty() ? "" : ",") + std::to_string(p);
+  const std::string lock_positions =
+      "SELECT part, next_seq FROM wallet_partitions WHERE part IN (" + part_list + ") FOR UPDATE";
+  sql.push_back(lock_positions);
+  reads.emplace_back(Read::positions, "");
 
-    std::map<std::string, std::tuple<std::string, int, std::string>> records;  // command_id -> (hash, status, body)
-    std::set<std::tuple<std::string, std::string, std::string>> receipts;     // (tenant, partner, receipt)
-    std::map<std::int32_t, std::int64_t> next;                                 // part -> next outbox sequence
-    auto results = execute_multi(c, sql);
-    if (results.size() != reads.size()) throw std::runtime_error("wallet batch: unexpected number of result sets");
-    for (size_t i = 0; i < results.size(); ++i) {
-      auto& rs = results[i];
-      const auto& tenant = reads[i].second;
-      switch (reads[i].first) {
-        case Read::records:
-          while (rs->next()) records[rs->getString(1)] = {rs->getString(2), rs->getInt(3), rs->getString(4)};
-          break;
-        case Read::states: {
-          std::map<std::string, std::pair<std::int64_t, std::string>> loaded;
-          while (rs->next()) loaded[rs->getString(1)] = {rs->getInt64(2), rs->getString(3)};
-          for (auto* u : by_tenant[tenant]) {
-            auto it = loaded.find(u->member_id);
-            if (it == loaded.end()) continue;
-            u->state = state_from_json(nlohmann::json::parse(it->second.second));
-            u->state.version = it->second.first;
-            u->exists = true;
-          }
-          break;
+  std::map<std::string, std::tuple<std::string, int, std::string>> records;  // command_id -> (hash, status, body)
+  std::set<std::tuple<std::string, std::string, std::string>> receipts;     // (tenant, partner, receipt)
+  std::map<std::int32_t, std::int64_t> next;                                 // part -> next outbox sequence
+  auto results = execute_multi(c, sql);
+  if (results.size() != reads.size()) throw std::runtime_error("wallet batch: unexpected number of result sets");
+  for (size_t i = 0; i < results.size(); ++i) {
+    auto& rs = results[i];
+    const auto& tenant = reads[i].second;
+    switch (reads[i].first) {
+      case Read::records:
+        while (rs->next()) records[rs->getString(1)] = {rs->getString(2), rs->getInt(3), rs->getString(4)};
+        break;
+      case Read::states: {
+        std::map<std::string, std::pair<std::int64_t, std::string>> loaded;
+        while (rs->next()) loaded[rs->getString(1)] = {rs->getInt64(2), rs->getString(3)};
+        for (auto* u : by_tenant[tenant]) {
+          auto it = loaded.find(u->member_id);
+          if (it == loaded.end()) continue;
+          u->state = state_from_json(nlohmann::json::parse(it->second.second));
+          u->state.version = it->second.first;
+          u->exists = true;
         }
-        case Read::receipts:
-          while (rs->next()) receipts.insert({tenant, rs->getString(1), rs->getString(2)});
-          break;
-        case Read::positions:
-          while (rs->next()) next[rs->getInt(1)] = rs->getInt64(2);
-          break;
+        break;
       }
+      case Read::receipts:
+        while (rs->next()) receipts.insert({tenant, rs->getString(1), rs->getString(2)});
+        break;
+      case Read::positions:
+        while (rs->next()) next[rs->getInt(1)] = rs->getInt64(2);
+        break;
     }
-    if (next.size() != parts.size()) {  // a partition's first batch ever: create its counter, then lock it
-      BulkInsert init("wallet_partitions", {"part", "next_seq", "published_seq", "watermark"},
-                      "ON DUPLICATE KEY UPDATE part = part");
-      for (auto p : parts)
-        if (!next.count(p))
-          init.add({static_cast<std::int64_t>(p), std::int64_t{1}, std::int64_t{0}, std::string("1970-01-01 00:00:00")});
-      init.execute(c);
-      std::unique_ptr<sql::Statement> st(c.createStatement());
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery(lock_positions));
-      while (rs->next()) next[rs->getInt(1)] = rs->getInt64(2);
+  }
+  if (next.size() != parts.size()) {  // a partition's first batch ever: create its counter, then lock it
+    BulkInsert init("wallet_partitions", {"part", "next_seq", "published_seq", "watermark"},
+                    "ON DUPLICATE KEY UPDATE part = part");
+    for (auto p : parts)
+      if (!next.count(p))
+        init.add({static_cast<std::int64_t>(p), std::int64_t{1}, std::int64_t{0}, std::string("1970-01-01 00:00:00")});
+    init.execute(c);
+    std::unique_ptr<sql::Statement> st(c.createStatement());
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery(lock_positions));
+    while (rs->next()) next[rs->getInt(1)] = rs->getInt64(2);
+  }
+
+  // 2. Apply, in order, per member.
+  BulkInsert cmd_rows("wallet_commands", {"tenant_id", "command_id", "body_hash", "status", "response", "created_at"});
+  BulkInsert entry_rows("ledger_entries", {"tenant_id", "member_id", "txn_id", "type", "points", "lot_id", "issuer",
+                                           "issue_price_irr", "fee_bps", "partner_id", "redemption_id",
+                                           "redeem_value_irr", "at", "committed_at"});
+  BulkInsert history_rows("ledger_transactions", {"tenant_id", "member_id", "txn_id", "type", "points", "partner_id",
+                                                  "receipt_id", "reason", "earn_id", "redemption_id", "at"});
+  BulkInsert earn_rows("earns", {"tenant_id", "id", "member_id", "partner_id", "receipt_id", "amount_irr", "points",
+                                 "command_id", "created_at"});
+  BulkInsert redemption_rows("redemptions", {"tenant_id", "id", "member_id", "partner_id", "receipt_id", "created_at"});
+  const auto committed = sql_time(now);
+  std::map<std::int32_t, std::vector<std::pair<Unit*, nlohmann::json>>> events_by_part;
+
+  auto record_effect = [&](Unit& u, const Effect& e, const std::string& command_id) {
+    if (e.movements.empty() && e.history.empty()) return;
+    u.changed = true;
+    nlohmann::json entries = nlohmann::json::array();
+    std::string txn = e.history.empty() ? std::string("txn_time") : e.history.front().txn_id;
+    for (const auto& m : e.movements) {
+      if (m.type == points::MovementType::pending_available) continue;
+      const auto* lot = m.lot_id.empty() ? nullptr : points::find_lot(u.state.points, m.lot_id);
+      const auto* red = m.redemption_id.empty() ? nullptr : points::find_redemption(u.state.points, m.redemption_id);
+      std::int64_t price = lot ? lot->issue_price_irr : 0, fee = lot ? lot->fee_bps : 0;
+      std::int64_t value = red ? red->redeem_value_irr : 0;
+      entry_rows.add({u.tenant_id, u.member_id, txn, std::string(points::to_string(m.type)), m.points, m.lot_id,
+                      m.issuer, price, fee, m.partner_id, m.redemption_id, value, sql_time(m.at), committed});
+      entries.push_back({{"type", points::to_string(m.type)},
+                         {"points", m.points},
+                         {"lot_id", m.lot_id},
+                         {"issuer", m.issuer},
+                         {"issue_price_irr", price},
+                         {"fee_bps", fee},
+                         {"partner_id", m.partner_id},
+                         {"redemption_id", m.redemption_id},
+                         {"redeem_value_irr", value},
+                         {"earn_id", m.earn_id},
+                         {"at", points::to_micros(m.at)}});
     }
+    for (const auto& h : e.history) {
+      auto opt = [](const std::string& s) -> SqlValue { return s.empty() ? SqlValue(nullptr) : SqlValue(s); };
+      history_rows.add({u.tenant_id, u.member_id, h.txn_id, h.type, h.points, opt(h.partner_id), opt(h.receipt_id),
+                        opt(h.reason), opt(h.earn_id), opt(h.redemption_id), sql_time(h.at)});
+    }
+    if (!entries.empty()) {
+      events_by_part[u.part].push_back({&u, {{"kind", "ledger"},
+                                             {"tenant_id", u.tenant_id},
+                                             {"member_id", u.member_id},
+                                             {"command_id", command_id},
+                                             {"committed_at", points::to_micros(now)},
+                                             {"entries", entries}}});
+    }
+  };
 
-    // 2. Apply, in order, per member.
-    BulkInsert cmd_rows("wallet_commands", {"tenant_id", "command_id", "body_hash", "status", "response", "created_at"});
-    BulkInsert entry_rows("ledger_entries", {"tenant_id", "member_id", "txn_id", "type", "points", "lot_id", "issuer",
-                                             "issue_price_irr", "fee_bps", "partner_id", "redemption_id",
-                                             "redeem_value_irr", "at", "committed_at"});
-    BulkInsert history_rows("ledger_transactions", {"tenant_id", "member_id", "txn_id", "type", "points", "partner_id",
-                                                    "receipt_id", "reason", "earn_id", "redemption_id", "at"});
-    BulkInsert earn_rows("earns", {"tenant_id", "id", "member_id", "partner_id", "receipt_id", "amount_irr", "points",
-                                   "command_id", "created_at"});
-    BulkInsert redemption_rows("redemptions", {"tenant_id", "id", "member_id", "partner_id", "receipt_id", "created_at"});
-    const auto committed = sql_time(now);
-    std::map<std::int32_t, std::vector<std::pair<Unit*, nlohmann::json>>> events_by_part;
-
-    auto record_effect = [&](Unit& u, const Effect& e, const std::string& command_id) {
-      if (e.movements.empty() && e.history.empty()) return;
-      u.changed = true;
-      nlohmann::json entries = nlohmann::json::array();
-      std::string txn = e.history.empty() ? std::string("txn_time") : e.history.front().txn_id;
-      for (const auto& m : e.movements) {
-        if (m.type == points::MovementType::pending_available) continue;
-        const auto* lot = m.lot_id.empty() ? nullptr : points::find_lot(u.state.points, m.lot_id);
-        const auto* red = m.redemption_id.empty() ? nullptr : points::find_redemption(u.state.points, m.redemption_id);
-        std::int64_t price = lot ? lot->issue_price_irr : 0, fee = lot ? lot->fee_bps : 0;
-        std::int64_t value = red ? red->redeem_value_irr : 0;
-        entry_rows.add({u.tenant_id, u.member_id, txn, std::string(points::to_string(m.type)), m.points, m.lot_id,
-                        m.issuer, price, fee, m.partner_id, m.redemption_id, value, sql_time(m.at), committed});
-        entries.push_back({{"type", points::to_string(m.type)},
-                           {"points", m.points},
-                           {"lot_id", m.lot_id},
-                           {"issuer", m.issuer},
-                           {"issue_price_irr", price},
-                           {"fee_bps", fee},
-                           {"partner_id", m.partner_id},
-                           {"redemption_id", m.redemption_id},
-                           {"redeem_value_irr", value},
-                           {"earn_id", m.earn_id},
-                           {"at", points::to_micros(m.at)}});
-      }
-      for (const auto& h : e.history) {
-        auto opt = [](const std::string& s) -> SqlValue { return s.empty() ? SqlValue(nullptr) : SqlValue(s); };
-        history_rows.add({u.tenant_id, u.member_id, h.txn_id, h.type, h.points, opt(h.partner_id), opt(h.receipt_id),
-                          opt(h.reason), opt(h.earn_id), opt(h.redemption_id), sql_time(h.at)});
-      }
-      if (!entries.empty()) {
-        events_by_part[u.part].push_back({&u, {{"kind", "ledger"},
-                                               {"tenant_id", u.tenant_id},
-                                               {"member_id", u.member_id},
-                                               {"command_id", command_id},
-                                               {"committed_at", points::to_micros(now)},
-                                               {"entries", entries}}});
-      }
-    };
-
-    std::map<std::string, const Effect*> applied_here;  // command_id -> effect, for duplicates within a batch
-    std::vector<std::unique_ptr<Effect>> effects;
-    for (auto& u : units) {
-      if (u.time_only) {
-        auto e = apply_time(u.state, now);
-        record_effect(u, e, "");
-        if (!u.changed && u.exists) u.changed = true;  // rewrite next_due even if nothing moved
+  std::map<std::string, const Effect*> applied_here;  // command_id -> effect, for duplicates within a batch
+  std::vector<std::unique_ptr<Effect>> effects;
+  for (auto& u : units) {
+    if (u.time_only) {
+      auto e = apply_time(u.state, now);
+      record_effect(u, e, "");
+      if (!u.changed && u.exists) u.changed = true;  // rewrite next_due even if nothing moved
+      continue;
+    }
+    for (auto* p : u.commands) {
+      const auto& cmd = p->cmd;
+      auto rec = records.find(cmd.command_id);
+      if (rec != records.end()) {
+        auto& [hash, status, body] = rec->second;
+        if (hash != cmd.body_hash) {
+          p->reply = Reply{cmd.command_id, 409,
+                           render_problem(problem(Code::idempotency_key_reused,
+                                                  "this Idempotency-Key was used with another request"),
+                                          cmd.request_id),
+                           false};
+        } else {
+          p->reply = Reply{cmd.command_id, status, body, true};
+        }
         continue;
       }
-      for (auto* p : u.commands) {
-        const auto& cmd = p->cmd;
-        auto rec = records.find(cmd.command_id);
-        if (rec != records.end()) {
-          auto& [hash, status, body] = rec->second;
-          if (hash != cmd.body_hash) {
-            p->reply = Reply{cmd.command_id, 409,
-                             render_problem(problem(Code::idempotency_key_reused,
-                                                    "this Idempotency-Key was used with another request"),
-                                            cmd.request_id),
-                             false};
-          } else {
-            p->reply = Reply{cmd.command_id, status, body, true};
-          }
-          continue;
-        }
-        auto here = applied_here.find(cmd.command_id);
-        if (here != applied_here.end()) {
-          p->reply = Reply{cmd.command_id, here->second->status, here->second->body, true};
-          continue;
-        }
-        bool taken = false;
-        std::string receipt;
-        if (cmd.type == CommandType::earn && cmd.partner) {
-          receipt = cmd.args.value("receipt_id", "");
-          taken = receipts.count({u.tenant_id, cmd.partner->id, receipt}) > 0;
-        }
-        auto e = std::make_unique<Effect>(apply_command(u.state, cmd, now, taken));
-        if (e->earn) receipts.insert({u.tenant_id, cmd.partner->id, receipt});
-        record_effect(u, *e, cmd.command_id);
-        u.changed = true;
-        cmd_rows.add({u.tenant_id, cmd.command_id, cmd.body_hash, static_cast<std::int64_t>(e->status), e->body,
-                      committed});
-        if (e->earn)
-          earn_rows.add({u.tenant_id, e->earn->id, u.member_id, e->earn->partner_id, e->earn->receipt_id,
-                         e->earn->amount_irr, e->earn->points, cmd.command_id, committed});
-        if (e->redemption)
-          redemption_rows.add({u.tenant_id, e->redemption->id, u.member_id, e->redemption->partner_id,
-                               e->redemption->receipt_id, committed});
-        p->reply = Reply{cmd.command_id, e->status, e->body, false};
-        applied_here[cmd.command_id] = e.get();
-        effects.push_back(std::move(e));
+      auto here = applied_here.find(cmd.command_id);
+      if (here != applied_here.end()) {
+        p->reply = Reply{cmd.command_id, here->second->status, here->second->body, true};
+        continue;
       }
-    }
-
-    // 3. Sequence the batch's events per partition (the wallet's own positions, which survive a broker that
-    //    lost its data), then write everything.
-    BulkInsert outbox("outbox", {"part", "seq", "tenant_id", "payload", "created_at"});
-    BulkInsert positions("wallet_partitions", {"part", "next_seq", "published_seq", "watermark"},
-                         "ON DUPLICATE KEY UPDATE next_seq = VALUES(next_seq)");
-    for (auto& [part, evs] : events_by_part) {
-      auto& seq = next.at(part);
-      for (auto& [u, payload] : evs) {
-        payload["part"] = part;
-        payload["seq"] = seq;
-        auto text = dump_json(payload);
-        outbox.add({static_cast<std::int64_t>(part), seq, u->tenant_id, text, committed});
-        u->events.emplace_back(seq, std::move(text));
-        ++seq;
+      bool taken = false;
+      std::string receipt;
+      if (cmd.type == CommandType::earn && cmd.partner) {
+        receipt = cmd.args.value("receipt_id", "");
+        taken = receipts.count({u.tenant_id, cmd.partner->id, receipt}) > 0;
       }
-      positions.add({static_cast<std::int64_t>(part), seq, std::int64_t{0}, std::string("1970-01-01 00:00:00")});
+      auto e = std::make_unique<Effect>(apply_command(u.state, cmd, now, taken));
+      if (e->earn) receipts.insert({u.tenant_id, cmd.partner->id, receipt});
+      record_effect(u, *e, cmd.command_id);
+      u.changed = true;
+      cmd_rows.add({u.tenant_id, cmd.command_id, cmd.body_hash, static_cast<std::int64_t>(e->status), e->body,
+                    committed});
+      if (e->earn)
+        earn_rows.add({u.tenant_id, e->earn->id, u.member_id, e->earn->partner_id, e->earn->receipt_id,
+                       e->earn->amount_irr, e->earn->points, cmd.command_id, committed});
+      if (e->redemption)
+        redemption_rows.add({u.tenant_id, e->redemption->id, u.member_id, e->redemption->partner_id,
+                             e->redemption->receipt_id, committed});
+      p->reply = Reply{cmd.command_id, e->status, e->body, false};
+      applied_here[cmd.command_id] = e.get();
+      effects.push_back(std::move(e));
     }
-
-    // 4. Member states: rows read above are locked by this transaction, so they are rewritten in bulk; a new
-    //    member's row is a plain INSERT, so that a second writer's row is a duplicate-key error (the batch is
-    //    retried and then reads it) rather than something to overwrite.
-    BulkInsert updates("member_states", {"tenant_id", "member_id", "part", "version", "state", "next_due", "updated_at"},
-                       "ON DUPLICATE KEY UPDATE version = VALUES(version), state = VALUES(state), "
-                       "next_due = VALUES(next_due), updated_at = VALUES(updated_at)");
-    BulkInsert inserts("member_states", {"tenant_id", "member_id", "part", "version", "state", "next_due", "updated_at"});
-    for (auto& u : units) {
-      if (!u.changed) continue;
-      auto due = points::next_due(u.state.points);
-      SqlValue due_v = due ? SqlValue(sql_time(*due)) : SqlValue(nullptr);
-      u.state.version += 1;
-      (u.exists ? updates : inserts)
-          .add({u.tenant_id, u.member_id, static_cast<std::int64_t>(u.part), u.state.version,
-                dump_json(state_to_json(u.state)), due_v, committed});
-    }
-
-    // 5. Everything in one query, ending with the COMMIT.
-    std::vector<std::string> writes;
-    for (const BulkInsert* b : {&outbox, &positions, &cmd_rows, &entry_rows, &history_rows, &earn_rows,
-                                &redemption_rows, &updates, &inserts})
-      for (auto& stmt : b->statements(c)) writes.push_back(std::move(stmt));
-    writes.push_back("COMMIT");
-    execute_multi(c, writes);
-    return true;
   }
+
+  // 3. Sequence the batch's events per partition (the wallet's own positions, which survive a broker that
+  //    lost its data), then write everything.
+  BulkInsert outbox("outbox", {"part", "seq", "tenant_id", "payload", "created_at"});
+  BulkInsert positions("wallet_partitions", {"part", "next_seq", "published_seq", "watermark"},
+                       "ON DUPLICATE KEY UPDATE next_seq = VALUES(next_seq)");
+  for (auto& [part, evs] : events_by_part) {
+    auto& seq = next.at(part);
+    for (auto& [u, payload] : evs) {
+      payload["part"] = part;
+      payload["seq"] = seq;
+      auto text = dump_json(payload);
+      outbox.add({static_cast<std::int64_t>(part), seq, u->tenant_id, text, committed});
+      u->events.emplace_back(seq, std::move(text));
+      ++seq;
+    }
+    positions.add({static_cast<std::int64_t>(part), seq, std::int64_t{0}, std::string("1970-01-01 00:00:00")});
+  }
+
+  // 4. Member states: rows read above are locked by this transaction, so they are rewritten in bulk; a new
+  //    member's row is a plain INSERT, so that a second writer's row is a duplicate-key error (the batch is
+  //    retried and then reads it) rather than something to overwrite.
+  BulkInsert updates("member_states", {"tenant_id", "member_id", "part", "version", "state", "next_due", "updated_at"},
+                     "ON DUPLICATE KEY UPDATE version = VALUES(version), state = VALUES(state), "
+                     "next_due = VALUES(next_due), updated_at = VALUES(updated_at)");
+  BulkInsert inserts("member_states", {"tenant_id", "member_id", "part", "version", "state", "next_due", "updated_at"});
+  for (auto& u : units) {
+    if (!u.changed) continue;
+    auto due = points::next_due(u.state.points);
+    SqlValue due_v = due ? SqlValue(sql_time(*due)) : SqlValue(nullptr);
+    u.state.version += 1;
+    (u.exists ? updates : inserts)
+        .add({u.tenant_id, u.member_id, static_cast<std::int64_t>(u.part), u.state.version,
+              dump_json(state_to_json(u.state)), due_v, committed});
+  }
+
+  // 5. Everything in one query, ending with the COMMIT.
+  std::vector<std::string> writes;
+  for (const BulkInsert* b : {&outbox, &positions, &cmd_rows, &entry_rows, &history_rows, &earn_rows,
+                              &redemption_rows, &updates, &inserts})
+    for (auto& stmt : b->statements(c)) writes.push_back(std::move(stmt));
+  writes.push_back("COMMIT");
+  execute_multi(c, writes);
 }
 
 void WalletService::update_cache(std::vector<Unit>& units) {

@@ -39,8 +39,8 @@ class WalletService {
   void publish_outbox_backlog();
   void publish_watermarks(Instant at);
   // Applies `units` in one transaction; returns the replies and outbox events to send after commit.
-  bool commit_units(std::vector<Unit>& units, Instant now);
-  bool commit_units_on(sql::Connection& c, std::vector<Unit>& units, Instant now);
+  void commit_units(std::vector<Unit>& units, Instant now);
+  void commit_units_on(sql::Connection& c, std::vector<Unit>& units, Instant now);
   // After the commit: the changed states to Redis (before any reply), then the ledger events to Kafka.
   void update_cache(std::vector<Unit>& units);
   void publish_events(std::vector<Unit>& units);
@@ -70,6 +70,7 @@ class WalletService {
   std::map<std::int32_t, std::int64_t> delivered_;  // acknowledged, not yet in wallet_partitions.published_seq
   bool backlog_ = true;  // the outbox may hold events not yet published (start-up, failed publish)
   std::string bootstrap_;
+  bool outbox_reset_pending_ = false;  // the broker changed: the outbox position is to be wound back
 };
 
 }  // namespace emtiaz::wallet
