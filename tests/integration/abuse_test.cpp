@@ -145,6 +145,20 @@ class RawConnection {
     std::string data;
     bool closed = false;
   };
+  // Reads until `needle` has arrived, the peer closes or `timeout` passes.
+  Read read_until(const std::string& needle, std::chrono::milliseconds timeout) {
+    Read out;
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline && out.data.find(needle) == std::string::npos) {
+      auto more = read_until_closed(std::chrono::milliseconds(100));
+      out.data += more.data;
+      if (more.closed) {
+        out.closed = true;
+        break;
+      }
+    }
+    return out;
+  }
   Read read_until_closed(std::chrono::milliseconds timeout) {
     Read out;
     const auto deadline = Clock::now() + timeout;
@@ -461,24 +475,26 @@ TEST(Abuse, BodyHeaderConnectionAndRequestTimeLimitsAreEnforced) {
                  {"EMTIAZ_GATEWAY_BODY_LIMIT_BYTES", "4096"},
                  {"EMTIAZ_GATEWAY_HEADER_LIMIT_BYTES", "2048"}});
   ASSERT_TRUE(gw.up());
-  HttpClient http(gw.url());
   const std::string admin = suite_env().admin_token();
 
-  // Body: over the configured limit is 413 payload_too_large; under it is parsed as usual.
-  auto r = http.request("POST", "/v1/tenants", {bearer(admin)}, "{\"name\":\"" + std::string(5000, 'x') + "\"}");
-  EXPECT_EQ(r.status, 413) << r.describe();
-  EXPECT_EQ(code_of(r), "payload_too_large") << r.body;
-  expect_problem_with_request_id(r, "413");
-  HttpClient http2(gw.url());
-  r = http2.request("POST", "/v1/tenants", {bearer(admin)}, "{\"name\": ");
-  EXPECT_EQ(r.status, 400) << r.describe();
+  {  // the clients' keep-alive connections are closed at the end of this block (they count against the limit)
+    HttpClient http(gw.url());
+    // Body: over the configured limit is 413 payload_too_large; under it is parsed as usual.
+    auto r = http.request("POST", "/v1/tenants", {bearer(admin)}, "{\"name\":\"" + std::string(5000, 'x') + "\"}");
+    EXPECT_EQ(r.status, 413) << r.describe();
+    EXPECT_EQ(code_of(r), "payload_too_large") << r.body;
+    expect_problem_with_request_id(r, "413");
+    HttpClient http2(gw.url());
+    r = http2.request("POST", "/v1/tenants", {bearer(admin)}, "{\"name\": ");
+    EXPECT_EQ(r.status, 400) << r.describe();
 
-  // Headers: over the configured limit is 431 header_too_large.
-  HttpClient http3(gw.url());
-  r = http3.get("/v1/health", {{"X-Padding", std::string(3000, 'p')}});
-  EXPECT_EQ(r.status, 431) << r.describe();
-  EXPECT_EQ(code_of(r), "header_too_large") << r.body;
-  EXPECT_EQ(HttpClient(gw.url()).get("/v1/health").status, 200);
+    // Headers: over the configured limit is 431 header_too_large.
+    HttpClient http3(gw.url());
+    r = http3.get("/v1/health", {{"X-Padding", std::string(3000, 'p')}});
+    EXPECT_EQ(r.status, 431) << r.describe();
+    EXPECT_EQ(code_of(r), "header_too_large") << r.body;
+    EXPECT_EQ(HttpClient(gw.url()).get("/v1/health").status, 200);
+  }
 
   // Request time: a request whose head never completes (one byte now and then) is cut off after the
   // request timeout (2 s), however slowly it drips.
@@ -500,12 +516,18 @@ TEST(Abuse, BodyHeaderConnectionAndRequestTimeLimitsAreEnforced) {
   // Connections: at most kMaxConnections at once; one more is closed without an answer, and a connection is
   // accepted again once others have gone.
   {
+    std::this_thread::sleep_for(300ms);  // the gateway notices that the connections above were closed
     std::vector<std::unique_ptr<RawConnection>> held;
+    // Each held connection is served once and then stays open as an idle keep-alive connection (60 s), so
+    // that none of them is closed by the first request's 2 s deadline while the extra one is tried.
     for (int i = 0; i < kMaxConnections; ++i) {
       held.push_back(std::make_unique<RawConnection>(gw.port()));
       ASSERT_TRUE(held.back()->connected());
+      ASSERT_TRUE(held.back()->send("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"));
+      auto served = held.back()->read_until("200 OK", 5000ms);
+      ASSERT_NE(served.data.find("200 OK"), std::string::npos) << "held connection " << i + 1 << " was not served";
+      ASSERT_FALSE(served.closed) << "held connection " << i + 1 << " was closed";
     }
-    std::this_thread::sleep_for(300ms);  // all accepted
     RawConnection extra(gw.port());
     extra.send("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
     auto got = extra.read_until_closed(1500ms);
