@@ -2,10 +2,12 @@
 
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -24,23 +26,33 @@ struct Batch {
   std::int64_t applied = 0;
 };
 
-Position& position(sql::Connection& c, Batch& b, std::int32_t part) {
-  auto it = b.pos.find(part);
-  if (it != b.pos.end()) return it->second;
+// Reads (and locks until the commit) the positions of every partition the batch touches, in one query;
+// a partition seen for the first time gets its row first (rows are never deleted).
+void load_positions(sql::Connection& c, Batch& b, const std::set<std::int32_t>& parts) {
+  static std::mutex known_mu;
+  static std::set<std::int32_t> known;  // partitions whose row exists
+  std::string list;
+  std::string missing;
   {
-    auto ins = prepare(c, "INSERT IGNORE INTO clearing_positions (part, applied_seq, watermark_us) VALUES (?, 0, 0)");
-    ins->setInt(1, part);
-    ins->executeUpdate();
+    std::lock_guard lock(known_mu);
+    for (auto part : parts) {
+      list += (list.empty() ? "" : ",") + std::to_string(part);
+      if (!known.count(part)) missing += std::string(missing.empty() ? "" : ",") + "(" + std::to_string(part) + ",0,0)";
+    }
   }
-  auto st = prepare(c, "SELECT applied_seq, watermark_us FROM clearing_positions WHERE part = ? FOR UPDATE");
-  st->setInt(1, part);
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-  Position p;
-  if (rs->next()) {
-    p.applied_seq = rs->getInt64(1);
-    p.watermark_us = rs->getInt64(2);
+  if (list.empty()) return;
+  std::unique_ptr<sql::Statement> st(c.createStatement());
+  if (!missing.empty()) st->execute("INSERT IGNORE INTO clearing_positions (part, applied_seq, watermark_us) VALUES " + missing);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery(
+      "SELECT part, applied_seq, watermark_us FROM clearing_positions WHERE part IN (" + list + ") FOR UPDATE"));
+  while (rs->next()) {
+    Position p;
+    p.applied_seq = rs->getInt64(2);
+    p.watermark_us = rs->getInt64(3);
+    b.pos[rs->getInt(1)] = p;
   }
-  return b.pos.emplace(part, p).first->second;
+  std::lock_guard lock(known_mu);
+  for (const auto& [part, p] : b.pos) known.insert(part);
 }
 
 void apply_event(Batch& b, Position& p, std::int32_t part, std::int64_t seq, const nlohmann::json& ev) {
@@ -84,16 +96,24 @@ void fill_gap(sql::Connection& c, Batch& b, Position& p, std::int32_t part, std:
 
 std::int64_t apply_ledger_messages(sql::Connection& c, const std::vector<std::string>& payloads) {
   Batch b;
+  std::vector<nlohmann::json> messages;
+  std::set<std::int32_t> parts;
   for (const auto& text : payloads) {
     auto msg = nlohmann::json::parse(text, nullptr, false);
-    if (msg.is_discarded() || !msg.is_object() || !msg.contains("part") || !msg.contains("seq")) {
+    if (msg.is_discarded() || !msg.is_object() || !msg.contains("part") || !msg["part"].is_number_integer() ||
+        !msg.contains("seq") || !msg["seq"].is_number_integer()) {
       spdlog::warn("clearing: skipping a malformed ledger message");
       continue;
     }
+    parts.insert(msg["part"].get<std::int32_t>());
+    messages.push_back(std::move(msg));
+  }
+  load_positions(c, b, parts);
+  for (const auto& msg : messages) {
     const auto part = msg["part"].get<std::int32_t>();
     const auto seq = msg["seq"].get<std::int64_t>();
     const auto kind = msg.value("kind", "");
-    auto& p = position(c, b, part);
+    auto& p = b.pos[part];
     if (kind == "ledger") {
       if (seq <= p.applied_seq) continue;  // a redelivery: already applied
       if (seq > p.applied_seq + 1) fill_gap(c, b, p, part, seq);
@@ -114,13 +134,16 @@ std::int64_t apply_ledger_messages(sql::Connection& c, const std::vector<std::st
     }
   }
   b.rows.execute(c);
-  for (auto part : b.dirty) {
-    const auto& p = b.pos.at(part);
-    auto st = prepare(c, "UPDATE clearing_positions SET applied_seq = ?, watermark_us = ? WHERE part = ?");
-    st->setInt64(1, p.applied_seq);
-    st->setInt64(2, p.watermark_us);
-    st->setInt(3, part);
-    st->executeUpdate();
+  if (!b.dirty.empty()) {
+    // Every moved position in one statement (the rows exist and are locked: see load_positions).
+    std::string values;
+    for (auto part : b.dirty) {
+      const auto& p = b.pos.at(part);
+      values += fmt::format("{}({},{},{})", values.empty() ? "" : ",", part, p.applied_seq, p.watermark_us);
+    }
+    std::unique_ptr<sql::Statement> st(c.createStatement());
+    st->execute("INSERT INTO clearing_positions (part, applied_seq, watermark_us) VALUES " + values +
+                " ON DUPLICATE KEY UPDATE applied_seq = VALUES(applied_seq), watermark_us = VALUES(watermark_us)");
   }
   return b.applied;
 }

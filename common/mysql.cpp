@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <unordered_map>
 
 #include "common/migrations_embedded.hpp"
 
@@ -35,7 +36,39 @@ bool is_connection_error(int code) {
          code == 1040 || code == 1053 || code == 2026;
 }
 
+// The prepared statements of each pooled connection, by SQL text. A connection is used by one lease at a
+// time, so only the registry itself needs the lock.
+struct StatementCache {
+  std::unordered_map<std::string, std::unique_ptr<sql::PreparedStatement>> by_sql;
+};
+constexpr std::size_t kStatementsPerConnection = 64;  // SQL built with varying IN lists must not grow it forever
+
+std::mutex registry_mu;
+std::unordered_map<const sql::Connection*, std::shared_ptr<StatementCache>> registry;
+
+std::shared_ptr<StatementCache> cache_of(const sql::Connection* c) {
+  std::lock_guard lock(registry_mu);
+  auto it = registry.find(c);
+  return it == registry.end() ? nullptr : it->second;
+}
+
 }  // namespace
+
+void CloseConnection::operator()(sql::Connection* c) const {
+  std::shared_ptr<StatementCache> cache;
+  {
+    std::lock_guard lock(registry_mu);
+    if (auto it = registry.find(c); it != registry.end()) {
+      cache = std::move(it->second);
+      registry.erase(it);
+    }
+  }
+  try {
+    if (cache) cache->by_sql.clear();  // closes the statements while their connection still exists
+  } catch (...) {
+  }
+  delete c;
+}
 
 MysqlPool::MysqlPool(MysqlConfig config, size_t size)
     : config_(std::move(config)), size_(size ? size : static_cast<size_t>(std::max(1, static_cast<int>(config_.pool_size)))) {
@@ -50,7 +83,7 @@ void MysqlPool::rethrow(const sql::SQLException& e) {
   throw MysqlError(fmt::format("mysql error {}: {} [{}]", code, e.what(), e.getSQLStateCStr()), code);
 }
 
-std::unique_ptr<sql::Connection> MysqlPool::connect() {
+ConnectionPtr MysqlPool::connect() {
   thread_init();
   sql::ConnectOptionsMap opts;
   opts["hostName"] = sql::SQLString(config_.host);
@@ -66,11 +99,15 @@ std::unique_ptr<sql::Connection> MysqlPool::connect() {
   opts["characterSetResults"] = sql::SQLString("utf8mb4");
   if (multi_statements_) opts["CLIENT_MULTI_STATEMENTS"] = true;
   try {
-    std::unique_ptr<sql::Connection> c(driver()->connect(opts));
-    std::unique_ptr<sql::Statement> st(c->createStatement());
-    st->execute("SET NAMES utf8mb4 COLLATE utf8mb4_bin");
-    st->execute("SET time_zone = '+00:00'");
-    st->execute("SET SESSION tx_isolation = 'READ-COMMITTED'");
+    ConnectionPtr c(driver()->connect(opts));
+    {
+      std::unique_ptr<sql::Statement> st(c->createStatement());
+      st->execute("SET NAMES utf8mb4 COLLATE utf8mb4_bin");
+      st->execute("SET time_zone = '+00:00'");
+      st->execute("SET SESSION tx_isolation = 'READ-COMMITTED'");
+    }
+    std::lock_guard lock(registry_mu);
+    registry[c.get()] = std::make_shared<StatementCache>();
     return c;
   } catch (const sql::SQLException& e) {
     throw MysqlUnavailable(fmt::format("mysql unavailable at {}:{}: {}", config_.host, config_.port, e.what()));
@@ -104,7 +141,7 @@ MysqlPool::Lease MysqlPool::acquire(std::chrono::milliseconds timeout) {
   }
 }
 
-void MysqlPool::release(std::unique_ptr<sql::Connection> conn) {
+void MysqlPool::release(ConnectionPtr conn) {
   std::lock_guard lock(mu_);
   if (conn && !conn->isClosed()) {
     idle_.push_back(std::move(conn));
@@ -139,8 +176,25 @@ bool MysqlPool::ping(std::chrono::milliseconds timeout) {
   }
 }
 
-std::unique_ptr<sql::PreparedStatement> prepare(sql::Connection& c, const std::string& sql) {
-  return std::unique_ptr<sql::PreparedStatement>(c.prepareStatement(sql));
+Prepared prepare(sql::Connection& c, const std::string& sql) {
+  Prepared p;
+  auto cache = cache_of(&c);
+  if (cache) {
+    if (auto it = cache->by_sql.find(sql); it != cache->by_sql.end()) {
+      it->second->clearParameters();
+      p.statement_ = it->second.get();
+      return p;
+    }
+    if (cache->by_sql.size() < kStatementsPerConnection) {
+      std::unique_ptr<sql::PreparedStatement> st(c.prepareStatement(sql));
+      p.statement_ = st.get();
+      cache->by_sql.emplace(sql, std::move(st));
+      return p;
+    }
+  }
+  p.owned_.reset(c.prepareStatement(sql));
+  p.statement_ = p.owned_.get();
+  return p;
 }
 
 namespace {

@@ -30,6 +30,12 @@ struct MysqlError : std::runtime_error {
 
 inline constexpr int kMysqlDuplicateKey = 1062;
 
+// Closes a pooled connection: its cached prepared statements first (see Prepared), then the connection.
+struct CloseConnection {
+  void operator()(sql::Connection* c) const;
+};
+using ConnectionPtr = std::unique_ptr<sql::Connection, CloseConnection>;
+
 class MysqlPool {
  public:
   explicit MysqlPool(MysqlConfig config, size_t size = 0);
@@ -41,7 +47,7 @@ class MysqlPool {
 
   class Lease {
    public:
-    Lease(MysqlPool* pool, std::unique_ptr<sql::Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(MysqlPool* pool, ConnectionPtr conn) : pool_(pool), conn_(std::move(conn)) {}
     Lease(Lease&&) = default;
     ~Lease();
     sql::Connection* operator->() { return conn_.get(); }
@@ -50,7 +56,7 @@ class MysqlPool {
 
    private:
     MysqlPool* pool_;
-    std::unique_ptr<sql::Connection> conn_;
+    ConnectionPtr conn_;
   };
 
   // Hands out a connection within `timeout`, opening a new one when the pool has room. Throws
@@ -102,14 +108,14 @@ class MysqlPool {
   [[noreturn]] static void rethrow(const sql::SQLException& e);
 
  private:
-  std::unique_ptr<sql::Connection> connect();
-  void release(std::unique_ptr<sql::Connection> conn);
+  ConnectionPtr connect();
+  void release(ConnectionPtr conn);
 
   MysqlConfig config_;
   size_t size_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::unique_ptr<sql::Connection>> idle_;
+  std::deque<ConnectionPtr> idle_;
   size_t open_ = 0;
   std::atomic<bool> multi_statements_{false};
 };
@@ -122,7 +128,26 @@ void apply_migrations(MysqlPool& pool);
 // before it). Logs and returns false when it never could.
 bool apply_migrations_at_start(MysqlPool& pool);
 
-// Convenience: a prepared statement with positional string/int binding.
-std::unique_ptr<sql::PreparedStatement> prepare(sql::Connection& c, const std::string& sql);
+// A prepared statement of one connection. Statements of a pooled connection are kept with it and reused
+// (one round trip per use instead of prepare + execute + close, and no parsing on the server); others are
+// owned by this handle. Its parameters start cleared. Use it while the lease of its connection is held,
+// and let a result set of it go before executing the same SQL again on the same connection.
+class Prepared {
+ public:
+  Prepared() = default;
+  Prepared(Prepared&&) = default;
+  Prepared& operator=(Prepared&&) = default;
+  sql::PreparedStatement* operator->() const { return statement_; }
+  sql::PreparedStatement& operator*() const { return *statement_; }
+  sql::PreparedStatement* get() const { return statement_; }
+
+ private:
+  friend Prepared prepare(sql::Connection& c, const std::string& sql);
+  sql::PreparedStatement* statement_ = nullptr;
+  std::unique_ptr<sql::PreparedStatement> owned_;
+};
+
+// A prepared statement with positional binding (see Prepared).
+Prepared prepare(sql::Connection& c, const std::string& sql);
 
 }  // namespace emtiaz

@@ -6,6 +6,7 @@
 #include "common/mysql.hpp"
 #include "common/redis.hpp"
 #include "gateway/lookup_cache.hpp"
+#include "tenants/tenant_repository.hpp"
 
 namespace emtiaz::gateway {
 
@@ -15,6 +16,10 @@ class CommandClient;
 struct Lookups {
   // tenant id + '\n' + the member reference as sent -> member id
   LookupCache<std::string> members{std::chrono::milliseconds(0), 1'000'000};
+  // tenant id -> the tenant, for reads only (GET balance, redemption, transactions: the time zone their
+  // times are shown in). At most one second old, like a revoked key (api.md); a PATCH /v1/tenant on this
+  // gateway clears its entry at once. Commands never use it: they read the tenant afresh.
+  LookupCache<tenants::Tenant> tenants_for_reads{std::chrono::milliseconds(1000), 100'000};
 };
 
 struct App {

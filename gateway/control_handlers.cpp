@@ -58,12 +58,13 @@ void register_control_routes(Router& router, App& app) {
                 return json_response(200, tenants::to_json(*t));
               })});
 
-  router.add({"PATCH", "/v1/tenant", kOperator, guarded([repos](RequestContext& ctx) {
+  router.add({"PATCH", "/v1/tenant", kOperator, guarded([repos, &app](RequestContext& ctx) {
                 auto parsed = parse_object(ctx.req.body());
                 if (auto* p = std::get_if<Problem>(&parsed)) return problem_response(ctx, *p);
                 auto fields = tenants::parse_tenant_fields(std::get<nlohmann::json>(parsed), /*creating=*/false);
                 if (auto* p = std::get_if<Problem>(&fields)) return problem_response(ctx, *p);
                 auto t = repos->tenants.patch(ctx.principal.tenant_id, std::get<tenants::TenantFields>(fields));
+                app.lookups.tenants_for_reads.invalidate(ctx.principal.tenant_id);
                 if (!t) return not_found(ctx, "tenant");
                 return json_response(200, tenants::to_json(*t));
               })});

@@ -109,6 +109,11 @@ std::optional<tenants::Tenant> tenant_of(Deps& d, const std::string& tenant_id) 
   return d.tenants.get(tenant_id);
 }
 
+// The tenant for a read (at most a second old: see Lookups::tenants_for_reads).
+std::optional<tenants::Tenant> tenant_for_read(Deps& d, const std::string& tenant_id) {
+  return d.app.lookups.tenants_for_reads.get(tenant_id, [&] { return d.tenants.get(tenant_id); });
+}
+
 // A member reference resolved to the member's id (cached once it exists; see gateway/lookup_cache.hpp).
 std::variant<std::string, Problem> member_id_of(Deps& d, const std::string& tenant_id, const std::string& ref,
                                                 bool auto_enroll) {
@@ -162,13 +167,13 @@ std::optional<std::string> owner_member(Deps& d, const RequestContext& ctx, cons
   });
 }
 
-// The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
-wallet::WalletState load_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
+// The member's points state as the wallet last wrote it to Redis; nullopt when Redis misses or is down.
+std::optional<wallet::WalletState> cached_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
   try {
     auto r = d.app.redis.command({"GET", wallet::redis_state_key(tenant_id, member_id)});
     if (r.type == RedisReply::Type::string) {
       auto j = nlohmann::json::parse(r.str, nullptr, false);
-      if (!j.is_discarded()) {
+      if (!j.is_discarded() && j.is_object() && j.contains("state")) {
         auto s = wallet::state_from_json(j.at("state"));
         s.version = j.value("version", 0);
         return s;
@@ -177,6 +182,12 @@ wallet::WalletState load_state(Deps& d, const std::string& tenant_id, const std:
   } catch (const std::exception& e) {
     spdlog::debug("redis read failed, falling back to MySQL: {}", e.what());
   }
+  return std::nullopt;
+}
+
+// The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
+wallet::WalletState load_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
+  if (auto s = cached_state(d, tenant_id, member_id)) return *s;
   return d.app.mysql.run([&](sql::Connection& c) {
     auto st = prepare(c, "SELECT version, state FROM member_states WHERE tenant_id = ? AND member_id = ?");
     st->setString(1, tenant_id);
@@ -330,9 +341,17 @@ void register_points_routes(Router& router, App& app) {
               }});
 
   router.add({"GET", "/v1/members/{member}/balance", kPartner | kOperator, [d](RequestContext& ctx) {
-                auto t = tenant_of(*d, ctx.principal.tenant_id);
+                auto t = tenant_for_read(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
-                auto m = member_id_of(*d, t->id, ctx.params["member"], false);
+                // By member id, a state the wallet wrote for (tenant, id) proves the member is the tenant's:
+                // one Redis read answers. Otherwise (another reference, no state yet, Redis down) the
+                // reference is resolved first.
+                const auto& ref = ctx.params["member"];
+                if (ref.rfind("mem_", 0) == 0) {
+                  if (auto s = cached_state(*d, t->id, ref))
+                    return json_response(200, wallet::balance_json(ref, s->points, now_utc(), t->timezone));
+                }
+                auto m = member_id_of(*d, t->id, ref, false);
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
                 const auto& member_id = std::get<std::string>(m);
                 auto state = load_state(*d, t->id, member_id);
@@ -340,7 +359,7 @@ void register_points_routes(Router& router, App& app) {
               }});
 
   router.add({"GET", "/v1/redemptions/{id}", kPartner | kOperator, [d](RequestContext& ctx) {
-                auto t = tenant_of(*d, ctx.principal.tenant_id);
+                auto t = tenant_for_read(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
                 auto member = owner_member(*d, ctx, "redemptions", ctx.params["id"]);
                 if (!member) return fail(ctx, problem(Code::not_found, "no such redemption"));
@@ -359,7 +378,7 @@ void register_points_routes(Router& router, App& app) {
                 auto params = parse_list_params(ctx.req, "txn");
                 if (auto* p = std::get_if<Problem>(&params)) return fail(ctx, *p);
                 auto lp = std::get<ListParams>(params);
-                auto t = tenant_of(*d, ctx.principal.tenant_id);
+                auto t = tenant_for_read(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
                 auto m = member_id_of(*d, t->id, ctx.params["member"], false);
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
