@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <fstream>
 #include <map>
@@ -209,8 +210,13 @@ bool KafkaProducer::ready(std::chrono::milliseconds timeout) {
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-KafkaConsumer::KafkaConsumer(KafkaConfig config, std::string group_id, std::vector<std::string> topics, Mode mode)
-    : config_(std::move(config)), group_id_(std::move(group_id)), topics_(std::move(topics)), mode_(mode) {}
+KafkaConsumer::KafkaConsumer(KafkaConfig config, std::string group_id, std::vector<std::string> topics, Mode mode,
+                             int fetch_wait_ms)
+    : config_(std::move(config)),
+      group_id_(std::move(group_id)),
+      topics_(std::move(topics)),
+      mode_(mode),
+      fetch_wait_ms_(std::max(1, fetch_wait_ms)) {}
 
 KafkaConsumer::~KafkaConsumer() { destroy(true); }
 
@@ -253,7 +259,7 @@ void KafkaConsumer::build() {
   set(conf, "group.id", group_id_);
   set(conf, "enable.auto.commit", "false");
   set(conf, "auto.offset.reset", mode_ == Mode::group ? "earliest" : "latest");
-  set(conf, "fetch.wait.max.ms", "1");
+  set(conf, "fetch.wait.max.ms", std::to_string(fetch_wait_ms_));
   set(conf, "fetch.error.backoff.ms", "10");
   set(conf, "session.timeout.ms", "6000");
   set(conf, "heartbeat.interval.ms", "500");

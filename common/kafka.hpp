@@ -100,7 +100,11 @@ class KafkaConsumer {
   enum class Mode { group, assign_all_from_end };
   // group: subscribes `topics` in consumer group `group_id` with manual commits.
   // assign_all_from_end: reads every partition of `topics` from the end, outside any group (replies).
-  KafkaConsumer(KafkaConfig config, std::string group_id, std::vector<std::string> topics, Mode mode);
+  // fetch_wait_ms: how long the broker may hold an empty fetch. 1 ms keeps a hop's latency low on the
+  // local broker (librdkafka's mock answers an empty fetch only after this wait) at the cost of ~1,000
+  // empty fetches a second; a consumer for which latency matters less passes more.
+  KafkaConsumer(KafkaConfig config, std::string group_id, std::vector<std::string> topics, Mode mode,
+                int fetch_wait_ms = 1);
   ~KafkaConsumer();
   KafkaConsumer(const KafkaConsumer&) = delete;
   KafkaConsumer& operator=(const KafkaConsumer&) = delete;
@@ -124,6 +128,7 @@ class KafkaConsumer {
   std::string group_id_;
   std::vector<std::string> topics_;
   Mode mode_;
+  int fetch_wait_ms_;
   rd_kafka_t* rk_ = nullptr;
   std::string bootstrap_;
   std::chrono::steady_clock::time_point last_check_{};
