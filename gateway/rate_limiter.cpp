@@ -15,7 +15,8 @@ RateLimiter make_rate_limiter(RedisPool& redis, std::int64_t default_per_second)
     const auto second = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    const auto key = fmt::format("emtiaz:rl:{{p:{}}}:{}", p.partner_id, second);
+    // One budget per API key (a partner's tills may each have their own key); the limit is the partner's.
+    const auto key = fmt::format("emtiaz:rl:{{k:{}}}:{}", p.key_id.empty() ? p.partner_id : p.key_id, second);
     try {
       auto replies = redis.pipeline({{"INCR", key}, {"EXPIRE", key, "2"}});
       if (!replies.empty() && replies[0].type == RedisReply::Type::integer && replies[0].integer > limit) {

@@ -93,7 +93,7 @@ HttpResponse Router::handle(HttpRequest& req) const {
     if (principal->suspended) return problem_response(ctx, problem(Code::partner_suspended, "this partner is suspended"));
     if (limit_) {
       if (auto wait = limit_(*principal)) {
-        auto r = problem_response(ctx, problem(Code::rate_limited, "too many requests for this partner; slow down"));
+        auto r = problem_response(ctx, problem(Code::rate_limited, "too many requests for this API key; slow down"));
         r.headers.emplace_back("Retry-After", std::to_string(*wait));
         return r;
       }

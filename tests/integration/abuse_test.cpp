@@ -258,7 +258,7 @@ int closed_port() {
 }
 
 // ------------------------------------------------------------------------------------------ rate limits
-TEST(Abuse, RateLimitIsPerPartnerConfigurableAndAnswers429WithRetryAfter) {
+TEST(Abuse, RateLimitIsPerKeyConfigurablePerPartnerAndAnswers429WithRetryAfter) {
   HttpClient http(suite_env().url());
   auto limited = new_fixture(http, suite_env().admin_token());
   auto other = new_fixture(http, suite_env().admin_token());
@@ -305,6 +305,31 @@ TEST(Abuse, RateLimitIsPerPartnerConfigurableAndAnswers429WithRetryAfter) {
   // Another partner of the same network (default limit) is not affected.
   burst(other.partner_key, 40, passed, refused, a_429);
   EXPECT_EQ(refused, 0) << "a partner with the default limit was refused";
+
+  // The limit is per key: a second key of the same partner has a budget of its own. Alternating the two,
+  // each passes at most kLimit a second, and together more than one key's budget passes (a budget shared
+  // by the partner would let at most kLimit a second through in all).
+  {
+    auto minted = http.post("/v1/partners/" + limited.partner_id + "/keys", json::object(), {bearer(limited.operator_token)});
+    ASSERT_EQ(minted.status, 201) << minted.describe();
+    const std::string key2 = minted.json().value("api_key", "");
+    std::this_thread::sleep_for(1100ms);  // a fresh second for both keys
+    int passed_by[2] = {0, 0}, refused_by[2] = {0, 0};
+    const auto first = std::chrono::system_clock::now();
+    for (int i = 0; i < 40; ++i) {
+      const int k = i % 2;
+      auto a = http.get("/v1/members/phone:09120000000", {bearer(k == 0 ? limited.partner_key : key2)});
+      (a.status == 429 ? refused_by[k] : passed_by[k]) += 1;
+    }
+    const auto last = std::chrono::system_clock::now();
+    const long secs = std::chrono::duration_cast<std::chrono::seconds>(last.time_since_epoch()).count() -
+                      std::chrono::duration_cast<std::chrono::seconds>(first.time_since_epoch()).count() + 1;
+    for (int k = 0; k < 2; ++k) {
+      EXPECT_LE(passed_by[k], kLimit * secs) << "key " << k + 1 << " passed more than its limit";
+      EXPECT_GT(refused_by[k], 0) << "key " << k + 1 << " was never refused";
+    }
+    EXPECT_GT(passed_by[0] + passed_by[1], kLimit * secs) << "the two keys shared one budget";
+  }
 
   // The limit is the partner's setting: raised, the same burst passes (after the cache and the window).
   r = http.patch("/v1/partners/" + limited.partner_id, {{"rate_limit_per_s", 1000}}, {bearer(limited.operator_token)});
