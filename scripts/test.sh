@@ -47,7 +47,7 @@ export EMTIAZ_TEST_ENV="$NET/env"
 # Private networks of tests live under the run's folder, so that the teardown finds any a crash left behind.
 export EMTIAZ_TEST_TMPDIR="$NET/private"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 failed_any=0
 total_passed=0
@@ -157,6 +157,20 @@ if [[ -n "$server_labels" ]]; then
             label_results+=("secrets: FAILED (a token or key appears in the logs under $NET/logs)")
         else
             label_results+=("secrets: ok (no token or key in $(find "$NET/logs" -type f | wc -l) log files)")
+        fi
+        # Sanitized services print their reports into their logs (UBSan stops the process: halt_on_error).
+        if ((sanitize == 1)); then
+            echo
+            echo "==== sanitizers: the suite network's logs"
+            reports="$(grep -rlE 'runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer' "$NET/logs" || true)"
+            if [[ -n "$reports" ]]; then
+                grep -rhE -A12 'runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer' "$NET/logs" | head -n 60 || true
+                failed_any=1
+                total_failed=$((total_failed + 1))
+                label_results+=("sanitizers: FAILED (reports in $(tr '\n' ' ' <<<"$reports"))")
+            else
+                label_results+=("sanitizers: ok (no report in the suite network's logs)")
+            fi
         fi
     else
         failed_any=1

@@ -149,7 +149,8 @@ TEST_F(ControlPlane, OperatorSeesAndChangesOnlyItsOwnTenant) {
   EXPECT_EQ(http().del("/v1/partners/" + pa_id + "/keys/" + pa["key_id"].get<std::string>(), as(op_b)).status, 404);
   auto list_b = http().get("/v1/partners", as(op_b));
   ASSERT_EQ(list_b.status, 200);
-  for (const auto& p : list_b.json()["items"]) EXPECT_NE(p["id"], pa_id);
+  const auto list_b_json = list_b.json();  // kept: a range-for over a temporary's member would dangle
+  for (const auto& p : list_b_json["items"]) EXPECT_NE(p["id"], pa_id);
   // Partners cannot manage partners.
   EXPECT_EQ(http().get("/v1/partners", as(pa["api_key"])).status, 403);
   EXPECT_EQ(http().get("/v1/tenant", as(pa["api_key"])).status, 403);

@@ -202,7 +202,8 @@ TEST_F(Settlements, ClosesAWindowWithACrossPartnerRedemption) {
   // The contiguous next window closes, with zeros for both partners.
   auto next = close(op, {{"from", rfc3339(to)}, {"to", rfc3339(to + 2s)}});
   ASSERT_EQ(next.status, 201) << next.describe();
-  for (auto& p : next.json()["partners"]) EXPECT_EQ(p["net_irr"], 0);
+  const auto next_json = next.json();  // kept: a range-for over a temporary's member would dangle
+  for (const auto& p : next_json["partners"]) EXPECT_EQ(p["net_irr"], 0);
   auto list = http().get("/v1/settlements?limit=1", as(op));
   ASSERT_EQ(list.status, 200) << list.describe();
   ASSERT_EQ(list.json()["items"].size(), 1u);
