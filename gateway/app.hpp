@@ -14,8 +14,9 @@ class CommandClient;
 
 // The gateway's look-up caches (gateway/lookup_cache.hpp says what each may keep and for how long).
 struct Lookups {
-  // tenant id + '\n' + the member reference as sent -> member id
-  LookupCache<std::string> members{std::chrono::milliseconds(0), 1'000'000};
+  // tenant id + '\n' + the member reference as sent -> member id. 100,000 entries (~15 MiB at most): the
+  // members active right now; a full shard is emptied, so the gateway's memory stays bounded.
+  LookupCache<std::string> members{std::chrono::milliseconds(0), 100'000};
   // tenant id -> the tenant, for reads only (GET balance, redemption, transactions: the time zone their
   // times are shown in). At most one second old, like a revoked key (api.md); a PATCH /v1/tenant on this
   // gateway clears its entry at once. Commands never use it: they read the tenant afresh.
