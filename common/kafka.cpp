@@ -301,6 +301,7 @@ std::vector<KafkaMessage> KafkaConsumer::poll(size_t max, std::chrono::milliseco
     if (rk_ && !b.empty() && b != bootstrap_) {
       spdlog::warn("kafka bootstrap changed ({} -> {}): rebuilding the consumer", bootstrap_, b);
       destroy(false);
+      ++cluster_changes_;
     }
     if (!rk_) build();
   }

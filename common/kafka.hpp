@@ -117,6 +117,9 @@ class KafkaConsumer {
   // Partitions currently assigned to this member of the group, and a counter that moves on every rebalance.
   std::vector<std::int32_t> assignment() const;
   std::uint64_t generation() const { return generation_.load(); }
+  // How many times the bootstrap list changed under this consumer (it then rebuilt its handle on the new
+  // cluster, which knows none of the old one's messages).
+  std::uint64_t cluster_changes() const { return cluster_changes_; }
 
  private:
   void build();
@@ -135,6 +138,7 @@ class KafkaConsumer {
   mutable std::mutex assignment_mu_;
   std::vector<std::int32_t> assignment_;
   std::atomic<std::uint64_t> generation_{0};
+  std::uint64_t cluster_changes_ = 0;
 };
 
 }  // namespace emtiaz

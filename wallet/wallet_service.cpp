@@ -53,7 +53,6 @@ WalletService::~WalletService() = default;
 
 void WalletService::run(const std::atomic<bool>& stop) {
   auto last_timer = std::chrono::steady_clock::now() - std::chrono::hours(1);
-  auto last_bootstrap_check = last_timer;
   while (!stop) {
     auto msgs = consumer_->poll(static_cast<size_t>(config_.batch_size_max), std::chrono::milliseconds(config_.batch_wait_ms + 20));
     if (consumer_->generation() != generation_) {
@@ -64,22 +63,15 @@ void WalletService::run(const std::atomic<bool>& stop) {
       backlog_ = true;
       spdlog::info("wallet owns partitions [{}]", fmt::join(owned_, ","));
     }
-    // An empty list means the broker is between a stop and a start (its file is gone): keep the last one
-    // known, so that the change is still seen when the new broker writes its list.
-    std::string bootstrap;
-    if (std::chrono::steady_clock::now() - last_bootstrap_check >= std::chrono::milliseconds(250)) {
-      last_bootstrap_check = std::chrono::steady_clock::now();
-      bootstrap = kafka_bootstrap(config_.kafka);  // reads a file: not on every turn of the loop
-    }
-    if (!bootstrap.empty() && !bootstrap_.empty() && bootstrap != bootstrap_) {
+    if (consumer_->cluster_changes() != cluster_changes_) {
       // The broker came back without its data: everything not known to be consumed is published again.
       // Consumers deduplicate by the wallet's per-partition sequence.
+      cluster_changes_ = consumer_->cluster_changes();
       spdlog::warn("broker changed: republishing the outbox of owned partitions");
       inflight_.clear();
       delivered_.clear();
       outbox_reset_pending_ = true;
     }
-    if (!bootstrap.empty()) bootstrap_ = bootstrap;
     try {
       if (!msgs.empty()) process_commands(msgs);
       if (outbox_reset_pending_) {

@@ -69,7 +69,7 @@ class WalletService {
   std::deque<InFlight> inflight_;
   std::map<std::int32_t, std::int64_t> delivered_;  // acknowledged, not yet in wallet_partitions.published_seq
   bool backlog_ = true;  // the outbox may hold events not yet published (start-up, failed publish)
-  std::string bootstrap_;
+  std::uint64_t cluster_changes_ = 0;  // the consumer's count last acted on
   bool outbox_reset_pending_ = false;  // the broker changed: the outbox position is to be wound back
 };
 
