@@ -72,14 +72,17 @@ std::string problem_code(const HttpResponse& r) {
   return {};
 }
 
-std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
+// `t` in UTC, to the second, as strftime's `format` writes it.
+std::string utc_text(std::chrono::system_clock::time_point t, const char* format) {
   const std::time_t s = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   ::gmtime_r(&s, &tm);
   char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
+
+std::string rfc3339_utc(std::chrono::system_clock::time_point t) { return utc_text(t, "%Y-%m-%dT%H:%M:%S+00:00"); }
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
@@ -672,14 +675,7 @@ std::optional<std::vector<std::vector<std::string>>> mysql_rows(const PrivateNet
   return rows;
 }
 
-std::string sql_utc(std::chrono::system_clock::time_point t) {
-  const std::time_t s = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  ::gmtime_r(&s, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+std::string sql_utc(std::chrono::system_clock::time_point t) { return utc_text(t, "%Y-%m-%d %H:%M:%S"); }
 
 // |n| / d rounded half away from zero, with n's sign (api.md, Settlement: fee_irr).
 __extension__ typedef __int128 i128;
