@@ -93,13 +93,25 @@ class Conn : public std::enable_shared_from_this<Conn> {
   void start_connect();
   void send(Work w);
   bool idle() const { return ready_ && !busy_; }
+  // Called from the generator's tick: a request outstanding longer than the timeout fails (the socket is
+  // closed, which aborts its pending read). One sweep replaces a timer per read and write, whose re-arming
+  // (timerfd_settime) cost the generator more CPU than the requests themselves.
+  void check_timeout(Clock::time_point now, std::chrono::milliseconds timeout) {
+    if (busy_ && now - sent_at_ > timeout) {
+      timed_out_ = true;
+      beast::error_code ignored;
+      stream_.close(ignored);
+    }
+  }
 
  private:
   void on_response(beast::error_code ec);
   void fail(const std::string& what);
 
   Generator& g_;
-  beast::tcp_stream stream_;
+  tcp::socket stream_;
+  Clock::time_point sent_at_{};
+  bool timed_out_ = false;
   beast::flat_buffer buf_;
   http::request<http::string_body> req_;
   http::response<http::string_body> res_;
@@ -160,14 +172,17 @@ class Generator {
       queue_.push_back(w);
     }
     dispatch();
+    for (auto& c : conns_) c->check_timeout(now, std::chrono::milliseconds(o_.timeout_ms));
     const bool finished_sending = elapsed >= o_.duration || exhausted();
     if (finished_sending && queue_.empty() && in_flight_ == 0) return finish();
     if (finished_sending && elapsed >= o_.duration + o_.drain) return finish();
-    // Wake at the next request's due time (at most 1 ms away, to notice the end of the step).
+    // Wake at the next request's due time, but at most every 200 us (what is due by then is sent together;
+    // its latency still counts from its scheduled time) and at least every 1 ms (to notice the end of the
+    // step and sweep timeouts).
     auto wake = now + std::chrono::milliseconds(1);
     if (!finished_sending) {
       auto next_due = start_ + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * static_cast<double>(scheduled_) / o_.rate));
-      wake = std::min(wake, std::max(now, next_due));
+      wake = std::min(wake, std::max(now + std::chrono::microseconds(200), next_due));
     }
     timer_.expires_at(wake);
     timer_.async_wait([this](beast::error_code) { tick(); });
@@ -330,14 +345,16 @@ class Generator {
 
 void Conn::start_connect() {
   ready_ = false;
-  stream_.expires_after(std::chrono::seconds(5));
+  timed_out_ = false;
   stream_.async_connect(g_.endpoint(), [self = shared_from_this()](beast::error_code ec) {
     if (ec) {
+      beast::error_code ignored;
+      self->stream_.close(ignored);
       auto t = std::make_shared<asio::steady_timer>(self->stream_.get_executor(), std::chrono::milliseconds(200));
       t->async_wait([self, t](beast::error_code) { self->start_connect(); });
       return;
     }
-    self->stream_.socket().set_option(tcp::no_delay(true));
+    self->stream_.set_option(tcp::no_delay(true));
     self->ready_ = true;
     self->g_.connection_ready();
   });
@@ -348,7 +365,7 @@ void Conn::send(Work w) {
   work_ = w;
   key_index_ = g_.build(w, req_);
   res_ = {};
-  stream_.expires_after(std::chrono::milliseconds(g_.options().timeout_ms));
+  sent_at_ = Clock::now();
   http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     if (ec) return self->fail("write:" + ec.message());
     http::async_read(self->stream_, self->buf_, self->res_,
@@ -357,14 +374,14 @@ void Conn::send(Work w) {
 }
 
 void Conn::on_response(beast::error_code ec) {
-  if (ec) return fail(ec == beast::error::timeout ? std::string("timeout") : "read:" + ec.message());
+  if (ec) return fail(timed_out_ ? std::string("timeout") : "read:" + ec.message());
   busy_ = false;
   const bool keep = res_.keep_alive();
   auto status = static_cast<int>(res_.result_int());
   std::string body = std::move(res_.body());
   if (!keep) {
     beast::error_code ignored;
-    stream_.socket().close(ignored);
+    stream_.close(ignored);
     start_connect();
   }
   g_.done(work_, status, body, key_index_, "");
@@ -373,7 +390,7 @@ void Conn::on_response(beast::error_code ec) {
 void Conn::fail(const std::string& what) {
   busy_ = false;
   beast::error_code ignored;
-  stream_.socket().close(ignored);
+  stream_.close(ignored);
   buf_.clear();
   start_connect();
   g_.done(work_, 0, "", key_index_, what);
@@ -419,7 +436,7 @@ Options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     auto o = parse(argc, argv);
-    asio::io_context ioc;
+    asio::io_context ioc(1);  // one thread: no locking inside Asio
     Generator g(o, ioc);
     g.start();
     ioc.run();

@@ -10,6 +10,7 @@
 
 #include <array>
 
+#include "common/blocking.hpp"
 #include "common/crypto.hpp"
 #include "common/metrics.hpp"
 #include "common/service.hpp"
@@ -84,6 +85,7 @@ bool acceptable_request_id(std::string_view id) {
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   HttpServerOptions options;
   HttpHandler handler;
+  InlineHandler try_inline;
   asio::io_context ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
@@ -92,8 +94,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::atomic<size_t> connections{0};
   std::atomic<bool> stopped{false};
 
-  Impl(HttpServerOptions o, HttpHandler h)
-      : options(std::move(o)), handler(std::move(h)), workers(static_cast<size_t>(options.worker_threads)) {}
+  Impl(HttpServerOptions o, HttpHandler h, InlineHandler i)
+      : options(std::move(o)), handler(std::move(h)), try_inline(std::move(i)),
+        workers(static_cast<size_t>(options.worker_threads)) {}
 
   void accept();
 };
@@ -195,11 +198,36 @@ class Session : public std::enable_shared_from_this<Session> {
     const unsigned version = req->raw.version();
     const bool keep_alive = req->raw.keep_alive();
     stream_.expires_never();
+    HttpResponse early;
+    const bool answered = prepare(*req, early);
+    if (answered || server_->try_inline) {
+      auto started = std::chrono::steady_clock::now();
+      std::optional<HttpResponse> resp;
+      if (answered) {
+        resp = std::move(early);
+      } else {
+        set_log_request_id(req->request_id);
+        try {
+          resp = server_->try_inline(*req);
+        } catch (const WouldBlock&) {
+          resp.reset();  // a worker answers it
+        } catch (const std::exception& e) {
+          spdlog::error("request_id={} unhandled exception: {}", req->request_id, e.what());
+          resp = HttpResponse::from_problem(problem(Code::internal, "internal error"), req->request_id);
+        }
+        set_log_request_id({});
+      }
+      if (resp) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        Metrics::global().observe_request(resp->route, resp->status, secs);
+        return write(std::move(*resp), req->request_id, version, keep_alive);
+      }
+    }
     asio::post(server_->workers, [self = shared_from_this(), req, version, keep_alive] {
       auto started = std::chrono::steady_clock::now();
       HttpResponse resp;
       set_log_request_id(req->request_id);
-      if (!self->prepare(*req, resp)) {
+      {
         try {
           resp = self->server_->handler(*req);
         } catch (const std::exception& e) {
@@ -311,8 +339,8 @@ void HttpServer::Impl::accept() {
   });
 }
 
-HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, InlineHandler try_inline)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(try_inline))) {}
 
 HttpServer::~HttpServer() { stop(); }
 

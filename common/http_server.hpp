@@ -25,6 +25,7 @@ struct HttpRequest {
   std::string path;                           // percent-decoded path without the query string
   std::map<std::string, std::string> query;   // percent-decoded query parameters
   std::string request_id;
+  bool limits_counted = false;  // the rate limit already counted this request (tried on an I/O thread first)
 
   std::string_view method() const { auto m = raw.method_string(); return {m.data(), m.size()}; }
   std::optional<std::string> header(std::string_view name) const;
@@ -43,6 +44,9 @@ struct HttpResponse {
 };
 
 using HttpHandler = std::function<HttpResponse(HttpRequest&)>;
+// Tried on the I/O thread before a request goes to the worker pool: an answer, or nullopt to hand the request
+// to a worker (it must then have had no effect but counting the rate limit; see common/blocking.hpp).
+using InlineHandler = std::function<std::optional<HttpResponse>(HttpRequest&)>;
 
 struct HttpServerOptions {
   std::string bind_address = "127.0.0.1";
@@ -58,7 +62,7 @@ struct HttpServerOptions {
 
 class HttpServer {
  public:
-  HttpServer(HttpServerOptions options, HttpHandler handler);
+  HttpServer(HttpServerOptions options, HttpHandler handler, InlineHandler try_inline = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -211,12 +211,13 @@ bool KafkaProducer::ready(std::chrono::milliseconds timeout) {
 }
 
 KafkaConsumer::KafkaConsumer(KafkaConfig config, std::string group_id, std::vector<std::string> topics, Mode mode,
-                             int fetch_wait_ms)
+                             int fetch_wait_ms, std::vector<std::int32_t> partitions)
     : config_(std::move(config)),
       group_id_(std::move(group_id)),
       topics_(std::move(topics)),
       mode_(mode),
-      fetch_wait_ms_(std::max(1, fetch_wait_ms)) {}
+      fetch_wait_ms_(std::max(1, fetch_wait_ms)),
+      partitions_(std::move(partitions)) {}
 
 KafkaConsumer::~KafkaConsumer() { destroy(true); }
 
@@ -285,9 +286,11 @@ void KafkaConsumer::build() {
     rd_kafka_topic_partition_list_destroy(list);
   } else {
     auto* list = rd_kafka_topic_partition_list_new(config_.partitions * static_cast<int>(topics_.size()));
+    std::vector<std::int32_t> parts = partitions_;
+    if (parts.empty())
+      for (std::int32_t p = 0; p < config_.partitions; ++p) parts.push_back(p);
     for (const auto& t : topics_)
-      for (int p = 0; p < config_.partitions; ++p)
-        rd_kafka_topic_partition_list_add(list, t.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
+      for (auto p : parts) rd_kafka_topic_partition_list_add(list, t.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
     rd_kafka_assign(rk_, list);
     rd_kafka_topic_partition_list_destroy(list);
   }

@@ -99,12 +99,14 @@ class KafkaConsumer {
  public:
   enum class Mode { group, assign_all_from_end };
   // group: subscribes `topics` in consumer group `group_id` with manual commits.
-  // assign_all_from_end: reads every partition of `topics` from the end, outside any group (replies).
+  // assign_all_from_end: reads the partitions of `topics` from the end, outside any group (replies): those in
+  // `partitions`, or every one when it is empty. A gateway reads only its own reply partition: fetching the
+  // other fifteen cost the (single-threaded) local broker more than the replies themselves.
   // fetch_wait_ms: how long the broker may hold an empty fetch. 1 ms keeps a hop's latency low on the
   // local broker (librdkafka's mock answers an empty fetch only after this wait) at the cost of ~1,000
   // empty fetches a second; a consumer for which latency matters less passes more.
   KafkaConsumer(KafkaConfig config, std::string group_id, std::vector<std::string> topics, Mode mode,
-                int fetch_wait_ms = 1);
+                int fetch_wait_ms = 1, std::vector<std::int32_t> partitions = {});
   ~KafkaConsumer();
   KafkaConsumer(const KafkaConsumer&) = delete;
   KafkaConsumer& operator=(const KafkaConsumer&) = delete;
@@ -132,6 +134,7 @@ class KafkaConsumer {
   std::vector<std::string> topics_;
   Mode mode_;
   int fetch_wait_ms_;
+  std::vector<std::int32_t> partitions_;
   rd_kafka_t* rk_ = nullptr;
   std::string bootstrap_;
   std::chrono::steady_clock::time_point last_check_{};

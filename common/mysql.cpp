@@ -1,5 +1,7 @@
 #include "common/mysql.hpp"
 
+#include "common/blocking.hpp"
+
 #include <cppconn/driver.h>
 #include <cppconn/exception.h>
 #include <fmt/format.h>
@@ -115,6 +117,7 @@ ConnectionPtr MysqlPool::connect() {
 }
 
 MysqlPool::Lease MysqlPool::acquire(std::chrono::milliseconds timeout) {
+  if (blocking_forbidden()) throw WouldBlock{};  // on an I/O thread: the request moves to a worker
   thread_init();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(mu_);

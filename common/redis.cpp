@@ -1,5 +1,7 @@
 #include "common/redis.hpp"
 
+#include "common/blocking.hpp"
+
 #include <fmt/format.h>
 
 namespace emtiaz {
@@ -67,6 +69,8 @@ RedisPool::Conn RedisPool::acquire() {
       idle_.pop_front();
       return c;
     }
+    // On an I/O thread (common/blocking.hpp) a short Redis command is fine, waiting for a connection is not.
+    if (open_ >= size_ && blocking_forbidden()) throw WouldBlock{};
     if (open_ < size_) {
       ++open_;
       lock.unlock();

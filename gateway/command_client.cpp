@@ -20,10 +20,10 @@ CommandClient::~CommandClient() {
 }
 
 void CommandClient::read_replies() {
-  // Replies are read from the end of the reply partitions, outside any consumer group: a reply that
-  // arrives while no gateway waits is not needed (the retry asks the wallet again, which replays).
+  // Replies are read from the end of this gateway's reply partition, outside any consumer group: a reply
+  // that arrives while no gateway waits is not needed (the retry asks the wallet again, which replays).
   KafkaConsumer consumer(config_, "emtiaz-gateway-" + instance_id_, {config_.replies_topic},
-                         KafkaConsumer::Mode::assign_all_from_end);
+                         KafkaConsumer::Mode::assign_all_from_end, 1, {reply_partition_});
   while (!stop_) {
     auto msgs = consumer.poll(512, std::chrono::milliseconds(100));
     for (const auto& m : msgs) {

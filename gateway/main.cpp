@@ -65,7 +65,7 @@ int main() {
       r.headers.emplace_back("Retry-After", "1");
       return r;
     }
-  });
+  }, [&](HttpRequest& req) { return router.try_inline(req); });
   auto port = server.start();
   write_port_file(config.port_file, port);
   spdlog::info("gateway listening on http://127.0.0.1:{} (instance {})", port, commands.instance_id());

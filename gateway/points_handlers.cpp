@@ -356,7 +356,8 @@ void register_points_routes(Router& router, App& app) {
                 const auto& member_id = std::get<std::string>(m);
                 auto state = load_state(*d, t->id, member_id);
                 return json_response(200, wallet::balance_json(member_id, state.points, now_utc(), t->timezone));
-              }});
+              },
+              /*inline_ok=*/true});
 
   router.add({"GET", "/v1/redemptions/{id}", kPartner | kOperator, [d](RequestContext& ctx) {
                 auto t = tenant_for_read(*d, ctx.principal.tenant_id);

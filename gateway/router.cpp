@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/blocking.hpp"
 #include "common/crypto.hpp"
 #include "common/mysql.hpp"
 
@@ -21,26 +22,58 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
-bool match(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params) {
-  auto p = split_path(pattern);
-  auto s = split_path(path);
-  if (p.size() != s.size()) return false;
-  std::map<std::string, std::string> found;
-  for (size_t i = 0; i < p.size(); ++i) {
-    if (p[i].size() >= 2 && p[i].front() == '{' && p[i].back() == '}') {
-      if (s[i].empty()) return false;
-      found[std::string(p[i].substr(1, p[i].size() - 2))] = std::string(s[i]);
-    } else if (p[i] != s[i]) {
+bool match(const std::vector<std::string>& pattern, const std::vector<std::string_view>& path,
+           std::map<std::string, std::string>& params) {
+  if (pattern.size() != path.size()) return false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const auto& p = pattern[i];
+    if (p.size() >= 2 && p.front() == '{' && p.back() == '}') {
+      if (path[i].empty()) return false;
+    } else if (p != path[i]) {
       return false;
     }
   }
-  params = std::move(found);
+  params.clear();
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const auto& p = pattern[i];
+    if (p.size() >= 2 && p.front() == '{' && p.back() == '}') params[p.substr(1, p.size() - 2)] = std::string(path[i]);
+  }
   return true;
 }
 
 }  // namespace
 
-void Router::add(Route route) { routes_.push_back(std::move(route)); }
+void Router::add(Route route) {
+  std::vector<std::string> segments;
+  for (auto part : split_path(route.pattern)) segments.emplace_back(part);
+  segments_.push_back(std::move(segments));
+  routes_.push_back(std::move(route));
+}
+
+const Route* Router::find(std::string_view method, std::string_view path, std::map<std::string, std::string>& params,
+                          bool& path_matched) const {
+  const auto parts = split_path(path);
+  path_matched = false;
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    if (!match(segments_[i], parts, params)) continue;
+    path_matched = true;
+    if (routes_[i].method == method) return &routes_[i];
+  }
+  return nullptr;
+}
+
+std::optional<HttpResponse> Router::try_inline(HttpRequest& req) const {
+  std::map<std::string, std::string> params;
+  bool path_matched = false;
+  const Route* found = find(req.method(), req.path, params, path_matched);
+  if (!found || !found->inline_ok) return std::nullopt;
+  NoBlockingScope scope;
+  try {
+    return handle(req);
+  } catch (const WouldBlock&) {
+    return std::nullopt;
+  }
+}
 
 std::vector<std::string> Router::route_list() const {
   std::vector<std::string> out;
@@ -60,18 +93,8 @@ HttpResponse problem_response(const RequestContext& ctx, const Problem& p) {
 
 HttpResponse Router::handle(HttpRequest& req) const {
   std::map<std::string, std::string> params;
-  const Route* found = nullptr;
   bool path_matched = false;
-  for (const auto& r : routes_) {
-    std::map<std::string, std::string> p;
-    if (!match(r.pattern, req.path, p)) continue;
-    path_matched = true;
-    if (r.method == req.method()) {
-      found = &r;
-      params = std::move(p);
-      break;
-    }
-  }
+  const Route* found = find(req.method(), req.path, params, path_matched);
   RequestContext ctx{req, {}, std::move(params), found ? found->method + " " + found->pattern : "unmatched"};
   if (!found) {
     auto code = path_matched ? Code::method_not_allowed : Code::not_found;
@@ -91,7 +114,8 @@ HttpResponse Router::handle(HttpRequest& req) const {
     if (principal->kind == Principal::Kind::partner) role = kPartner;
     if (!(found->roles & role)) return problem_response(ctx, problem(Code::forbidden, "this principal may not call this route"));
     if (principal->suspended) return problem_response(ctx, problem(Code::partner_suspended, "this partner is suspended"));
-    if (limit_) {
+    if (limit_ && !req.limits_counted) {
+      req.limits_counted = true;  // counted once, also when the request moves from an I/O thread to a worker
       if (auto wait = limit_(*principal)) {
         auto r = problem_response(ctx, problem(Code::rate_limited, "too many requests for this API key; slow down"));
         r.headers.emplace_back("Retry-After", std::to_string(*wait));

@@ -29,6 +29,9 @@ struct Route {
   std::string pattern;  // "/v1/members/{member}/balance"
   unsigned roles;       // bitmask of Role
   RouteHandler handler;
+  // May be tried on an I/O thread (Router::try_inline): the handler normally needs only in-process caches
+  // and Redis; where it would need MySQL it throws WouldBlock (common/blocking.hpp) before any effect.
+  bool inline_ok = false;
 };
 
 // Resolves a bearer token to a principal (nullopt: unknown or revoked token).
@@ -43,13 +46,20 @@ class Router {
       : authenticate_(std::move(authenticate)), limit_(std::move(limit)) {}
   void add(Route route);
   HttpResponse handle(HttpRequest& req) const;
+  // For an inline_ok route, its answer computed on the calling (I/O) thread without waiting for MySQL;
+  // nullopt when the route is not inline_ok or the answer needs MySQL (then call handle() on a worker).
+  std::optional<HttpResponse> try_inline(HttpRequest& req) const;
   // "METHOD /pattern" of every route, for the OpenAPI coverage test.
   std::vector<std::string> route_list() const;
 
  private:
+  const Route* find(std::string_view method, std::string_view path, std::map<std::string, std::string>& params,
+                    bool& path_matched) const;
+
   Authenticator authenticate_;
   RateLimiter limit_;
   std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> segments_;  // each route's pattern split at '/', parallel to routes_
 };
 
 // Storage failures become problem documents here, once, for every route that wraps its handler in it:

@@ -20,7 +20,9 @@
 #
 # Environment: EMTIAZ_BUILD_DIR (binaries; default `build`, relative to the repository),
 # EMTIAZ_READY_TIMEOUT (seconds to wait for readiness, default 60), EMTIAZ_STOP_TIMEOUT (seconds before
-# SIGKILL, default 15), EMTIAZ_LOG_LEVEL (passed to the services, default info).
+# SIGKILL, default 15), EMTIAZ_LOG_LEVEL (passed to the services, default info), EMTIAZ_INNODB_BUFFER_POOL
+# and EMTIAZ_INNODB_LOG_FILE (InnoDB's buffer pool and redo log sizes, default 256M each; the benchmark sizes
+# them to its million members).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +30,8 @@ PARTS=(mariadb redis broker wallet clearing gateway)
 SERVICES=(wallet clearing gateway)
 READY_TIMEOUT="${EMTIAZ_READY_TIMEOUT:-60}"
 STOP_TIMEOUT="${EMTIAZ_STOP_TIMEOUT:-15}"
+INNODB_BUFFER_POOL="${EMTIAZ_INNODB_BUFFER_POOL:-256M}"
+INNODB_LOG_FILE="${EMTIAZ_INNODB_LOG_FILE:-256M}"
 
 BUILD_DIR="${EMTIAZ_BUILD_DIR:-build}"
 case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$REPO/$BUILD_DIR" ;; esac
@@ -373,6 +377,7 @@ start_mariadb() {
         --socket="$MYSQL_SOCKET" --port="$MYSQL_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
         --pid-file="$MYSQL_HOME/mariadbd.pid" \
         --innodb-flush-log-at-trx-commit=1 --sync-binlog=1 \
+        --innodb-buffer-pool-size="$INNODB_BUFFER_POOL" --innodb-log-file-size="$INNODB_LOG_FILE" \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
         --max-connections=500
     local deadline=$((SECONDS + READY_TIMEOUT))
