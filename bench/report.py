@@ -112,8 +112,16 @@ elif 200 <= st.get("status", 0) < 300:
 else:
     w(f"- Settlement close over {st.get('ledger_entries', 0):,} ledger entries: HTTP {st.get('status')} after {st.get('seconds', 0):.2f} s (not a success).")
 if au:
-    w(f"- Audit (`emtiaz-audit TENANT`, {au.get('ledger_entries', 0):,} ledger entries): **{au['seconds']:.2f} s**, exit {au['rc']}: "
+    w(f"- Audit of the run (`emtiaz-audit`, every tenant, {au.get('ledger_entries', 0):,} ledger entries): **{au['seconds']:.2f} s**, exit {au['rc']}: "
       f"`{au.get('output', '').strip().splitlines()[0] if au.get('output', '').strip() else ''}`")
+ss = one("settlement_scale", {})
+if ss:
+    w(f"- Settlement close over {ss.get('entries', 0):,} ledger entries (`bench/settlement_scale.sh`): **{ss.get('close_s', 0):.2f} s** "
+      f"(HTTP {ss.get('status')}, every figure as the generator computed: {'yes' if ss.get('match') else 'NO'}; seeding took {ss.get('seed_s', 0):.0f} s).")
+asc = one("audit_scale", {})
+if asc:
+    w(f"- Audit over {asc.get('members', 0):,} members (`bench/audit_scale.sh`: conservation and Redis = MySQL for every member): "
+      f"**{asc.get('audit_s', 0):.2f} s**, exit {asc.get('rc')}, peak RSS {asc.get('peak_rss_kb', 0) / 1024:.0f} MiB (seeding took {asc.get('seed_s', 0):.0f} s).")
 w("")
 
 bd = one("breakdown")

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# soak.sh NETDIR [SECONDS] — do the wallet's and the gateway's memory stay flat under a long mixed load?
+# (issue 7, item 5). Not a test: nothing asserts; it prints and writes bench/results/soak.md.
+#
+# Against a running network (scripts/netctl.sh up NETDIR, or scripts/bench.sh --keep's var/bench): creates a
+# tenant of its own and 4 partners through the API, enrols SOAK_MEMBERS members (default 20,000) by an earn
+# each (phones 0912 + a 7-digit index, auto-enrolled), so that every cache that grows with the members it
+# sees (the gateway's member references, its auth and lookup caches, the wallet's pools) is warm, then runs
+# three open-loop generators at once for SECONDS (default 600): earns at SOAK_EARN_RATE (150/s) and
+# authorizations at SOAK_AUTH_RATE (50/s) on random members, balance reads at SOAK_READ_RATE (800/s).
+# Wallet and gateway RSS are sampled every 5 s. The table gives RSS after the warm-up, at every minute and
+# at the end, the growth from the end of the warm-up, and the least-squares slope over the run (KiB/min).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+[[ $# -ge 1 && -f "$1/env" ]] || { echo "usage: bench/soak.sh NETDIR [SECONDS]" >&2; exit 2; }
+NETDIR="$(cd "$1" && pwd)"
+SECONDS_RUN="${2:-600}"
+MEMBERS="${SOAK_MEMBERS:-20000}"
+EARN_RATE="${SOAK_EARN_RATE:-150}"
+AUTH_RATE="${SOAK_AUTH_RATE:-50}"
+READ_RATE="${SOAK_READ_RATE:-800}"
+BUILD="${EMTIAZ_BUILD_DIR:-build}"
+LOADGEN="$REPO/$BUILD/bench/emtiaz-loadgen"
+OUT="$REPO/bench/results/soak.md"
+set -a
+# shellcheck disable=SC1091
+source "$NETDIR/env"
+set +a
+URL="$EMTIAZ_URL"
+
+say() { printf 'soak: %s\n' "$*" >&2; }
+[[ -x "$LOADGEN" ]] || { echo "soak: no $LOADGEN (cmake --build $BUILD --target emtiaz-loadgen)" >&2; exit 2; }
+WORK="$(mktemp -d /tmp/emtiaz-soak.XXXXXX)"
+SAMPLER=""
+trap '[[ -n "$SAMPLER" ]] && kill "$SAMPLER" 2>/dev/null; rm -rf "$WORK"' EXIT
+
+pid_of() { cat "$NETDIR/pids/$1.pid"; }
+kb_of() { awk -v k="$2:" '$1==k{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+say "creating a tenant and 4 partners through the API"
+python3 - "$URL" "$EMTIAZ_ADMIN_TOKEN" "$MEMBERS" "$WORK" <<'EOF'
+import json, sys, time, urllib.request
+url, admin, members, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def post(path, token, body):
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+ten = post("/v1/tenants", admin, {"name": f"Soak coalition {int(time.time())}", "calendar": "jalali", "auto_enroll": True})
+with open(work + "/keys.txt", "w") as kf:
+    for p in range(4):
+        part = post("/v1/partners", ten["operator_token"], {
+            "name": f"Soak partner {p}", "category": "grocery", "issue_price_irr": 1000,
+            "redeem_value_irr": 900, "fee_bps": 150, "earn": {"points_per_10k_irr": 100}})
+        kf.write(f"{part['api_key']} {members}\n")
+EOF
+
+run() {  # run LABEL ARGS...: one generator, its JSON line into WORK/LABEL.json
+    local label="$1"
+    shift
+    "$LOADGEN" --url "$URL" --connections 32 --keys "$WORK/keys.txt" --label "$label" "$@" >"$WORK/$label.json"
+}
+
+(
+    while :; do
+        printf '%s %s %s\n' "$(date +%s)" "$(kb_of "$(pid_of wallet)" VmRSS)" "$(kb_of "$(pid_of gateway)" VmRSS)"
+        sleep 5
+    done
+) >"$WORK/rss.log" 2>/dev/null &
+SAMPLER=$!
+START=$(date +%s)
+
+say "warm-up: one earn for each of $MEMBERS members (enrols them; 400/s)"
+run warmup --op earn --members-mode seq --warm "$MEMBERS" --amount 10000000 --rate 400 \
+    --duration "$(python3 -c "print($MEMBERS/100)")" --drain 30
+WARM_END=$(date +%s)
+
+say "mixed load for ${SECONDS_RUN}s: earn ${EARN_RATE}/s, authorize ${AUTH_RATE}/s, balance ${READ_RATE}/s"
+run earn --op earn --members-mode warm --warm "$MEMBERS" --amount 1000000 --rate "$EARN_RATE" --duration "$SECONDS_RUN" --drain 10 &
+p1=$!
+run authorize --op authorize --members-mode warm --warm "$MEMBERS" --rate "$AUTH_RATE" --duration "$SECONDS_RUN" --drain 10 &
+p2=$!
+run balance --op balance --members-mode warm --warm "$MEMBERS" --rate "$READ_RATE" --duration "$SECONDS_RUN" --drain 10 &
+p3=$!
+wait "$p1" "$p2" "$p3"
+END=$(date +%s)
+kill "$SAMPLER" 2>/dev/null || true
+SAMPLER=""
+
+mkdir -p "$(dirname "$OUT")"
+python3 - "$WORK" "$START" "$WARM_END" "$END" "$SECONDS_RUN" "$MEMBERS" "$(uptime | sed 's/^ *//')" <<'EOF' | tee "$OUT"
+import json, sys
+work, start, warm_end, end, secs, members, up = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7]
+rows = [tuple(map(int, l.split())) for l in open(work + "/rss.log") if len(l.split()) == 3]
+def mib(kb): return f"{kb/1024:.1f}"
+after = [r for r in rows if r[0] >= warm_end]
+print(f"# Soak: wallet and gateway memory over {secs} s of mixed load\n")
+print(f"{members} members warmed first (one earn each); then earns, authorizations and balance reads at once.")
+print(f"Machine at the end: `{up}`.\n")
+print("| generator | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | errors |")
+print("|---|---:|---:|---:|---:|---:|---|")
+for name in ("warmup", "earn", "authorize", "balance"):
+    try:
+        r = json.loads(open(f"{work}/{name}.json").read().strip().splitlines()[-1])
+    except Exception:
+        continue
+    errs = ", ".join(f"{k}: {v}" for k, v in r.get("errors", {}).items()) or "0"
+    print(f"| {name} | {r['offered']:.0f} | {r['achieved']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['p999_ms']:.1f} | {errs} |")
+print("\n| time since the warm-up ended | wallet RSS MiB | gateway RSS MiB |")
+print("|---|---:|---:|")
+marks, nxt = [], 0
+for r in after:
+    t = r[0] - warm_end
+    if t >= nxt or r is after[-1]:
+        marks.append(r)
+        nxt = (t // 60 + 1) * 60
+for r in marks:
+    print(f"| {r[0]-warm_end} s | {mib(r[1])} | {mib(r[2])} |")
+def slope(i):
+    pts = [((r[0]-warm_end)/60.0, r[i]) for r in after]
+    n = len(pts)
+    if n < 2: return 0.0
+    mx = sum(p[0] for p in pts)/n; my = sum(p[1] for p in pts)/n
+    den = sum((p[0]-mx)**2 for p in pts)
+    return sum((p[0]-mx)*(p[1]-my) for p in pts)/den if den else 0.0
+if after:
+    first, last = after[0], after[-1]
+    peak_w = max(r[1] for r in after); peak_g = max(r[2] for r in after)
+    print(f"\nWallet: {mib(first[1])} → {mib(last[1])} MiB (peak {mib(peak_w)}), slope {slope(1):+.0f} KiB/min.")
+    print(f"Gateway: {mib(first[2])} → {mib(last[2])} MiB (peak {mib(peak_g)}), slope {slope(2):+.0f} KiB/min.")
+EOF
+say "written: bench/results/soak.md"
