@@ -107,11 +107,13 @@ class Conn : public std::enable_shared_from_this<Conn> {
  private:
   void on_response(beast::error_code ec);
   void fail(const std::string& what);
+  void write_request();
 
   Generator& g_;
   tcp::socket stream_;
   Clock::time_point sent_at_{};
   bool timed_out_ = false;
+  bool resent_ = false;  // this request is already on its second connection
   beast::flat_buffer buf_;
   http::request<http::string_body> req_;
   http::response<http::string_body> res_;
@@ -364,8 +366,12 @@ void Conn::send(Work w) {
   busy_ = true;
   work_ = w;
   key_index_ = g_.build(w, req_);
-  res_ = {};
   sent_at_ = Clock::now();
+  write_request();
+}
+
+void Conn::write_request() {
+  res_ = {};
   http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     if (ec) return self->fail("write:" + ec.message());
     http::async_read(self->stream_, self->buf_, self->res_,
@@ -376,6 +382,7 @@ void Conn::send(Work w) {
 void Conn::on_response(beast::error_code ec) {
   if (ec) return fail(timed_out_ ? std::string("timeout") : "read:" + ec.message());
   busy_ = false;
+  resent_ = false;
   const bool keep = res_.keep_alive();
   auto status = static_cast<int>(res_.result_int());
   std::string body = std::move(res_.body());
@@ -388,10 +395,24 @@ void Conn::on_response(beast::error_code ec) {
 }
 
 void Conn::fail(const std::string& what) {
-  busy_ = false;
   beast::error_code ignored;
   stream_.close(ignored);
   buf_.clear();
+  if (!timed_out_ && !resent_) {
+    // Most often a keep-alive connection that the server closed while it sat unused (its first-request or
+    // idle deadline passed): do what any HTTP client does and send the request again, once, on a new
+    // connection. Its latency still counts from its scheduled time; every POST carries an Idempotency-Key,
+    // so a resend cannot act twice.
+    resent_ = true;
+    stream_.async_connect(g_.endpoint(), [self = shared_from_this(), what](beast::error_code ec) {
+      if (ec) return self->fail(what + " (and the resend could not connect: " + ec.message() + ")");
+      self->stream_.set_option(tcp::no_delay(true));
+      self->write_request();
+    });
+    return;
+  }
+  busy_ = false;
+  resent_ = false;
   start_connect();
   g_.done(work_, 0, "", key_index_, what);
 }
