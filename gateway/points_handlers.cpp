@@ -185,6 +185,22 @@ std::optional<wallet::WalletState> cached_state(Deps& d, const std::string& tena
   return std::nullopt;
 }
 
+// The member's balance as of `now` from the view the wallet stored beside the state, when that view still
+// holds at `now` (nothing timed has happened since); nullopt otherwise (or when Redis misses or is down).
+std::optional<points::Balance> cached_balance(Deps& d, const std::string& tenant_id, const std::string& member_id,
+                                              points::Instant now) {
+  try {
+    auto r = d.app.redis.command({"GET", wallet::redis_balance_key(tenant_id, member_id)});
+    if (r.type == RedisReply::Type::string) {
+      auto j = nlohmann::json::parse(r.str, nullptr, false);
+      if (auto v = wallet::balance_view_from_json(j); v && v->holds_at(now)) return v->balance;
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("redis read failed, falling back: {}", e.what());
+  }
+  return std::nullopt;
+}
+
 // The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
 wallet::WalletState load_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
   if (auto s = cached_state(d, tenant_id, member_id)) return *s;
@@ -346,16 +362,23 @@ void register_points_routes(Router& router, App& app) {
                 // By member id, a state the wallet wrote for (tenant, id) proves the member is the tenant's:
                 // one Redis read answers. Otherwise (another reference, no state yet, Redis down) the
                 // reference is resolved first.
+                // First the wallet's precomputed view (small; exact until the member's next timed change),
+                // then the state (computed as of now), from Redis, else MySQL.
                 const auto& ref = ctx.params["member"];
+                const auto now = now_utc();
                 if (ref.rfind("mem_", 0) == 0) {
+                  if (auto b = cached_balance(*d, t->id, ref, now))
+                    return json_response(200, wallet::balance_json(ref, *b, t->timezone));
                   if (auto s = cached_state(*d, t->id, ref))
-                    return json_response(200, wallet::balance_json(ref, s->points, now_utc(), t->timezone));
+                    return json_response(200, wallet::balance_json(ref, s->points, now, t->timezone));
                 }
                 auto m = member_id_of(*d, t->id, ref, false);
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
                 const auto& member_id = std::get<std::string>(m);
+                if (auto b = cached_balance(*d, t->id, member_id, now))
+                  return json_response(200, wallet::balance_json(member_id, *b, t->timezone));
                 auto state = load_state(*d, t->id, member_id);
-                return json_response(200, wallet::balance_json(member_id, state.points, now_utc(), t->timezone));
+                return json_response(200, wallet::balance_json(member_id, state.points, now, t->timezone));
               },
               /*inline_ok=*/true});
 

@@ -573,6 +573,16 @@ std::optional<Instant> next_due(const MemberState& state) {
   return best;
 }
 
+BalanceView balance_view(const MemberState& state, Instant at) {
+  MemberState as_of = state;
+  advance(as_of, at);
+  BalanceView view;
+  view.balance = balance_at(as_of, at);
+  view.at = at;
+  view.valid_until = next_due(as_of);
+  return view;
+}
+
 const Lot* find_lot(const MemberState& state, std::string_view lot_id) {
   for (const auto& lot : state.lots) {
     if (lot.id == lot_id) return &lot;

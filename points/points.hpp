@@ -219,6 +219,18 @@ struct Balance {
   Points pending = 0;
   Points held = 0;
   std::vector<ExpiringPoints> expiring;  // at most kExpiringMax, earliest expiry first
+  bool operator==(const Balance&) const = default;
+};
+
+// The balance as of `at`, and until when it stays exactly that: nothing in the state changes by itself
+// before `valid_until` (the next lot becoming available or expiring, the next hold running out), so
+// balance_at(state, t) == balance for every at <= t < valid_until (always, when valid_until is empty).
+// What the wallet precomputes for readers, who then need no state at all until valid_until.
+struct BalanceView {
+  Balance balance;
+  Instant at{};
+  std::optional<Instant> valid_until;
+  bool holds_at(Instant t) const { return at <= t && (!valid_until || t < *valid_until); }
 };
 inline constexpr std::size_t kExpiringMax = 10;
 
@@ -271,6 +283,7 @@ std::vector<Movement> advance(MemberState& state, Instant now);
 // The earliest time-caused event not yet applied that will produce a movement: a pending lot with points
 // becoming available, a hold timing out, a lot with unheld points expiring. nullopt when none.
 [[nodiscard]] std::optional<Instant> next_due(const MemberState& state);
+[[nodiscard]] BalanceView balance_view(const MemberState& state, Instant at);
 
 // Look-ups.
 [[nodiscard]] const Lot* find_lot(const MemberState& state, std::string_view lot_id);

@@ -41,22 +41,43 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
       debt_outstanding += s.points.debt;
     }
     if (!redis || redis_broken || page.empty()) return;
+    // Per member, two keys: the cached state and the balance view (what balance reads use).
     std::vector<std::string> argv{"MGET"};
-    for (const auto& row : page) argv.push_back(redis_state_key(tenant_id, std::get<0>(row)));
+    for (const auto& row : page) {
+      argv.push_back(redis_state_key(tenant_id, std::get<0>(row)));
+      argv.push_back(redis_balance_key(tenant_id, std::get<0>(row)));
+    }
     try {
       auto r = redis->command(argv);
-      if (r.type != RedisReply::Type::array || r.elements.size() != page.size())
+      if (r.type != RedisReply::Type::array || r.elements.size() != 2 * page.size())
         throw std::runtime_error("MGET did not answer one value per key");
       for (size_t i = 0; i < page.size(); ++i) {
         const auto& [member, version, state] = page[i];
-        const auto& e = r.elements[i];
-        if (e.type != RedisReply::Type::string) continue;  // not cached: readers use MySQL
-        auto j = nlohmann::json::parse(e.str);
-        const auto cached_version = j.value("version", std::int64_t{-1});
-        const bool same_state = j.contains("state") && j.at("state") == state;
-        if (cached_version != version || !same_state)
-          report.differences.push_back(fmt::format("member {}: Redis holds version {}, MySQL version {}{}", member,
-                                                   cached_version, version, same_state ? "" : " (states differ)"));
+        const auto& e = r.elements[2 * i];
+        if (e.type == RedisReply::Type::string) {  // not cached: readers use MySQL
+          auto j = nlohmann::json::parse(e.str);
+          const auto cached_version = j.value("version", std::int64_t{-1});
+          const bool same_state = j.contains("state") && j.at("state") == state;
+          if (cached_version != version || !same_state)
+            report.differences.push_back(fmt::format("member {}: Redis holds version {}, MySQL version {}{}", member,
+                                                     cached_version, version, same_state ? "" : " (states differ)"));
+        }
+        const auto& b = r.elements[2 * i + 1];
+        if (b.type == RedisReply::Type::string) {
+          // The view must be what the committed state gives at the view's own instant, and of its version.
+          auto j = nlohmann::json::parse(b.str, nullptr, false);
+          auto view = balance_view_from_json(j);
+          const auto view_version = j.is_object() ? j.value("version", std::int64_t{-1}) : std::int64_t{-1};
+          bool same = false;
+          if (view) {
+            auto expected = points::balance_view(state_from_json(state).points, view->at);
+            same = expected.balance == view->balance && expected.valid_until == view->valid_until;
+          }
+          if (view_version != version || !same)
+            report.differences.push_back(fmt::format("member {}: Redis balance view of version {}, MySQL version {}{}",
+                                                     member, view_version, version,
+                                                     same ? "" : " (the view differs from the state's balance)"));
+        }
       }
     } catch (const std::exception& e) {
       report.differences.push_back(fmt::format("Redis could not be read: {}", e.what()));

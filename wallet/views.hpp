@@ -2,6 +2,7 @@
 // How the points state is shown through the API. Shared by the wallet (responses to commands, stored and
 // replayed byte for byte) and the gateway (reads), so that both render the same thing the same way.
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -21,6 +22,14 @@ WalletState state_from_json(const nlohmann::json& j);
 
 nlohmann::json balance_json(const std::string& member_id, const points::MemberState& state, points::Instant now,
                             const std::string& tz);
+nlohmann::json balance_json(const std::string& member_id, const points::Balance& balance, const std::string& tz);
+
+// The balance view the wallet stores in Redis next to the state (points::BalanceView: exact from `at` until
+// `valid_until`), so that a balance read needs neither the state nor its JSON: {"version", "at",
+// "valid_until" (null: forever), "available", "pending", "held", "expiring": [[points, expires_at], ...]},
+// instants in microseconds since the epoch. nullopt when the text is not such a view.
+nlohmann::json balance_view_to_json(const points::BalanceView& view, std::int64_t version);
+std::optional<points::BalanceView> balance_view_from_json(const nlohmann::json& j);
 // The redemption as of `now` (a hold past its deadline shows `expired`).
 nlohmann::json redemption_json(const std::string& member_id, const WalletState& state, const points::Redemption& r,
                                points::Instant now, const std::string& tz);

@@ -24,6 +24,10 @@ std::string redis_state_key(const std::string& tenant_id, const std::string& mem
   return fmt::format("emtiaz:{{t:{}:{}}}:state", tenant_id, member_id);
 }
 
+std::string redis_balance_key(const std::string& tenant_id, const std::string& member_id) {
+  return fmt::format("emtiaz:{{t:{}:{}}}:balance", tenant_id, member_id);
+}
+
 struct WalletService::Pending {
   Command cmd;
   std::optional<Reply> reply;
@@ -448,6 +452,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
 void WalletService::update_cache(std::vector<Unit>& units) {
   // Before the replies, so that a read after the reply sees the new balance (read-your-writes).
   std::vector<std::vector<std::string>> cmds;
+  const auto now = now_utc();
   for (auto& u : units) {
     // A unit whose commands were all answered from the record (a retry after the wallet died between its
     // COMMIT and this update, or after a COMMIT whose answer was lost) changed nothing now, but Redis may
@@ -455,17 +460,30 @@ void WalletService::update_cache(std::vector<Unit>& units) {
     if (!u.changed && !(u.exists && !u.commands.empty())) continue;
     nlohmann::json cached = {{"version", u.state.version}, {"state", state_to_json(u.state)}};
     cmds.push_back({"SET", redis_state_key(u.tenant_id, u.member_id), dump_json(cached), "EX", "604800"});
+    // The balance as of now and until the state's next timed change: what a balance read needs, small.
+    cmds.push_back({"SET", redis_balance_key(u.tenant_id, u.member_id),
+                    dump_json(balance_view_to_json(points::balance_view(u.state.points, now), u.state.version)), "EX",
+                    "604800"});
   }
   if (cmds.empty()) return;
+  // One transaction (MULTI ... EXEC): a member's state and its balance view never disagree in Redis, even
+  // when the wallet dies halfway through sending them (then neither is applied).
+  cmds.insert(cmds.begin(), {"MULTI"});
+  cmds.push_back({"EXEC"});
   try {
     clean_dirty_keys();
-    redis_.pipeline(cmds);
+    auto replies = redis_.pipeline(cmds);
+    if (replies.empty() || replies.back().type != RedisReply::Type::array)
+      throw std::runtime_error("the MULTI/EXEC of the batch's states was not applied");
   } catch (const std::exception& e) {
     // Readers fall back to MySQL; but a stale cached state must not survive the outage: the keys are
     // remembered and deleted before anything else is written to Redis.
     spdlog::warn("redis update failed ({}); readers fall back to MySQL", e.what());
     for (auto& u : units)
-      if (u.changed) dirty_keys_.insert(redis_state_key(u.tenant_id, u.member_id));
+      if (u.changed) {
+        dirty_keys_.insert(redis_state_key(u.tenant_id, u.member_id));
+        dirty_keys_.insert(redis_balance_key(u.tenant_id, u.member_id));
+      }
     Metrics::global().set("emtiaz_wallet_redis_dirty_keys", static_cast<double>(dirty_keys_.size()));
   }
 }

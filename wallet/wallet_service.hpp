@@ -21,6 +21,8 @@ namespace emtiaz::wallet {
 
 // The Redis key of a member's cached state; the hash tag keeps a member on one Redis Cluster slot.
 std::string redis_state_key(const std::string& tenant_id, const std::string& member_id);
+// The member's balance view (views.hpp) beside the state, written in the same pipeline; same hash slot.
+std::string redis_balance_key(const std::string& tenant_id, const std::string& member_id);
 
 class WalletService {
  public:
