@@ -6,7 +6,7 @@
 # wallet writes that member's state (MySQL and Redis) and ledger entries. Then it clones that member
 # AUDIT_MEMBERS times (default 1,000,000) in bulk: members, member_states and ledger_entries straight into
 # MySQL (INSERT ... SELECT from MariaDB's sequence engine, each clone with its own ids and lot id) and the
-# cached states into Redis (redis-cli --pipe) — every clone is a member with one lot, as conserved as the
+# cached states and balance views into Redis (redis-cli --pipe) — every clone is a member with one lot, as conserved as the
 # template. Then it runs `emtiaz-audit TENANT` (conservation from the ledger and the states, and Redis = MySQL
 # for every member), timed, with its peak memory.
 #
@@ -16,19 +16,13 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-[[ $# -ge 1 && -f "$1/env" ]] || { echo "usage: bench/audit_scale.sh NETDIR (a running network's folder)" >&2; exit 2; }
-NETDIR="$(cd "$1" && pwd)"
+BENCH_NAME=audit_scale
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
+[[ $# -ge 1 ]] || { echo "usage: bench/audit_scale.sh NETDIR (a running network's folder)" >&2; exit 2; }
+bench_network "$1"
 N="${AUDIT_MEMBERS:-1000000}"
 BUILD="${EMTIAZ_BUILD_DIR:-build}"
-set -a
-# shellcheck disable=SC1091
-source "$NETDIR/env"
-set +a
-
-say() { printf 'audit_scale: %s\n' "$*" >&2; }
-die() { printf 'audit_scale: error: %s\n' "$*" >&2; exit 1; }
-now_us() { date +%s%6N; }
-secs_since() { awk -v a="$1" -v b="$(now_us)" 'BEGIN{printf "%.2f", (b-a)/1e6}'; }
 SOCK="$(cat "$NETDIR/mysql.home" 2>/dev/null || echo "$NETDIR/mysql")/mysqld.sock"
 mysql_root() { mariadb --no-defaults --socket="$SOCK" --user=root --batch --skip-column-names emtiaz "$@"; }
 redis() { redis-cli -a "$EMTIAZ_REDIS_PASSWORD" -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" --no-auth-warning "$@"; }
@@ -61,6 +55,8 @@ LOT=$(mysql_root -e "SELECT lot_id FROM ledger_entries WHERE tenant_id='$TENANT'
 [[ -n "$LOT" ]] || die "the template earn has no ledger entry"
 redis GET "emtiaz:{t:$TENANT:$MEMBER}:state" >"$WORK/template.redis"
 [[ -s "$WORK/template.redis" ]] || die "the template member's state is not in Redis"
+redis GET "emtiaz:{t:$TENANT:$MEMBER}:balance" >"$WORK/template.balance"
+[[ -s "$WORK/template.balance" ]] || die "the template member's balance view is not in Redis"
 say "template: tenant $TENANT, member $MEMBER, lot $LOT; cloning it $N times"
 
 seed_start=$(now_us)
@@ -84,15 +80,17 @@ INSERT INTO ledger_entries (tenant_id, member_id, txn_id, type, points, lot_id, 
   FROM ledger_entries e JOIN seq_1_to_$N q WHERE e.tenant_id = '$TENANT' AND e.member_id = '$MEMBER';
 EOF
 say "MySQL seeded in $(secs_since "$seed_start")s; now the Redis copies"
-python3 - "$WORK/template.redis" "$TENANT" "$LOT" "$P" "$N" <<'EOF' | redis --pipe >"$WORK/pipe.out"
+python3 - "$WORK/template.redis" "$TENANT" "$LOT" "$P" "$N" "$WORK/template.balance" <<'EOF' | redis --pipe >"$WORK/pipe.out"
 import sys
 tpl, tenant, lot, p, n = open(sys.argv[1]).read().rstrip("\n"), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+view = open(sys.argv[6]).read().rstrip("\n").encode()  # the balance view names no lot: the same for every clone
 out = sys.stdout.buffer
+def put(key, val):
+    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(val), val))
 for i in range(1, n + 1):
     suffix = f"{p}{i:012d}"
-    key = f"emtiaz:{{t:{tenant}:mem_{suffix}}}:state".encode()
-    val = tpl.replace(lot, "lot_" + suffix).encode()
-    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(val), val))
+    put(f"emtiaz:{{t:{tenant}:mem_{suffix}}}:state".encode(), tpl.replace(lot, "lot_" + suffix).encode())
+    put(f"emtiaz:{{t:{tenant}:mem_{suffix}}}:balance".encode(), view)
 EOF
 tail -1 "$WORK/pipe.out" >&2
 SEED_S=$(secs_since "$seed_start")

@@ -18,18 +18,12 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-[[ $# -ge 1 && -f "$1/env" ]] || { echo "usage: bench/settlement_scale.sh NETDIR (a running network's folder)" >&2; exit 2; }
-NETDIR="$(cd "$1" && pwd)"
+BENCH_NAME=settlement_scale
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
+[[ $# -ge 1 ]] || { echo "usage: bench/settlement_scale.sh NETDIR (a running network's folder)" >&2; exit 2; }
+bench_network "$1"
 ENTRIES="${SETTLEMENT_ENTRIES:-1000000}"
-set -a
-# shellcheck disable=SC1091
-source "$NETDIR/env"
-set +a
-
-say() { printf 'settlement_scale: %s\n' "$*" >&2; }
-die() { printf 'settlement_scale: error: %s\n' "$*" >&2; exit 1; }
-now_us() { date +%s%6N; }
-secs_since() { awk -v a="$1" -v b="$(now_us)" 'BEGIN{printf "%.2f", (b-a)/1e6}'; }
 
 WORK="$(mktemp -d /tmp/emtiaz-settle.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT

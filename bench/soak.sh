@@ -13,8 +13,11 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-[[ $# -ge 1 && -f "$1/env" ]] || { echo "usage: bench/soak.sh NETDIR [SECONDS]" >&2; exit 2; }
-NETDIR="$(cd "$1" && pwd)"
+BENCH_NAME=soak
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"
+[[ $# -ge 1 ]] || { echo "usage: bench/soak.sh NETDIR [SECONDS]" >&2; exit 2; }
+bench_network "$1"
 SECONDS_RUN="${2:-600}"
 MEMBERS="${SOAK_MEMBERS:-20000}"
 EARN_RATE="${SOAK_EARN_RATE:-150}"
@@ -23,20 +26,13 @@ READ_RATE="${SOAK_READ_RATE:-800}"
 BUILD="${EMTIAZ_BUILD_DIR:-build}"
 LOADGEN="$REPO/$BUILD/bench/emtiaz-loadgen"
 OUT="$REPO/bench/results/soak.md"
-set -a
-# shellcheck disable=SC1091
-source "$NETDIR/env"
-set +a
 URL="$EMTIAZ_URL"
 
-say() { printf 'soak: %s\n' "$*" >&2; }
 [[ -x "$LOADGEN" ]] || { echo "soak: no $LOADGEN (cmake --build $BUILD --target emtiaz-loadgen)" >&2; exit 2; }
 WORK="$(mktemp -d /tmp/emtiaz-soak.XXXXXX)"
 SAMPLER=""
 trap '[[ -n "$SAMPLER" ]] && kill "$SAMPLER" 2>/dev/null; rm -rf "$WORK"' EXIT
 
-pid_of() { cat "$NETDIR/pids/$1.pid"; }
-kb_of() { awk -v k="$2:" '$1==k{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 say "creating a tenant and 4 partners through the API"
 python3 - "$URL" "$EMTIAZ_ADMIN_TOKEN" "$MEMBERS" "$WORK" <<'EOF'
@@ -62,12 +58,7 @@ run() {  # run LABEL ARGS...: one generator, its JSON line into WORK/LABEL.json
     "$LOADGEN" --url "$URL" --connections 32 --keys "$WORK/keys.txt" --label "$label" "$@" >"$WORK/$label.json"
 }
 
-(
-    while :; do
-        printf '%s %s %s\n' "$(date +%s)" "$(kb_of "$(pid_of wallet)" VmRSS)" "$(kb_of "$(pid_of gateway)" VmRSS)"
-        sleep 5
-    done
-) >"$WORK/rss.log" 2>/dev/null &
+rss_sampler "$NETDIR/pids" 5 >"$WORK/rss.log" 2>/dev/null &
 SAMPLER=$!
 START=$(date +%s)
 

@@ -13,7 +13,7 @@
 # to bench/results/latest.md (raw results: bench/results/latest.jsonl).
 #
 # --quick: a short smoke run (100k members, 3 s steps, low rates) to check that everything works.
-# Full run defaults: 8 s steps; writes offered at 50..1600/s, reads 200..6400/s, the bare server
+# Full run defaults: 8 s steps; writes offered at 50..1600/s, reads 200..12,800/s, the bare server
 # 1,000..32,000/s, each stopping at the first saturated step; 500 funded members per tenant.
 # --keep:  leave the network running afterwards (default: netctl down; the data stays in var/bench).
 # Environment overrides: BENCH_DIR, BENCH_MEMBERS, BENCH_STEP, BENCH_WARM (funded members per tenant),
@@ -44,7 +44,7 @@ export EMTIAZ_BUILD_DIR="${BENCH_SERVICE_BUILD:-build-bench}"
 # set in the buffer pool, a redo log large enough that checkpoints do not throttle the writes.
 export EMTIAZ_INNODB_BUFFER_POOL="${BENCH_INNODB_BUFFER_POOL:-2G}"
 export EMTIAZ_INNODB_LOG_FILE="${BENCH_INNODB_LOG_FILE:-1G}"
-BUILD="$REPO/build-bench"
+BUILD="$REPO/${BENCH_SERVICE_BUILD:-build-bench}"  # the tools come from the same folder as the services
 RESULTS="$REPO/bench/results"
 mkdir -p "$RESULTS"
 if ((QUICK)); then
@@ -59,13 +59,16 @@ else
     STEP="${BENCH_STEP:-8}"
     WARM="${BENCH_WARM:-500}"
     WRITE_RATES="${BENCH_WRITE_RATES:-50 100 200 400 800 1600}"
-    READ_RATES="${BENCH_READ_RATES:-200 400 800 1600 3200 6400}"
+    READ_RATES="${BENCH_READ_RATES:-200 400 800 1600 3200 6400 10000 12800}"
     BARE_RATES="${BENCH_BARE_RATES:-1000 2000 4000 8000 16000 32000}"
 fi
 CONNS="${BENCH_CONNECTIONS:-64}"
 TENANTS=3
 PARTNERS=50
 
+BENCH_NAME=bench
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"  # kb_of, rss_sampler (say and die are this script's own, below)
 say() { printf '\n== bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
@@ -114,7 +117,6 @@ CLK_TCK="$(getconf CLK_TCK)"
 cpu_of() {  # utime+stime of a pid in seconds
     awk -v t="$CLK_TCK" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
-kb_of() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 rss_snapshot() {  # rss_snapshot NAME: records VmRSS of wallet and gateway
     local p
     for p in wallet gateway; do
@@ -128,12 +130,7 @@ cpu_snapshot() {
     done
 }
 # A background sampler of wallet and gateway RSS (1 s), for the peak over the run.
-(
-    while :; do
-        printf '%s %s %s\n' "$(date +%s)" "$(kb_of "$(pid_of wallet)" VmRSS)" "$(kb_of "$(pid_of gateway)" VmRSS)"
-        sleep 1
-    done
-) >"$WORK/rss.log" 2>/dev/null &
+rss_sampler "$DIR/pids" 1 >"$WORK/rss.log" 2>/dev/null &
 SAMPLER_PID=$!
 
 record "{\"kind\":\"machine\",\"nproc\":$(nproc),\"uptime_start\":\"$(uptime | sed 's/^ *//')\",\"date\":\"$(date -Is)\",\"members_target\":$MEMBERS,\"step_s\":$STEP,\"connections\":$CONNS}"
