@@ -343,6 +343,8 @@ GatewayConfig load_gateway_config(const ConfigSource& source) {
   g.max_connections = static_cast<int>(source.get_int("gateway.max_connections", 1, 1'000'000, g.max_connections));
   const int hardware = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   g.threads = static_cast<int>(source.get_int("gateway.threads", 1, 1024, hardware));
+  g.queue_limit = static_cast<int>(source.get_int("gateway.queue_limit", 1, 1'000'000, g.queue_limit));
+  g.queue_wait_ms = source.get_duration_ms("gateway.queue_wait_ms", 1, 600'000, g.queue_wait_ms);
   return g;
 }
 

@@ -120,6 +120,8 @@ struct GatewayConfig : CommonConfig {
   std::int64_t header_limit_bytes = 8 << 10; // gateway.header_limit_bytes
   int max_connections = 10000;               // gateway.max_connections
   int threads = 1;                           // gateway.threads (default: hardware concurrency)
+  int queue_limit = 512;                     // gateway.queue_limit: requests waiting for a worker, at most
+  std::int64_t queue_wait_ms = 2000;         // gateway.queue_wait_ms: a request that waited longer is shed
 };
 
 struct WalletConfig : CommonConfig {

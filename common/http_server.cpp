@@ -73,6 +73,13 @@ namespace {
 
 std::string new_request_id() { return random_token("req_", 12); }
 
+HttpResponse overloaded(const std::string& request_id) {
+  auto r = HttpResponse::from_problem(problem(Code::not_ready, "the server is overloaded; retry shortly"), request_id);
+  r.headers.emplace_back("Retry-After", "1");
+  r.route = "overloaded";
+  return r;
+}
+
 bool acceptable_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id)
@@ -92,6 +99,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::thread_pool workers;
   std::vector<std::thread> io_threads;
   std::atomic<size_t> connections{0};
+  std::atomic<size_t> queued{0};  // posted to the workers and not started yet
   std::atomic<bool> stopped{false};
 
   Impl(HttpServerOptions o, HttpHandler h, InlineHandler i)
@@ -223,11 +231,23 @@ class Session : public std::enable_shared_from_this<Session> {
         return write(std::move(*resp), req->request_id, version, keep_alive);
       }
     }
-    asio::post(server_->workers, [self = shared_from_this(), req, version, keep_alive] {
+    const auto& opts = server_->options;
+    if (opts.max_queued && server_->queued.load() >= opts.max_queued) {
+      auto resp = overloaded(req->request_id);
+      Metrics::global().observe_request(resp.route, resp.status, 0);
+      return write(std::move(resp), req->request_id, version, keep_alive);
+    }
+    server_->queued.fetch_add(1);
+    const auto enqueued = std::chrono::steady_clock::now();
+    asio::post(server_->workers, [self = shared_from_this(), req, version, keep_alive, enqueued] {
+      self->server_->queued.fetch_sub(1);
       auto started = std::chrono::steady_clock::now();
       HttpResponse resp;
       set_log_request_id(req->request_id);
-      {
+      const auto max_wait = self->server_->options.max_queue_wait;
+      if (max_wait.count() > 0 && started - enqueued > max_wait) {
+        resp = overloaded(req->request_id);  // waited too long: its client has likely given up; nothing done
+      } else {
         try {
           resp = self->server_->handler(*req);
         } catch (const std::exception& e) {

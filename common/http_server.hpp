@@ -58,6 +58,11 @@ struct HttpServerOptions {
   size_t max_connections = 10000;
   int io_threads = 1;
   int worker_threads = 64;
+  // Load shedding: past these, a request is answered 503 not_ready with Retry-After at once instead of
+  // queueing without bound (an overloaded server that queues answers everything late; one that sheds keeps
+  // answering what it can take on time, and the rest is retried). 0: no bound.
+  size_t max_queued = 0;                          // requests waiting for a worker
+  std::chrono::milliseconds max_queue_wait{0};    // how long a request may wait for a worker
 };
 
 class HttpServer {

@@ -55,6 +55,8 @@ int main() {
   http.read_timeout = std::chrono::milliseconds(config.request_timeout_ms);
   http.io_threads = std::max(1, config.threads);
   http.worker_threads = workers;
+  http.max_queued = static_cast<size_t>(config.queue_limit);
+  http.max_queue_wait = std::chrono::milliseconds(config.queue_wait_ms);
   HttpServer server(http, [&](HttpRequest& req) {
     if (auto r = admin_route(req, readiness)) return *r;
     try {

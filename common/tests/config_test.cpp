@@ -280,6 +280,8 @@ TEST_F(ConfigTest, GatewayDefaults) {
   EXPECT_EQ(g.header_limit_bytes, 8 << 10);
   EXPECT_EQ(g.max_connections, 10'000);
   EXPECT_GE(g.threads, 1);
+  EXPECT_EQ(g.queue_limit, 512);
+  EXPECT_EQ(g.queue_wait_ms, 2'000);
   EXPECT_EQ(g.mysql.user, "emtiaz");
 }
 
@@ -290,7 +292,11 @@ TEST_F(ConfigTest, GatewayOverrides) {
   env["EMTIAZ_GATEWAY_COMMAND_TIMEOUT_MS"] = "1500";
   env["EMTIAZ_GATEWAY_THREADS"] = "3";
   env["EMTIAZ_GATEWAY_BODY_LIMIT_BYTES"] = "2048";
+  env["EMTIAZ_GATEWAY_QUEUE_LIMIT"] = "64";
+  env["EMTIAZ_GATEWAY_QUEUE_WAIT_MS"] = "1500ms";
   const GatewayConfig g = load_gateway_config(ConfigSource::load(std::nullopt, env));
+  EXPECT_EQ(g.queue_limit, 64);
+  EXPECT_EQ(g.queue_wait_ms, 1'500);
   EXPECT_EQ(g.http_port, 0);
   EXPECT_EQ(g.request_timeout_ms, 20'000);
   EXPECT_EQ(g.command_timeout_ms, 1'500);

@@ -43,6 +43,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kRequestTimeout = 3s;     // EMTIAZ_GATEWAY_REQUEST_TIMEOUT_MS below
 constexpr auto kSlack = 4s;              // scheduling on a loaded machine
+constexpr int kWorkers = 128;            // the gateway's worker threads (gateway/main.cpp)
+constexpr int kQueueLimit = 8;           // EMTIAZ_GATEWAY_QUEUE_LIMIT below
 constexpr std::size_t kHeaderLimit = 8 << 10;  // the gateway's default gateway.header_limit_bytes
 
 // A plain TCP connection to the gateway, for what an HTTP client library will not do (trickle bytes, send
@@ -165,6 +167,7 @@ class GatewayResilience : public ::testing::Test {
     // its own on); the command timeout may not exceed the request timeout.
     ::setenv("EMTIAZ_GATEWAY_REQUEST_TIMEOUT_MS", "3000", 1);
     ::setenv("EMTIAZ_GATEWAY_COMMAND_TIMEOUT_MS", "2500", 1);
+    ::setenv("EMTIAZ_GATEWAY_QUEUE_LIMIT", "8", 1);  // kQueueLimit
     try {
       net_ = std::make_unique<PrivateNetwork>();
     } catch (const std::exception& e) {
@@ -383,6 +386,64 @@ TEST_F(GatewayResilience, GatewayKilledDuringAnEarnGivesOneOutcome) {
     EXPECT_EQ(items.size(), expected_movements) << items.dump();
     if (!items.empty()) { EXPECT_EQ(items[0].value("earn_id", ""), answer.json().value("id", "")) << items.dump(); }
   }
+}
+
+TEST_F(GatewayResilience, OverloadIsShedWithRetryAfterAndNothingIsLostOrDoubled) {
+  ApiClient api(net_->url(), net_->admin_token());
+  auto tenant = api.create_tenant();
+  auto partner = api.create_partner(tenant, 100);  // 100 points per 10,000 rial
+  ASSERT_FALSE(partner.api_key.empty());
+  auto enrolled = api.post("/v1/members", partner.api_key, {{"phone", random_mobile()}});
+  ASSERT_EQ(enrolled.status, 201) << enrolled.describe();
+  const std::string member = enrolled.json().value("id", "");
+
+  // With the wallet stopped every earn holds its worker until the command timeout, so of a burst larger
+  // than the workers and the waiting room together, the rest must be answered at once: 503 not_ready with
+  // Retry-After, having done nothing.
+  constexpr int kBurst = kWorkers + kQueueLimit + 64;
+  net_->stop("wallet");
+  std::vector<std::string> keys(kBurst);
+  std::vector<json> bodies(kBurst);
+  std::vector<HttpResponse> first(kBurst);
+  std::vector<Clock::duration> took(kBurst);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kBurst; ++i) {
+    keys[i] = new_idempotency_key();
+    bodies[i] = {{"member", member}, {"amount_irr", 123400}, {"receipt_id", "shed-" + unique_suffix()}};
+    clients.emplace_back([&, i] {
+      HttpClient c(net_->url(), 20s);
+      const auto t0 = Clock::now();
+      first[i] = c.post("/v1/earn", bodies[i], {bearer(partner.api_key), {"Idempotency-Key", keys[i]}});
+      took[i] = Clock::now() - t0;
+    });
+  }
+  for (auto& t : clients) t.join();
+  // Shed at once: those that found the waiting room full. The few in the waiting room are shed too, once
+  // they have waited longer than gateway.queue_wait_ms (2 s) for a worker.
+  int shed_at_once = 0;
+  for (int i = 0; i < kBurst; ++i) {
+    const auto doc = json::parse(first[i].body, nullptr, false);
+    if (first[i].status != 503 || !doc.is_object() || doc.value("code", "") != "not_ready") continue;
+    expect_problem(ParsedResponse{first[i].status, first[i].header("Content-Type"), first[i].body}, 503, "not_ready",
+                   "a shed earn");
+    EXPECT_EQ(first[i].header("Retry-After"), "1") << first[i].describe();
+    if (seconds(took[i]) < 1.5) ++shed_at_once;
+  }
+  EXPECT_GE(shed_at_once, kBurst - kWorkers - kQueueLimit - 8) << "the burst was queued, not shed";
+  for (int i = 0; i < kBurst; ++i) {
+    if (first[i].status == 503) continue;
+    EXPECT_EQ(first[i].status, 0) << "with the wallet stopped an earn cannot succeed: " << first[i].describe();
+  }
+
+  // Everything retried with its own key once the wallet is back: each earn counted exactly once.
+  net_->start("wallet");
+  for (int i = 0; i < kBurst; ++i) {
+    const auto answer = retry_until_definitive(api, partner.api_key, bodies[i], keys[i]);
+    ASSERT_EQ(answer.status, 201) << answer.describe();
+    EXPECT_EQ(answer.json().value("points", -1), 1234) << answer.body;
+  }
+  EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), std::int64_t{1234} * kBurst);
+  EXPECT_EQ(api.all_transactions(partner.api_key, member).size(), static_cast<std::size_t>(kBurst));
 }
 
 TEST_F(GatewayResilience, PlaintextRecordsOfThePreviousVersionAreConvertedAndStillReplayed) {
