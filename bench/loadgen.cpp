@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <deque>
 #include <fstream>
@@ -164,7 +165,12 @@ class Generator {
     auto now = Clock::now();
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double horizon = std::min(elapsed, o_.duration);
-    const auto due = static_cast<std::uint64_t>(horizon * o_.rate);
+    // Request i is scheduled at i / rate, so by `horizon` requests 0 .. floor(horizon * rate) are due — one
+    // more than floor(horizon * rate), which is what this once counted: every request then left one
+    // inter-arrival interval after its scheduled time, and that interval (50 ms at 20/s, 0.5 ms at 2,000/s)
+    // was added to every latency. The step sends ceil(duration * rate) requests in all.
+    const auto total = static_cast<std::uint64_t>(std::ceil(o_.duration * o_.rate));
+    const auto due = std::min(total, static_cast<std::uint64_t>(std::floor(horizon * o_.rate)) + 1);
     while (scheduled_ < due) {
       if (exhausted()) break;
       Work w;
