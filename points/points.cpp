@@ -533,9 +533,10 @@ Outcome<Redemption> refund_redemption(MemberState& state, Instant now, std::stri
   return outcome;
 }
 
-Balance balance_at(const MemberState& state, Instant t) {
-  MemberState copy = state;
-  advance(copy, t);
+namespace {
+
+// The balance of a state already advanced to the instant it is read at.
+Balance balance_of_advanced(const MemberState& copy) {
   Balance balance;
   std::vector<const Lot*> expiring;
   for (const auto& lot : copy.lots) {
@@ -555,6 +556,14 @@ Balance balance_at(const MemberState& state, Instant t) {
     balance.expiring.push_back(ExpiringPoints{lot->remaining, lot->expires_at});
   }
   return balance;
+}
+
+}  // namespace
+
+Balance balance_at(const MemberState& state, Instant t) {
+  MemberState copy = state;
+  advance(copy, t);
+  return balance_of_advanced(copy);
 }
 
 std::optional<Instant> next_due(const MemberState& state) {
@@ -577,7 +586,7 @@ BalanceView balance_view(const MemberState& state, Instant at) {
   MemberState as_of = state;
   advance(as_of, at);
   BalanceView view;
-  view.balance = balance_at(as_of, at);
+  view.balance = balance_of_advanced(as_of);
   view.at = at;
   view.valid_until = next_due(as_of);
   return view;
