@@ -69,7 +69,7 @@ std::optional<HttpResponse> Router::try_inline(HttpRequest& req) const {
   if (!found || !found->inline_ok) return std::nullopt;
   NoBlockingScope scope;
   try {
-    return handle(req);
+    return dispatch(req, found, std::move(params), path_matched);
   } catch (const WouldBlock&) {
     return std::nullopt;
   }
@@ -95,6 +95,11 @@ HttpResponse Router::handle(HttpRequest& req) const {
   std::map<std::string, std::string> params;
   bool path_matched = false;
   const Route* found = find(req.method(), req.path, params, path_matched);
+  return dispatch(req, found, std::move(params), path_matched);
+}
+
+HttpResponse Router::dispatch(HttpRequest& req, const Route* found, std::map<std::string, std::string> params,
+                              bool path_matched) const {
   RequestContext ctx{req, {}, std::move(params), found ? found->method + " " + found->pattern : "unmatched"};
   if (!found) {
     auto code = path_matched ? Code::method_not_allowed : Code::not_found;

@@ -55,6 +55,9 @@ class Router {
  private:
   const Route* find(std::string_view method, std::string_view path, std::map<std::string, std::string>& params,
                     bool& path_matched) const;
+  // Authentication, role, rate limit and the handler, for a route find() already looked up (or not found).
+  HttpResponse dispatch(HttpRequest& req, const Route* found, std::map<std::string, std::string> params,
+                        bool path_matched) const;
 
   Authenticator authenticate_;
   RateLimiter limit_;
