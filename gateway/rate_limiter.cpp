@@ -35,17 +35,23 @@ struct LeasedLimiter {
   std::mutex mu;
   std::unordered_map<std::string, Window> windows;  // by key id; one entry per key ever seen by this gateway
 
-  // true: take one request from this gateway's lease; false: over the limit; nullopt: lease more first.
-  std::optional<bool> take(const std::string& key, std::int64_t second) {
-    std::lock_guard lock(mu);
+  // Under mu: the key's window for this second (a new second starts empty).
+  Window& current(const std::string& key, std::int64_t second) {
     auto& w = windows[key];
     if (w.second != second) w = Window{second, 0, false};
-    if (w.left > 0) {
-      --w.left;
-      return true;
-    }
-    if (w.exhausted) return false;
-    return std::nullopt;
+    return w;
+  }
+
+  // Under mu: true when the window has a leased request left (and takes it).
+  static bool take(Window& w) {
+    if (w.left == 0) return false;
+    --w.left;
+    return true;
+  }
+
+  static std::optional<int> refuse() {
+    Metrics::global().add("emtiaz_gateway_rate_limited_total");
+    return 1;
   }
 
   std::optional<int> check(const Principal& p) {
@@ -56,7 +62,12 @@ struct LeasedLimiter {
                             .count();
     // One budget per API key (a partner's tills may each have their own key); the limit is the partner's.
     const auto& id = p.key_id.empty() ? p.partner_id : p.key_id;
-    if (auto ok = take(id, second)) return *ok ? std::nullopt : std::optional<int>(1);
+    {
+      std::lock_guard lock(mu);
+      auto& w = current(id, second);
+      if (take(w)) return std::nullopt;
+      if (w.exhausted) return refuse();
+    }
     const auto asked = rate_limit_lease_size(limit);
     const auto key = fmt::format("emtiaz:rl:{{k:{}}}:{}", id, second);
     std::int64_t granted = 0;
@@ -69,16 +80,10 @@ struct LeasedLimiter {
       return std::nullopt;
     }
     std::lock_guard lock(mu);
-    auto& w = windows[id];
-    if (w.second != second) w = Window{second, 0, false};
+    auto& w = current(id, second);
     w.left += granted;
     if (granted < asked) w.exhausted = true;
-    if (w.left > 0) {
-      --w.left;
-      return std::nullopt;
-    }
-    Metrics::global().add("emtiaz_gateway_rate_limited_total");
-    return 1;
+    return take(w) ? std::nullopt : refuse();
   }
 };
 
