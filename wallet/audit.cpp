@@ -35,8 +35,10 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
   // page at a time so that memory stays bounded for a million members; each page's Redis copies are read
   // with one MGET. Ledger sums and every page come from one consistent snapshot.
   auto check_page = [&](const std::vector<std::tuple<std::string, std::int64_t, nlohmann::json>>& page) {
+    std::vector<WalletState> parsed;
+    parsed.reserve(page.size());
     for (const auto& [member, version, state] : page) {
-      auto s = state_from_json(state);
+      const auto& s = parsed.emplace_back(state_from_json(state));
       for (const auto& [issuer, pts] : points::points_in_lots(s.points)) in_lots[issuer] += pts;
       debt_outstanding += s.points.debt;
     }
@@ -70,7 +72,7 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
           const auto view_version = j.is_object() ? j.value("version", std::int64_t{-1}) : std::int64_t{-1};
           bool same = false;
           if (view) {
-            auto expected = points::balance_view(state_from_json(state).points, view->at);
+            auto expected = points::balance_view(parsed[i].points, view->at);
             same = expected.balance == view->balance && expected.valid_until == view->valid_until;
           }
           if (view_version != version || !same)
