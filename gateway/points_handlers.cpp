@@ -201,9 +201,8 @@ std::optional<points::Balance> cached_balance(Deps& d, const std::string& tenant
   return std::nullopt;
 }
 
-// The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
-wallet::WalletState load_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
-  if (auto s = cached_state(d, tenant_id, member_id)) return *s;
+// The member's points state as committed in MySQL (an empty state for a member with none yet).
+wallet::WalletState stored_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
   return d.app.mysql.run([&](sql::Connection& c) {
     auto st = prepare(c, "SELECT version, state FROM member_states WHERE tenant_id = ? AND member_id = ?");
     st->setString(1, tenant_id);
@@ -216,6 +215,12 @@ wallet::WalletState load_state(Deps& d, const std::string& tenant_id, const std:
     }
     return s;
   });
+}
+
+// The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
+wallet::WalletState load_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
+  if (auto s = cached_state(d, tenant_id, member_id)) return *s;
+  return stored_state(d, tenant_id, member_id);
 }
 
 template <typename T>
@@ -359,25 +364,28 @@ void register_points_routes(Router& router, App& app) {
   router.add({"GET", "/v1/members/{member}/balance", kPartner | kOperator, [d](RequestContext& ctx) {
                 auto t = tenant_for_read(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
-                // By member id, a state the wallet wrote for (tenant, id) proves the member is the tenant's:
-                // one Redis read answers. Otherwise (another reference, no state yet, Redis down) the
-                // reference is resolved first.
                 // First the wallet's precomputed view (small; exact until the member's next timed change),
-                // then the state (computed as of now), from Redis, else MySQL.
+                // then the state (computed as of now), from Redis, else MySQL. A phone or card is resolved
+                // first; a member id is used as it is, because a view or state the wallet wrote under
+                // (tenant, id) proves the member is the tenant's — it is checked only when Redis has neither.
                 const auto& ref = ctx.params["member"];
                 const auto now = now_utc();
-                if (ref.rfind("mem_", 0) == 0) {
-                  if (auto b = cached_balance(*d, t->id, ref, now))
-                    return json_response(200, wallet::balance_json(ref, *b, t->timezone));
-                  if (auto s = cached_state(*d, t->id, ref))
-                    return json_response(200, wallet::balance_json(ref, s->points, now, t->timezone));
+                const bool by_id = ref.rfind("mem_", 0) == 0;
+                std::string member_id = ref;
+                if (!by_id) {
+                  auto m = member_id_of(*d, t->id, ref, false);
+                  if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
+                  member_id = std::get<std::string>(m);
                 }
-                auto m = member_id_of(*d, t->id, ref, false);
-                if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
-                const auto& member_id = std::get<std::string>(m);
                 if (auto b = cached_balance(*d, t->id, member_id, now))
                   return json_response(200, wallet::balance_json(member_id, *b, t->timezone));
-                auto state = load_state(*d, t->id, member_id);
+                if (auto s = cached_state(*d, t->id, member_id))
+                  return json_response(200, wallet::balance_json(member_id, s->points, now, t->timezone));
+                if (by_id) {
+                  auto m = member_id_of(*d, t->id, ref, false);
+                  if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
+                }
+                auto state = stored_state(*d, t->id, member_id);
                 return json_response(200, wallet::balance_json(member_id, state.points, now, t->timezone));
               },
               /*inline_ok=*/true});
