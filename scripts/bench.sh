@@ -37,8 +37,8 @@ while (($#)); do
 done
 
 DIR="${BENCH_DIR:-$REPO/var/bench}"
-# The services come from build-bench too; BENCH_SERVICE_BUILD (another build folder of already-built
-# services) and BENCH_SKIP_BUILD=1 exist only to smoke-test the tools while build-bench is compiling.
+# The services and the tools come from build-bench; BENCH_SERVICE_BUILD names another folder with a Release
+# build of both (BENCH_SKIP_BUILD=1 then skips building build-bench).
 export EMTIAZ_BUILD_DIR="${BENCH_SERVICE_BUILD:-build-bench}"
 # InnoDB sized for a million members and their history (as a production server would be): the whole working
 # set in the buffer pool, a redo log large enough that checkpoints do not throttle the writes.
