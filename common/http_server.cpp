@@ -80,6 +80,22 @@ HttpResponse overloaded(const std::string& request_id) {
   return r;
 }
 
+// Runs a handler with the request's id in every log line it writes; an exception escaping it is a 500.
+// WouldBlock is not a std::exception and passes through (the inline path hands such a request to a worker).
+template <typename Fn>
+auto run_handler(const HttpRequest& req, Fn&& fn) -> decltype(fn()) {
+  struct ClearLogId {
+    ~ClearLogId() { set_log_request_id({}); }
+  } clear;
+  set_log_request_id(req.request_id);
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    spdlog::error("request_id={} unhandled exception: {}", req.request_id, e.what());
+    return HttpResponse::from_problem(problem(Code::internal, "internal error"), req.request_id);
+  }
+}
+
 bool acceptable_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id)
@@ -214,16 +230,11 @@ class Session : public std::enable_shared_from_this<Session> {
       if (answered) {
         resp = std::move(early);
       } else {
-        set_log_request_id(req->request_id);
         try {
-          resp = server_->try_inline(*req);
+          resp = run_handler(*req, [&] { return server_->try_inline(*req); });
         } catch (const WouldBlock&) {
           resp.reset();  // a worker answers it
-        } catch (const std::exception& e) {
-          spdlog::error("request_id={} unhandled exception: {}", req->request_id, e.what());
-          resp = HttpResponse::from_problem(problem(Code::internal, "internal error"), req->request_id);
         }
-        set_log_request_id({});
       }
       if (resp) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -242,20 +253,11 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::post(server_->workers, [self = shared_from_this(), req, version, keep_alive, enqueued] {
       self->server_->queued.fetch_sub(1);
       auto started = std::chrono::steady_clock::now();
-      HttpResponse resp;
-      set_log_request_id(req->request_id);
       const auto max_wait = self->server_->options.max_queue_wait;
-      if (max_wait.count() > 0 && started - enqueued > max_wait) {
-        resp = overloaded(req->request_id);  // waited too long: its client has likely given up; nothing done
-      } else {
-        try {
-          resp = self->server_->handler(*req);
-        } catch (const std::exception& e) {
-          spdlog::error("request_id={} unhandled exception: {}", req->request_id, e.what());
-          resp = HttpResponse::from_problem(problem(Code::internal, "internal error"), req->request_id);
-        }
-      }
-      set_log_request_id({});
+      // A request that waited too long is not run: its client has likely given up; nothing is done.
+      HttpResponse resp = max_wait.count() > 0 && started - enqueued > max_wait
+                              ? overloaded(req->request_id)
+                              : run_handler(*req, [&] { return self->server_->handler(*req); });
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       Metrics::global().observe_request(resp.route, resp.status, secs);
       asio::dispatch(self->stream_.get_executor(), [self, resp = std::move(resp), req, version, keep_alive]() mutable {
