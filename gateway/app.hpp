@@ -6,6 +6,7 @@
 #include "common/mysql.hpp"
 #include "common/redis.hpp"
 #include "gateway/lookup_cache.hpp"
+#include "partners/partner_repository.hpp"
 #include "tenants/tenant_repository.hpp"
 
 namespace emtiaz::gateway {
@@ -17,10 +18,13 @@ struct Lookups {
   // tenant id + '\n' + the member reference as sent -> member id. 100,000 entries (~15 MiB at most): the
   // members active right now; a full shard is emptied, so the gateway's memory stays bounded.
   LookupCache<std::string> members{std::chrono::milliseconds(0), 100'000};
-  // tenant id -> the tenant, for reads only (GET balance, redemption, transactions: the time zone their
-  // times are shown in). At most one second old, like a revoked key (api.md); a PATCH /v1/tenant on this
-  // gateway clears its entry at once. Commands never use it: they read the tenant afresh.
-  LookupCache<tenants::Tenant> tenants_for_reads{std::chrono::milliseconds(1000), 100'000};
+  // tenant id -> the tenant; tenant id + '\n' + partner id -> the partner. At most one second old, like a
+  // revoked key (api.md); a PATCH on this gateway clears its entry at once. Reads use the tenant for the time
+  // zone their times are shown in. Commands carry these copies, but nothing the wallet applies depends on
+  // them: the wallet re-reads the tenant and the partner in the transaction that applies the command (and
+  // refuses a suspended partner there), so a PATCH holds for the very next command on every gateway.
+  LookupCache<tenants::Tenant> tenants{std::chrono::milliseconds(1000), 100'000};
+  LookupCache<partners::Partner> partners{std::chrono::milliseconds(1000), 100'000};
 };
 
 struct App {

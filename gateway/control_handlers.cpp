@@ -64,7 +64,7 @@ void register_control_routes(Router& router, App& app) {
                 auto fields = tenants::parse_tenant_fields(std::get<nlohmann::json>(parsed), /*creating=*/false);
                 if (auto* p = std::get_if<Problem>(&fields)) return problem_response(ctx, *p);
                 auto t = repos->tenants.patch(ctx.principal.tenant_id, std::get<tenants::TenantFields>(fields));
-                app.lookups.tenants_for_reads.invalidate(ctx.principal.tenant_id);
+                app.lookups.tenants.invalidate(ctx.principal.tenant_id);
                 if (!t) return not_found(ctx, "tenant");
                 return json_response(200, tenants::to_json(*t));
               })});
@@ -110,7 +110,7 @@ void register_control_routes(Router& router, App& app) {
                 return json_response(200, partners::to_json(*p, t->timezone));
               })});
 
-  router.add({"PATCH", "/v1/partners/{id}", kOperator, guarded([repos](RequestContext& ctx) {
+  router.add({"PATCH", "/v1/partners/{id}", kOperator, guarded([repos, &app](RequestContext& ctx) {
                 auto parsed = parse_object(ctx.req.body());
                 if (auto* p = std::get_if<Problem>(&parsed)) return problem_response(ctx, *p);
                 auto fields = partners::parse_partner_fields(std::get<nlohmann::json>(parsed), /*creating=*/false);
@@ -118,6 +118,7 @@ void register_control_routes(Router& router, App& app) {
                 auto t = caller_tenant(*repos, ctx);
                 if (!t) return not_found(ctx, "tenant");
                 auto p = repos->partners.patch(t->id, ctx.params.at("id"), std::get<partners::PartnerFields>(fields));
+                app.lookups.partners.invalidate(t->id + '\n' + ctx.params.at("id"));
                 if (!p) return not_found(ctx, "partner");
                 return json_response(200, partners::to_json(*p, t->timezone));
               })});

@@ -42,14 +42,6 @@ struct Deps {
 
 HttpResponse fail(const RequestContext& ctx, Problem p) { return problem_response(ctx, p); }
 
-wallet::TenantSettings settings_of(const tenants::Tenant& t) {
-  return wallet::TenantSettings{t.timezone, t.calendar, t.points_ttl, t.pending_period, t.hold_ttl};
-}
-
-wallet::PartnerSnapshot snapshot_of(const partners::Partner& p) {
-  return wallet::PartnerSnapshot{p.id, p.name, p.issue_price_irr, p.redeem_value_irr, p.fee_bps, p.points_per_10k_irr};
-}
-
 // Sends a points-moving command under the request's Idempotency-Key and turns the wallet's reply into the
 // HTTP response. The wallet's record (command id = the principal's scope and key) is the arbiter of
 // exactly once; the gateway's reservation in Redis only answers "in use" and "reused" early and replays
@@ -103,42 +95,51 @@ struct Caller {
   std::optional<partners::Partner> partner;
 };
 
-std::optional<tenants::Tenant> tenant_of(Deps& d, const std::string& tenant_id) {
-  // Not cached: a PATCH of the tenant (or of a partner, below) must hold for the very next request on every
-  // gateway (api.md: changes apply to events after the change).
-  return d.tenants.get(tenant_id);
+// The tenant, from a cache at most a second old (gateway/app.hpp: what it may be used for).
+std::optional<tenants::Tenant> cached_tenant(Deps& d, const std::string& tenant_id) {
+  return d.app.lookups.tenants.get(tenant_id, [&] { return d.tenants.get(tenant_id); });
 }
 
-// The tenant for a read (at most a second old: see Lookups::tenants_for_reads).
-std::optional<tenants::Tenant> tenant_for_read(Deps& d, const std::string& tenant_id) {
-  return d.app.lookups.tenants_for_reads.get(tenant_id, [&] { return d.tenants.get(tenant_id); });
-}
-
-// A member reference resolved to the member's id (cached once it exists; see gateway/lookup_cache.hpp).
+// A member reference resolved to the member's id (cached once it exists; see gateway/lookup_cache.hpp). An
+// unknown phone is enrolled when the tenant auto-enrols, and that setting is read afresh (the enrolment is
+// rare and writes anyway; a cached tenant could be a second behind a PATCH that turned it off).
 std::variant<std::string, Problem> member_id_of(Deps& d, const std::string& tenant_id, const std::string& ref,
-                                                bool auto_enroll) {
-  std::optional<Problem> failed;
-  auto id = d.app.lookups.members.get(tenant_id + '\n' + ref, [&]() -> std::optional<std::string> {
-    auto m = d.members.resolve(tenant_id, ref, auto_enroll);
-    if (auto* p = std::get_if<Problem>(&m)) {
-      failed = *p;
-      return std::nullopt;
-    }
-    return std::get<Member>(m).id;
-  });
-  if (!id) return *failed;
-  return *id;
+                                                bool may_enroll) {
+  auto resolve = [&](bool auto_enroll) -> std::variant<std::string, Problem> {
+    std::optional<Problem> failed;
+    auto id = d.app.lookups.members.get(tenant_id + '\n' + ref, [&]() -> std::optional<std::string> {
+      auto m = d.members.resolve(tenant_id, ref, auto_enroll);
+      if (auto* p = std::get_if<Problem>(&m)) {
+        failed = *p;
+        return std::nullopt;
+      }
+      return std::get<Member>(m).id;
+    });
+    if (!id) return *failed;
+    return *id;
+  };
+  auto found = resolve(false);
+  if (!may_enroll || !std::holds_alternative<Problem>(found) || std::get<Problem>(found).code != Code::member_not_found)
+    return found;
+  auto t = d.tenants.get(tenant_id);
+  if (!t || !t->auto_enroll) return found;
+  return resolve(true);
 }
 
+// The caller of a command: its tenant and, for a partner, the partner, both cached (at most a second old).
+// Nothing here decides what the command does: the wallet applies it with the tenant and partner as they are
+// in its own transaction and refuses there a partner that is suspended by then (the router has already
+// refused a key whose partner was suspended a second ago).
 std::variant<Caller, Problem> load_caller(RequestContext& ctx, Deps& d) {
   Caller c;
-  auto t = tenant_of(d, ctx.principal.tenant_id);
+  auto t = cached_tenant(d, ctx.principal.tenant_id);
   if (!t) return problem(Code::unauthorized, "unknown tenant");
   c.tenant = *t;
   if (ctx.principal.kind == Principal::Kind::partner) {
-    auto p = d.partners.get(ctx.principal.tenant_id, ctx.principal.partner_id);
+    const auto& tid = ctx.principal.tenant_id;
+    const auto& pid = ctx.principal.partner_id;
+    auto p = d.app.lookups.partners.get(tid + '\n' + pid, [&] { return d.partners.get(tid, pid); });
     if (!p) return problem(Code::unauthorized, "unknown partner");
-    if (p->status != "active") return problem(Code::partner_suspended, "this partner is suspended");
     c.partner = *p;
   }
   return c;
@@ -149,8 +150,8 @@ wallet::Command base_command(const Caller& c, const std::string& member_id, Comm
   cmd.tenant_id = c.tenant.id;
   cmd.member_id = member_id;
   cmd.type = type;
-  cmd.tenant = settings_of(c.tenant);
-  if (c.partner) cmd.partner = snapshot_of(*c.partner);
+  cmd.tenant = wallet::settings_of(c.tenant);
+  if (c.partner) cmd.partner = wallet::snapshot_of(*c.partner);
   return cmd;
 }
 
@@ -260,7 +261,7 @@ void register_points_routes(Router& router, App& app) {
                 auto occurred = in.string("occurred_at", false, 64);
                 if (!in.ok()) return fail(ctx, *in.err);
                 if (occurred && !parse_rfc3339(*occurred)) return fail(ctx, invalid_field("occurred_at", "must be an RFC 3339 time with offset"));
-                auto m = member_id_of(*d, caller.tenant.id, *member, caller.tenant.auto_enroll);
+                auto m = member_id_of(*d, caller.tenant.id, *member, /*may_enroll=*/true);
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
                 auto cmd = base_command(caller, std::get<std::string>(m), CommandType::earn);
                 cmd.args = {{"amount_irr", *amount}, {"receipt_id", *receipt}};
@@ -296,8 +297,6 @@ void register_points_routes(Router& router, App& app) {
                 if (!in.ok()) return fail(ctx, *in.err);
                 if (pts.has_value() == amount.has_value())
                   return fail(ctx, invalid_field(pts ? "amount_irr" : "points", "send exactly one of points and amount_irr"));
-                if (amount && caller.partner->redeem_value_irr <= 0)
-                  return fail(ctx, problem(Code::invalid_amount, "this partner has no redeem value: redeem by points"));
                 auto m = member_id_of(*d, caller.tenant.id, *member, false);
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
                 auto cmd = base_command(caller, std::get<std::string>(m), CommandType::authorize);
@@ -362,7 +361,7 @@ void register_points_routes(Router& router, App& app) {
               }});
 
   router.add({"GET", "/v1/members/{member}/balance", kPartner | kOperator, [d](RequestContext& ctx) {
-                auto t = tenant_for_read(*d, ctx.principal.tenant_id);
+                auto t = cached_tenant(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
                 // First the wallet's precomputed view (small; exact until the member's next timed change),
                 // then the state (computed as of now), from Redis, else MySQL. A phone or card is resolved
@@ -391,7 +390,7 @@ void register_points_routes(Router& router, App& app) {
               /*inline_ok=*/true});
 
   router.add({"GET", "/v1/redemptions/{id}", kPartner | kOperator, [d](RequestContext& ctx) {
-                auto t = tenant_for_read(*d, ctx.principal.tenant_id);
+                auto t = cached_tenant(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
                 auto member = owner_member(*d, ctx, "redemptions", ctx.params["id"]);
                 if (!member) return fail(ctx, problem(Code::not_found, "no such redemption"));
@@ -410,7 +409,7 @@ void register_points_routes(Router& router, App& app) {
                 auto params = parse_list_params(ctx.req, "txn");
                 if (auto* p = std::get_if<Problem>(&params)) return fail(ctx, *p);
                 auto lp = std::get<ListParams>(params);
-                auto t = tenant_for_read(*d, ctx.principal.tenant_id);
+                auto t = cached_tenant(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
                 auto m = member_id_of(*d, t->id, ctx.params["member"], false);
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);

@@ -285,4 +285,8 @@ std::optional<KeyLookup> PartnerRepository::find_by_key_hash(const std::string& 
   });
 }
 
+const char* partner_select_sql() { return kSelect; }
+
+Partner partner_from_row(sql::ResultSet& rs) { return read_row(rs); }
+
 }  // namespace emtiaz::partners

@@ -200,4 +200,8 @@ std::optional<Tenant> TenantRepository::patch(const std::string& id, const Tenan
   });
 }
 
+const char* tenant_select_sql() { return kSelect; }
+
+Tenant tenant_from_row(sql::ResultSet& rs) { return read_row(rs); }
+
 }  // namespace emtiaz::tenants

@@ -24,6 +24,14 @@ std::optional<CommandType> parse_command_type(std::string_view s) {
   return std::nullopt;
 }
 
+TenantSettings settings_of(const tenants::Tenant& t) {
+  return TenantSettings{t.timezone, t.calendar, t.points_ttl, t.pending_period, t.hold_ttl};
+}
+
+PartnerSnapshot snapshot_of(const partners::Partner& p) {
+  return PartnerSnapshot{p.id, p.name, p.issue_price_irr, p.redeem_value_irr, p.fee_bps, p.points_per_10k_irr};
+}
+
 std::string member_key(const std::string& tenant_id, const std::string& member_id) {
   return tenant_id + ":" + member_id;
 }

@@ -1,13 +1,16 @@
 #pragma once
-// The messages between the gateway and the wallet. A command carries everything the wallet needs to apply
-// it without reading the control plane: the tenant's clocks and the partner's prices as they were when the
-// gateway accepted the request (a price change applies to events after it).
+// The messages between the gateway and the wallet. A command names its tenant and partner and carries the
+// gateway's copy of their settings (the tenant's clocks, the partner's prices); the wallet replaces that copy
+// with the rows as they are in its own batch transaction, so that a PATCH applies to every command applied
+// after it, whatever a gateway has cached (wallet_service.cpp: apply_control_plane).
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "common/time.hpp"
+#include "partners/partner_repository.hpp"
+#include "tenants/tenant_repository.hpp"
 
 namespace emtiaz::wallet {
 
@@ -57,6 +60,10 @@ struct Reply {
   nlohmann::json to_json() const;
   static std::optional<Reply> from_json(const nlohmann::json& j);
 };
+
+// The command's view of a tenant and of a partner, as the control plane stores them.
+TenantSettings settings_of(const tenants::Tenant& t);
+PartnerSnapshot snapshot_of(const partners::Partner& p);
 
 // The Kafka key of a member's commands and events: one member, one partition, one writer.
 std::string member_key(const std::string& tenant_id, const std::string& member_id);

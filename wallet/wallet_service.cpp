@@ -18,6 +18,27 @@ namespace {
 
 constexpr size_t kTimerBatch = 200;
 
+using TenantRows = std::map<std::string, tenants::Tenant>;
+using PartnerRows = std::map<std::pair<std::string, std::string>, partners::Partner>;  // (tenant, partner)
+
+// Gives the command its tenant's and partner's settings as they are in this batch's transaction (the gateway's
+// copy may be a second old), or the problem that refuses it before it is applied. A refusal is not recorded
+// (the gateway used to answer these itself, before sending): a retry with the same key after the partner is
+// reactivated is applied.
+std::optional<Problem> use_control_plane(Command& cmd, const TenantRows& tenant_rows, const PartnerRows& partner_rows) {
+  auto t = tenant_rows.find(cmd.tenant_id);
+  if (t == tenant_rows.end()) return problem(Code::unauthorized, "unknown tenant");
+  cmd.tenant = settings_of(t->second);
+  if (!cmd.partner) return std::nullopt;
+  auto p = partner_rows.find({cmd.tenant_id, cmd.partner->id});
+  if (p == partner_rows.end()) return problem(Code::unauthorized, "unknown partner");
+  if (p->second.status != "active") return problem(Code::partner_suspended, "this partner is suspended");
+  cmd.partner = snapshot_of(p->second);
+  if (cmd.type == CommandType::authorize && cmd.args.contains("amount_irr") && cmd.partner->redeem_value_irr <= 0)
+    return problem(Code::invalid_amount, "this partner has no redeem value: redeem by points");
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string redis_state_key(const std::string& tenant_id, const std::string& member_id) {
@@ -210,18 +231,20 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
   // until the commit: a second wallet that lost these partitions in a rebalance but has not noticed yet
   // waits here and then reads what this batch wrote) and the earn receipts already used; then the
   // partitions' sequence counters (locked: the outbox's sequences are handed out in commit order).
-  enum class Read { records, states, receipts, positions };
+  enum class Read { records, states, receipts, positions, tenant, partners };
   std::vector<std::pair<Read, std::string>> reads;  // what each result set is, and its tenant
   std::vector<std::string> sql{"START TRANSACTION"};
   std::set<std::int32_t> parts;
   for (auto& u : units) parts.insert(u.part);
   for (auto& [tenant, us] : by_tenant) {
     std::vector<std::string> ids, members;
+    std::set<std::string> partner_ids;
     std::string receipt_keys;  // ('tenant','partner','receipt'),... : the whole key of the earns_receipt index
     for (auto* u : us) {
       members.push_back(u->member_id);
       for (auto* p : u->commands) {
         ids.push_back(p->cmd.command_id);
+        if (p->cmd.partner) partner_ids.insert(p->cmd.partner->id);
         if (p->cmd.type == CommandType::earn && p->cmd.partner) {
           receipt_keys += receipt_keys.empty() ? "(" : ",(";
           sql_literal(c, tenant, receipt_keys);
@@ -237,6 +260,14 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       sql.push_back("SELECT command_id, body_hash, status, response FROM wallet_commands WHERE tenant_id = " +
                     quote(tenant) + " AND command_id IN (" + sql_literal_list(c, ids) + ")");
       reads.emplace_back(Read::records, tenant);
+      // The control plane as it is now: the commands are applied with these rows, not the gateway's copies.
+      sql.push_back(std::string(tenants::tenant_select_sql()) + "WHERE id = " + quote(tenant));
+      reads.emplace_back(Read::tenant, tenant);
+      if (!partner_ids.empty()) {
+        sql.push_back(std::string(partners::partner_select_sql()) + "WHERE tenant_id = " + quote(tenant) +
+                      " AND id IN (" + sql_literal_list(c, {partner_ids.begin(), partner_ids.end()}) + ")");
+        reads.emplace_back(Read::partners, tenant);
+      }
     }
     sql.push_back("SELECT member_id, version, state FROM member_states WHERE tenant_id = " + quote(tenant) +
                   " AND member_id IN (" + sql_literal_list(c, members) + ") FOR UPDATE");
@@ -257,6 +288,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
   std::map<std::string, std::tuple<std::string, int, std::string>> records;  // command_id -> (hash, status, body)
   std::set<std::tuple<std::string, std::string, std::string>> receipts;     // (tenant, partner, receipt)
   std::map<std::int32_t, std::int64_t> next;                                 // part -> next outbox sequence
+  TenantRows tenant_rows;
+  PartnerRows partner_rows;
   auto results = execute_multi(c, sql);
   if (results.size() != reads.size()) throw std::runtime_error("wallet batch: unexpected number of result sets");
   for (size_t i = 0; i < results.size(); ++i) {
@@ -283,6 +316,15 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
         break;
       case Read::positions:
         while (rs->next()) next[rs->getInt(1)] = rs->getInt64(2);
+        break;
+      case Read::tenant:
+        while (rs->next()) tenant_rows.emplace(tenant, tenants::tenant_from_row(*rs));
+        break;
+      case Read::partners:
+        while (rs->next()) {
+          auto row = partners::partner_from_row(*rs);
+          partner_rows.emplace(std::pair{tenant, row.id}, std::move(row));
+        }
         break;
     }
   }
@@ -361,6 +403,10 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       continue;
     }
     for (auto* p : u.commands) {
+      if (auto refused = use_control_plane(p->cmd, tenant_rows, partner_rows)) {
+        p->reply = Reply{p->cmd.command_id, http_status(refused->code), render_problem(*refused, p->cmd.request_id), false};
+        continue;
+      }
       const auto& cmd = p->cmd;
       auto rec = records.find(cmd.command_id);
       if (rec != records.end()) {

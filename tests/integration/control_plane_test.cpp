@@ -281,6 +281,65 @@ TEST_F(ControlPlane, SuspendedPartnerGets403WithinOneSecondAndComesBack) {
   EXPECT_EQ(http().patch("/v1/partners/" + pid, {{"status", "closed"}}, as(op)).status, 422);
 }
 
+// A PATCH of a partner holds for the very next command, whatever a gateway has cached: the wallet applies
+// each command with the tenant and partner as they are in its own transaction. A command refused because
+// the partner is suspended is not recorded, so the same key works once the partner is active again.
+TEST_F(ControlPlane, APartnerPatchHoldsForTheVeryNextCommand) {
+  auto [t, op] = new_tenant({{"pending_period", "P0D"}});
+  auto p = new_partner(op);  // 10 points per 10,000 IRR, redeem value 900
+  const std::string pid = p["id"], key = p["api_key"];
+  const std::string member = "phone:09124444444";
+  auto earn = [&](const std::string& idem, std::int64_t amount) {
+    return http().post("/v1/earn", {{"member", member}, {"amount_irr", amount}, {"receipt_id", "r-" + idem}},
+                       as(key, {{"Idempotency-Key", idem}}));
+  };
+  const auto s = unique_suffix();
+  auto first = earn("e1-" + s, 100'000);
+  ASSERT_EQ(first.status, 201) << first.describe();
+  EXPECT_EQ(first.json()["points"], 100);  // 100,000 IRR x 10 / 10,000
+
+  // A new earn rule: the next earn, sent at once, is priced with it.
+  ASSERT_EQ(http().patch("/v1/partners/" + pid, {{"earn", {{"points_per_10k_irr", 30}}}}, as(op)).status, 200);
+  auto second = earn("e2-" + s, 100'000);
+  ASSERT_EQ(second.status, 201) << second.describe();
+  EXPECT_EQ(second.json()["points"], 300);
+  EXPECT_EQ(second.json()["balance"]["available"], 400);
+
+  // Suspended: the next command is refused and moves nothing.
+  ASSERT_EQ(http().patch("/v1/partners/" + pid, {{"status", "suspended"}}, as(op)).status, 200);
+  auto refused = earn("e3-" + s, 200'000);
+  EXPECT_EQ(refused.status, 403) << refused.describe();
+  EXPECT_EQ(refused.json()["code"], "partner_suspended");
+
+  // Active again: the same key is applied once (the refusal was not its outcome), and a retry replays it.
+  ASSERT_EQ(http().patch("/v1/partners/" + pid, {{"status", "active"}}, as(op)).status, 200);
+  HttpResponse third;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        third = earn("e3-" + s, 200'000);
+        return third.status == 201;
+      },
+      2000ms, 50ms))
+      << third.describe();
+  EXPECT_EQ(third.json()["points"], 600);
+  EXPECT_EQ(third.json()["balance"]["available"], 1000);
+  auto again = earn("e3-" + s, 200'000);
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(again.json()["id"], third.json()["id"]);
+
+  // A new redeem value: the next redemption by amount is turned into points with it.
+  auto redeem = [&](const std::string& idem) {
+    return http().post("/v1/redemptions", {{"member", member}, {"amount_irr", 9'000}, {"receipt_id", "red-" + idem}},
+                       as(key, {{"Idempotency-Key", idem}}));
+  };
+  ASSERT_EQ(http().patch("/v1/partners/" + pid, {{"redeem_value_irr", 450}}, as(op)).status, 200);
+  auto redeemed = redeem("x1-" + s);
+  ASSERT_EQ(redeemed.status, 201) << redeemed.describe();
+  EXPECT_EQ(redeemed.json()["points"], 20);  // 9,000 IRR at the new value of 450 per point
+  EXPECT_EQ(redeemed.json()["balance"]["available"], 980);
+}
+
 TEST_F(ControlPlane, EveryWrittenFormOfAPhoneIsOneMember) {
   auto [t, op] = new_tenant();
   auto p = new_partner(op);
