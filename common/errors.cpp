@@ -68,4 +68,24 @@ std::string render_problem(const Problem& p, std::string_view request_id) {
   return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+namespace {
+
+// Business outcomes: the request was valid and authorized, and this is its answer. Replaying them is what
+// makes a retry safe ("nothing happens twice").
+constexpr std::array<std::string_view, 8> kBusinessCodes = {
+    "insufficient_points",     "duplicate_receipt",         "redemption_not_authorized",
+    "refund_exceeds_purchase", "refund_exceeds_redemption", "period_not_ended",
+    "period_gap",              "period_overlaps",
+};
+
+}  // namespace
+
+bool is_stored_response(int status, std::string_view code) {
+  if (status >= 200 && status < 300) return true;
+  if (status != 409 && status != 422) return false;
+  for (auto c : kBusinessCodes)
+    if (c == code) return true;
+  return false;
+}
+
 }  // namespace emtiaz

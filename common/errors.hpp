@@ -63,4 +63,10 @@ Problem invalid_field(std::string_view field, std::string_view why);
 // Renders the problem document; request_id is included so a partner can quote it to support.
 std::string render_problem(const Problem& p, std::string_view request_id);
 
+// Whether a response to a request with an Idempotency-Key is stored for replay: 2xx, and business outcomes
+// (409/422 with a business code such as insufficient_points, duplicate_receipt). Not stored: validation
+// failures (400/413/422 invalid_*), 401/403/404, 409 idempotency_key_*, 5xx — those may be retried with the
+// same key. The gateway and the wallet (which completes a command's reservation) both ask this.
+bool is_stored_response(int status, std::string_view code);
+
 }  // namespace emtiaz

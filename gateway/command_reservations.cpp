@@ -6,6 +6,7 @@
 
 #include "common/crypto.hpp"
 #include "common/metrics.hpp"
+#include "wallet/command.hpp"
 
 namespace emtiaz::gateway {
 namespace {
@@ -13,12 +14,10 @@ namespace {
 // Keys are hashed: an Idempotency-Key is the partner's text, and the hash tag keeps one principal's keys
 // together on a Redis Cluster slot.
 std::string redis_key(const std::string& scope, const std::string& key) {
-  return fmt::format("emtiaz:idem:{{{}}}:{}", scope, sha256_hex(key));
+  return fmt::format("{}{{{}}}:{}", wallet::kReservationKeyPrefix, scope, sha256_hex(key));
 }
 
 std::string liveness_key(const std::string& owner) { return fmt::format("emtiaz:gw:{{{}}}:alive", owner); }
-
-constexpr const char* kKeepSeconds = "90000";  // 25 h: the contract promises at least 24 h
 
 // Replaces KEYS[1] only if it still holds exactly ARGV[1] (the dead owner's reservation): of two retries
 // that race to take one reservation over, one wins and the other sees the winner's live reservation.
@@ -67,6 +66,10 @@ void CommandReservations::heartbeat() {
   }
 }
 
+std::string CommandReservations::key_of(const std::string& scope, const std::string& key) const {
+  return redis_key(scope, key);
+}
+
 IdempotencyDecision CommandReservations::begin(const std::string& scope, const std::string& key,
                                                const std::string& fingerprint) {
   IdempotencyDecision d;
@@ -110,8 +113,8 @@ IdempotencyDecision CommandReservations::begin(const std::string& scope, const s
 void CommandReservations::complete(const std::string& scope, const std::string& key, const std::string& fingerprint,
                                    int status, const std::string& body) {
   try {
-    nlohmann::json done = {{"fp", fingerprint}, {"state", "done"}, {"status", status}, {"body", body}};
-    redis_.command({"SET", redis_key(scope, key), done.dump(), "EX", kKeepSeconds});
+    redis_.command({"SET", redis_key(scope, key), wallet::reservation_done_value(fingerprint, status, body), "EX",
+                    wallet::kReservationKeepSeconds});
   } catch (const RedisUnavailable&) {
   }
 }

@@ -33,8 +33,12 @@ class CommandReservations {
 
   // proceed (reserved, taken over from a dead owner, or Redis is away), replay, reused or in_use.
   IdempotencyDecision begin(const std::string& scope, const std::string& key, const std::string& fingerprint);
+  // Stores the outcome for replay (the wallet does this itself for the commands it sends a reply for, in the
+  // same Redis transaction as the member's state: wallet::Command::reservation).
   void complete(const std::string& scope, const std::string& key, const std::string& fingerprint, int status,
                 const std::string& body);
+  // The Redis key of (scope, key)'s reservation: what a command names for the wallet to complete.
+  std::string key_of(const std::string& scope, const std::string& key) const;
   // Drops the reservation if it is still this process's in-flight one (never a stored response, never a
   // reservation another gateway took over).
   void release(const std::string& scope, const std::string& key);

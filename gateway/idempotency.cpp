@@ -33,14 +33,6 @@ constexpr int kMysqlNoSuchTable = 1146;  // ER_NO_SUCH_TABLE
 
 Instant now_micros() { return std::chrono::floor<std::chrono::microseconds>(now_utc()); }
 
-// Business outcomes: the request was valid and authorized, and this is its answer. Replaying them is what
-// makes a retry safe ("nothing happens twice").
-constexpr std::array<std::string_view, 8> kBusinessCodes = {
-    "insufficient_points",     "duplicate_receipt",         "redemption_not_authorized",
-    "refund_exceeds_purchase", "refund_exceeds_redemption", "period_not_ended",
-    "period_gap",              "period_overlaps",
-};
-
 using Digest = std::array<unsigned char, 32>;
 
 Digest hmac_sha256(const unsigned char* key, std::size_t key_len, std::string_view data) {
@@ -196,14 +188,6 @@ bool is_valid_idempotency_key(std::string_view key) {
   for (unsigned char c : key)
     if (c < 0x20 || c > 0x7E) return false;
   return true;
-}
-
-bool is_stored_response(int status, std::string_view code) {
-  if (status >= 200 && status < 300) return true;
-  if (status != 409 && status != 422) return false;
-  for (auto c : kBusinessCodes)
-    if (c == code) return true;
-  return false;
 }
 
 IdempotencyDecision IdempotencyStore::begin(const std::string& scope, const std::string& key,

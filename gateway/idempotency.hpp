@@ -33,11 +33,6 @@ std::string request_fingerprint(std::string_view method, std::string_view path, 
 // 1..255 characters, each printable ASCII (0x20..0x7E).
 bool is_valid_idempotency_key(std::string_view key);
 
-// Whether a response is stored for replay: 2xx, and business outcomes (409/422 with a business code such
-// as insufficient_points, duplicate_receipt). Not stored: validation failures (400/413/422 invalid_*),
-// 401/403/404, 409 idempotency_key_*, 5xx — those may be retried with the same key.
-bool is_stored_response(int status, std::string_view code);
-
 // What is kept of one (scope, Idempotency-Key), derived from the two; never stored itself.
 class IdempotencySecret {
  public:

@@ -70,6 +70,7 @@ HttpResponse send_command(RequestContext& ctx, Deps& d, wallet::Command cmd, con
   cmd.command_id = sha256_hex(scope + "\n" + *key);
   cmd.body_hash = fingerprint;
   cmd.request_id = ctx.req.request_id;
+  cmd.reservation = d.idempotency.key_of(scope, *key);
   auto reply = d.app.commands.call(cmd, std::chrono::milliseconds(d.app.config.command_timeout_ms));
   if (!reply) {
     d.idempotency.release(scope, *key);
@@ -83,7 +84,7 @@ HttpResponse send_command(RequestContext& ctx, Deps& d, wallet::Command cmd, con
     if (!j.is_discarded() && j.contains("code")) code = j["code"].get<std::string>();
   }
   if (is_stored_response(reply->status, code)) {
-    d.idempotency.complete(scope, *key, fingerprint, reply->status, reply->body);
+    if (!reply->reservation_done) d.idempotency.complete(scope, *key, fingerprint, reply->status, reply->body);
   } else {
     d.idempotency.release(scope, *key);
   }

@@ -32,6 +32,10 @@ PartnerSnapshot snapshot_of(const partners::Partner& p) {
   return PartnerSnapshot{p.id, p.name, p.issue_price_irr, p.redeem_value_irr, p.fee_bps, p.points_per_10k_irr};
 }
 
+std::string reservation_done_value(const std::string& fingerprint, int status, const std::string& body) {
+  return nlohmann::json{{"fp", fingerprint}, {"state", "done"}, {"status", status}, {"body", body}}.dump();
+}
+
 std::string member_key(const std::string& tenant_id, const std::string& member_id) {
   return tenant_id + ":" + member_id;
 }
@@ -55,6 +59,7 @@ nlohmann::json Command::to_json() const {
         {"hold_ttl", format_iso_duration(tenant.hold_ttl)}}},
       {"args", args},
   };
+  if (!reservation.empty()) j["reservation"] = reservation;
   if (partner) {
     j["partner"] = {{"id", partner->id},
                     {"name", partner->name},
@@ -101,6 +106,7 @@ std::optional<Command> Command::from_json(const nlohmann::json& j) {
                                   p.at("points_per_10k_irr").get<std::int64_t>()};
     }
     c.args = j.value("args", nlohmann::json::object());
+    c.reservation = j.value("reservation", "");
     return c;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
@@ -108,14 +114,16 @@ std::optional<Command> Command::from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json Reply::to_json() const {
-  return {{"command_id", command_id}, {"status", status}, {"body", body}, {"replayed", replayed}};
+  nlohmann::json j = {{"command_id", command_id}, {"status", status}, {"body", body}, {"replayed", replayed}};
+  if (reservation_done) j["reservation_done"] = true;
+  return j;
 }
 
 std::optional<Reply> Reply::from_json(const nlohmann::json& j) {
   if (points::contains_float(j)) return std::nullopt;
   try {
     return Reply{j.at("command_id").get<std::string>(), j.at("status").get<int>(), j.at("body").get<std::string>(),
-                 j.value("replayed", false)};
+                 j.value("replayed", false), j.value("reservation_done", false)};
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
   }

@@ -47,6 +47,10 @@ struct Command {
   TenantSettings tenant;
   std::optional<PartnerSnapshot> partner;  // absent for operator adjustments
   nlohmann::json args = nlohmann::json::object();
+  // The Redis key of the gateway's reservation of this command's Idempotency-Key (empty: none). The wallet
+  // completes it with a stored outcome in the same Redis transaction as the member's state, before it
+  // replies, and says so in the reply; the gateway then has no Redis write of its own left to do.
+  std::string reservation;
 
   nlohmann::json to_json() const;
   static std::optional<Command> from_json(const nlohmann::json& j);
@@ -57,6 +61,7 @@ struct Reply {
   int status = 0;
   std::string body;       // the exact response body, replayed byte for byte
   bool replayed = false;  // the wallet had already applied this command
+  bool reservation_done = false;  // the wallet stored this outcome under the command's reservation
   nlohmann::json to_json() const;
   static std::optional<Reply> from_json(const nlohmann::json& j);
 };
@@ -64,6 +69,14 @@ struct Reply {
 // The command's view of a tenant and of a partner, as the control plane stores them.
 TenantSettings settings_of(const tenants::Tenant& t);
 PartnerSnapshot snapshot_of(const partners::Partner& p);
+
+// A reservation's value once its command has a stored outcome, as the gateway reads it for a replay; kept
+// 25 h (the contract promises at least 24 h).
+std::string reservation_done_value(const std::string& fingerprint, int status, const std::string& body);
+inline constexpr const char* kReservationKeepSeconds = "90000";
+// Every reservation key starts so (gateway/command_reservations.cpp); the wallet writes no other key a
+// command names.
+inline constexpr const char* kReservationKeyPrefix = "emtiaz:idem:";
 
 // The Kafka key of a member's commands and events: one member, one partition, one writer.
 std::string member_key(const std::string& tenant_id, const std::string& member_id);

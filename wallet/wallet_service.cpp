@@ -511,6 +511,24 @@ void WalletService::update_cache(std::vector<Unit>& units) {
                     dump_json(balance_view_to_json(points::balance_view(u.state.points, now), u.state.version)), "EX",
                     "604800"});
   }
+  // The gateways' reservations of the commands with a stored outcome: completed here, before the replies, so
+  // that a retry replays from Redis (the gateway would otherwise write each itself after the reply).
+  std::vector<Reply*> completed;
+  for (auto& u : units)
+    for (auto* p : u.commands) {
+      // Only a reservation key (a command names it; nothing else in Redis is the wallet's to overwrite).
+      if (!p->reply || p->cmd.reservation.rfind(kReservationKeyPrefix, 0) != 0) continue;
+      std::string code;
+      if (p->reply->status >= 400) {
+        auto j = nlohmann::json::parse(p->reply->body, nullptr, false);
+        if (j.is_object()) code = j.value("code", "");
+      }
+      if (!is_stored_response(p->reply->status, code)) continue;
+      cmds.push_back({"SET", p->cmd.reservation,
+                      reservation_done_value(p->cmd.body_hash, p->reply->status, p->reply->body), "EX",
+                      kReservationKeepSeconds});
+      completed.push_back(&*p->reply);
+    }
   if (cmds.empty()) return;
   // One transaction (MULTI ... EXEC): a member's state and its balance view never disagree in Redis, even
   // when the wallet dies halfway through sending them (then neither is applied).
@@ -521,6 +539,7 @@ void WalletService::update_cache(std::vector<Unit>& units) {
     auto replies = redis_.pipeline(cmds);
     if (replies.empty() || replies.back().type != RedisReply::Type::array)
       throw std::runtime_error("the MULTI/EXEC of the batch's states was not applied");
+    for (auto* r : completed) r->reservation_done = true;
   } catch (const std::exception& e) {
     // Readers fall back to MySQL; but a stale cached state must not survive the outage: the keys are
     // remembered and deleted before anything else is written to Redis.
