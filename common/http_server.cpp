@@ -109,9 +109,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   HttpServerOptions options;
   HttpHandler handler;
   InlineHandler try_inline;
-  asio::io_context ioc;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  tcp::acceptor acceptor{ioc};
+  // One event loop per I/O thread, each connection on one of them (round robin): a connection's reads,
+  // writes and timers never wake another I/O thread. With one io_context shared by all I/O threads, Asio hands
+  // work between them (one waits in epoll, the others on a condition variable) — about nine thread switches
+  // per proxied request on the I/O threads alone, each ~10-30 µs on this virtual machine.
+  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::optional<tcp::acceptor> acceptor;
+  size_t next_ioc = 0;  // only touched by the accept handler, on iocs[0]
   asio::thread_pool workers;
   std::vector<std::thread> io_threads;
   std::atomic<size_t> connections{0};
@@ -120,7 +125,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   Impl(HttpServerOptions o, HttpHandler h, InlineHandler i)
       : options(std::move(o)), handler(std::move(h)), try_inline(std::move(i)),
-        workers(static_cast<size_t>(options.worker_threads)) {}
+        workers(static_cast<size_t>(options.worker_threads)) {
+    // Concurrency hint 1: one thread runs each loop (others may still post to it: the workers' responses).
+    for (int k = 0; k < std::max(1, options.io_threads); ++k) iocs.push_back(std::make_unique<asio::io_context>(1));
+    acceptor.emplace(*iocs.front());
+  }
 
   void accept();
 };
@@ -346,7 +355,8 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 void HttpServer::Impl::accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  auto& peer = *iocs[next_ioc++ % iocs.size()];
+  acceptor->async_accept(peer, [this](beast::error_code ec, tcp::socket socket) {
     if (stopped.load()) return;
     if (!ec) {
       if (connections.fetch_add(1) >= options.max_connections) {
@@ -369,25 +379,25 @@ HttpServer::~HttpServer() { stop(); }
 unsigned short HttpServer::start() {
   auto& im = *impl_;
   tcp::endpoint ep(asio::ip::make_address(im.options.bind_address), im.options.port);
-  im.acceptor.open(ep.protocol());
-  im.acceptor.set_option(asio::socket_base::reuse_address(true));
-  im.acceptor.bind(ep);
-  im.acceptor.listen(asio::socket_base::max_listen_connections);
-  im.work.emplace(im.ioc.get_executor());
+  im.acceptor->open(ep.protocol());
+  im.acceptor->set_option(asio::socket_base::reuse_address(true));
+  im.acceptor->bind(ep);
+  im.acceptor->listen(asio::socket_base::max_listen_connections);
+  for (auto& ioc : im.iocs) im.work.push_back(asio::make_work_guard(*ioc));
   im.accept();
-  for (int i = 0; i < std::max(1, im.options.io_threads); ++i) im.io_threads.emplace_back([&im] { im.ioc.run(); });
-  return im.acceptor.local_endpoint().port();
+  for (auto& ioc : im.iocs) im.io_threads.emplace_back([ctx = ioc.get()] { ctx->run(); });
+  return im.acceptor->local_endpoint().port();
 }
 
 void HttpServer::stop() {
   if (!impl_ || impl_->stopped.exchange(true)) return;
   auto& im = *impl_;
-  asio::post(im.ioc, [&im] {
+  asio::post(*im.iocs.front(), [&im] {
     beast::error_code ec;
-    im.acceptor.close(ec);
+    im.acceptor->close(ec);
   });
-  im.work.reset();
-  im.ioc.stop();
+  im.work.clear();
+  for (auto& ioc : im.iocs) ioc->stop();
   for (auto& t : im.io_threads)
     if (t.joinable()) t.join();
   im.workers.join();
