@@ -80,8 +80,8 @@ struct KafkaProducer::Handle {
   }
 };
 
-KafkaProducer::KafkaProducer(KafkaConfig config, std::string client_id)
-    : config_(std::move(config)), client_id_(std::move(client_id)) {
+KafkaProducer::KafkaProducer(KafkaConfig config, std::string client_id, double linger_ms)
+    : config_(std::move(config)), client_id_(std::move(client_id)), linger_ms_(linger_ms) {
   maintainer_ = std::thread([this] { maintain(); });
 }
 
@@ -101,7 +101,7 @@ std::shared_ptr<KafkaProducer::Handle> KafkaProducer::handle() {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", bootstrap);
   set(conf, "client.id", client_id_);
-  set(conf, "linger.ms", "0");
+  set(conf, "linger.ms", fmt::format("{}", linger_ms_));
   set(conf, "enable.idempotence", "true");
   set(conf, "acks", "all");
   set(conf, "message.timeout.ms", "10000");

@@ -65,7 +65,10 @@ class KafkaDelivery {
 
 class KafkaProducer {
  public:
-  KafkaProducer(KafkaConfig config, std::string client_id);
+  // linger_ms: how long librdkafka holds a first message for more to the same partition before sending
+  // (librdkafka's linger.ms). 0 sends at once; the wallet passes a fraction of a millisecond so that a
+  // batch's replies and ledger events, produced in a tight loop, leave as one message set per partition.
+  KafkaProducer(KafkaConfig config, std::string client_id, double linger_ms = 0);
   ~KafkaProducer();
   KafkaProducer(const KafkaProducer&) = delete;
   KafkaProducer& operator=(const KafkaProducer&) = delete;
@@ -88,6 +91,7 @@ class KafkaProducer {
 
   KafkaConfig config_;
   std::string client_id_;
+  double linger_ms_;
   std::mutex mu_;
   std::shared_ptr<Handle> handle_;
   std::string bootstrap_;

@@ -2,6 +2,8 @@
 // until SIGINT/SIGTERM.
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <thread>
 
@@ -20,6 +22,10 @@
 
 int main() {
   using namespace emtiaz;
+  // glibc gives up to 8 allocator arenas per core to a process with many threads (this one has ~140): each
+  // keeps its own free lists and fragments on its own, so the resident size creeps for many minutes before it
+  // settles. Two arenas serve two cores' worth of running threads (bench/soak.sh, docs/performance.md).
+  mallopt(M_ARENA_MAX, 2);
   block_shutdown_signals();
   GatewayConfig config;
   try {

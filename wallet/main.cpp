@@ -26,7 +26,8 @@ int main() {
   MysqlPool mysql(config.mysql, 4);
   mysql.enable_multi_statements();  // a batch is two round trips (wallet_service.cpp, commit_units)
   RedisPool redis(config.redis, 4);
-  KafkaProducer producer(config.kafka, "emtiaz-wallet");
+  // A batch's replies and ledger events leave as one message set per partition (common/kafka.hpp).
+  KafkaProducer producer(config.kafka, "emtiaz-wallet", 0.2);
   if (!apply_migrations_at_start(mysql)) return 1;
   wallet::WalletService service(config, mysql, redis, producer);
   // Ready means commands can be applied: the broker answers and this wallet owns partitions in its group
