@@ -237,13 +237,24 @@ record "{\"kind\":\"kafka\",\"r\":$out}"
 echo "$out" >&2
 
 # --------------------------------------------------------------------------------------------- load
+wallet_commands() { curl -s "$EMTIAZ_WALLET_ADMIN_URL/metrics" | awk '/^emtiaz_wallet_commands_total /{print $2}'; }
+settle() {  # waits (at most 60 s) until the wallet has applied what a step left queued: 1 s without a command
+    local a b
+    a="$(wallet_commands)"
+    for _ in $(seq 1 60); do
+        sleep 1
+        b="$(wallet_commands)"
+        [[ "$a" == "$b" ]] && return 0
+        a="$b"
+    done
+}
 steps() {  # steps OP "RATES" ARGS...: increasing offered rates until saturation
     local op="$1" rates="$2"
     shift 2
     local rate
     for rate in $rates; do
         run_load "$op" --op "$op" --rate "$rate" --duration "$STEP" --drain 5 "$@"
-        sleep 2  # let the wallet drain what the last step left
+        settle  # a saturated step leaves commands queued: the next step must not pay for them
         if saturated; then break; fi
     done
 }
@@ -313,7 +324,7 @@ for rate in $WRITE_RATES; do
     slice "$WORK/red_ids" "$n"
     [[ -s "$WORK/red_ids.next" ]] || break
     run_load capture --op capture --rate "$rate" --duration "$STEP" --drain 5 --keys "$WORK/keys.txt" --ids-in "$WORK/red_ids.next"
-    sleep 2
+    settle
     if saturated; then break; fi
 done
 
@@ -330,7 +341,7 @@ for rate in $WRITE_RATES; do
     slice "$WORK/earn_ids" "$n"
     [[ -s "$WORK/earn_ids.next" ]] || break
     run_load refund --op refund --rate "$rate" --duration "$STEP" --drain 5 --keys "$WORK/keys.txt" --ids-in "$WORK/earn_ids.next" --amount 10000
-    sleep 2
+    settle
     if saturated; then break; fi
 done
 cpu_snapshot end
