@@ -157,6 +157,23 @@ for part, d in cpu.items():
     w(f"| {part} | {end.get('cpu_s', 0) - start.get('cpu_s', 0):.1f} | "
       f"{load_end.get('cpu_s', 0) - warm.get('cpu_s', 0):.1f} | {end.get('hwm_kb', 0) / 1024:.0f} |")
 w("")
+steps_cpu = [r for r in loads if r.get("step_cpu_s") and r.get("step_wall_s")]
+if steps_cpu:
+    parts = list(steps_cpu[0]["step_cpu_s"].keys())
+    w("## Where each step's CPU went (cores: CPU seconds of each process ÷ the step's wall time, drain included)")
+    w("")
+    w("Two cores in all. The load generator's own CPU is `loadgen`; a row near 2.0 in total is a machine that is "
+      "saturated, whichever process is.")
+    w("")
+    w("| operation | offered/s | achieved/s | " + " | ".join(parts) + " | loadgen | total |")
+    w("|---|---:|---:|" + "---:|" * (len(parts) + 2))
+    for r in steps_cpu:
+        wall = r["step_wall_s"]
+        cores = [r["step_cpu_s"].get(p, 0) / wall for p in parts]
+        gen = r.get("loadgen_cpu_s", 0) / wall
+        w(f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
+          + " | ".join(f"{c:.2f}" for c in cores) + f" | {gen:.2f} | {sum(cores) + gen:.2f} |")
+    w("")
 w("## Memory over the run (VmRSS, MiB)")
 w("")
 rss = {}

@@ -181,11 +181,27 @@ record "{\"kind\":\"seed\",\"members\":$seeded,\"seconds\":$seed_secs,\"tenants\
 say "seeded $seeded members in ${seed_secs}s"
 
 LOADGEN="$BUILD/bench/emtiaz-loadgen"
-run_load() {  # run_load LABEL ARGS... : one open-loop step; prints and records its JSON line
-    local label="$1"
+cpu_all() {  # "part=seconds ..." for every process of the network
+    local p
+    for p in "${PARTS[@]}"; do printf '%s=%s ' "$p" "$(cpu_of "$(pid_of "$p")")"; done
+}
+run_load() {  # run_load LABEL ARGS... : one open-loop step; prints and records its JSON line, with the CPU
+    local label="$1"  # each process of the network used during it (step_cpu_s) and the step's wall time
     shift
-    local out
+    local out before after t0 t1
+    before="$(cpu_all)"
+    t0="$(date +%s.%N)"
     out="$("$LOADGEN" --url "$URL" --connections "$CONNS" --label "$label" "$@")" || die "loadgen failed: $label"
+    t1="$(date +%s.%N)"
+    after="$(cpu_all)"
+    out="$(python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+a = dict(kv.split("=") for kv in sys.argv[2].split())
+b = dict(kv.split("=") for kv in sys.argv[3].split())
+r["step_cpu_s"] = {k: round(float(b[k]) - float(a[k]), 2) for k in a if k in b}
+r["step_wall_s"] = round(float(sys.argv[5]) - float(sys.argv[4]), 2)
+print(json.dumps(r, separators=(",", ":")))' "$out" "$before" "$after" "$t0" "$t1")"
     record "$out"
     printf '%s\n' "$out" >&2
     LAST="$out"
