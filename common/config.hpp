@@ -119,7 +119,7 @@ struct GatewayConfig : CommonConfig {
   std::int64_t body_limit_bytes = 1 << 20;   // gateway.body_limit_bytes
   std::int64_t header_limit_bytes = 8 << 10; // gateway.header_limit_bytes
   int max_connections = 10000;               // gateway.max_connections
-  int threads = 1;                           // gateway.threads (default: hardware concurrency)
+  int threads = 1;                           // gateway.threads: I/O threads (default: twice the cores)
   int queue_limit = 512;                     // gateway.queue_limit: requests waiting for a worker, at most
   std::int64_t queue_wait_ms = 2000;         // gateway.queue_wait_ms: a request that waited longer is shed
 };

@@ -3,8 +3,9 @@
 // A member reference (`phone:…`, `card:…`, `mem_…`) always resolves to the same member once it exists
 // (members are never deleted and their phone and card never change), so positive resolutions are kept
 // until the cache is full; misses are never cached (an enrolment elsewhere must be seen at once).
-// Tenants and partners are not cached for commands: a PATCH must hold for the next command on every
-// gateway. Reads may use a tenant up to a second old (gateway/app.hpp).
+// Tenants and partners are cached for a second (gateway/app.hpp): a command carries those copies, but the
+// wallet applies it with the rows as they are in its own transaction, so a PATCH still holds for the next
+// command on every gateway.
 #include <array>
 #include <chrono>
 #include <cstddef>
