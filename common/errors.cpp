@@ -88,4 +88,13 @@ bool is_stored_response(int status, std::string_view code) {
   return false;
 }
 
+bool is_stored_outcome(int status, std::string_view body) {
+  std::string code;
+  if (status >= 400) {
+    auto doc = nlohmann::json::parse(body, nullptr, false);
+    if (doc.is_object() && doc.contains("code") && doc["code"].is_string()) code = doc["code"].get<std::string>();
+  }
+  return is_stored_response(status, code);
+}
+
 }  // namespace emtiaz

@@ -68,5 +68,7 @@ std::string render_problem(const Problem& p, std::string_view request_id);
 // failures (400/413/422 invalid_*), 401/403/404, 409 idempotency_key_*, 5xx — those may be retried with the
 // same key. The gateway and the wallet (which completes a command's reservation) both ask this.
 bool is_stored_response(int status, std::string_view code);
+// The same for a response as sent: its status and body (the problem document's `code` decides for an error).
+bool is_stored_outcome(int status, std::string_view body);
 
 }  // namespace emtiaz

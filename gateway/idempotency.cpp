@@ -91,14 +91,7 @@ std::string associated_data(const std::string& record_id, int status) {
   return record_id + "\n" + std::to_string(status);
 }
 
-std::string problem_code(const HttpResponse& resp) {
-  if (resp.status < 400) return {};
-  auto doc = nlohmann::json::parse(resp.body, nullptr, false);
-  if (doc.is_object() && doc.contains("code") && doc["code"].is_string()) return doc["code"].get<std::string>();
-  return {};
-}
-
-bool is_stored(const HttpResponse& resp) { return is_stored_response(resp.status, problem_code(resp)); }
+bool is_stored(const HttpResponse& resp) { return is_stored_outcome(resp.status, resp.body); }
 
 }  // namespace
 

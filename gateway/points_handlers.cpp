@@ -78,12 +78,7 @@ HttpResponse send_command(RequestContext& ctx, Deps& d, wallet::Command cmd, con
     r.headers.emplace_back("Retry-After", "1");
     return r;
   }
-  std::string code;
-  if (reply->status >= 400) {
-    auto j = nlohmann::json::parse(reply->body, nullptr, false);
-    if (!j.is_discarded() && j.contains("code")) code = j["code"].get<std::string>();
-  }
-  if (is_stored_response(reply->status, code)) {
+  if (is_stored_outcome(reply->status, reply->body)) {
     if (!reply->reservation_done) d.idempotency.complete(scope, *key, fingerprint, reply->status, reply->body);
   } else {
     d.idempotency.release(scope, *key);

@@ -90,17 +90,17 @@ struct KeyLookup {
 
 enum class RevokeResult { revoked, not_found };
 
+// For a reader that batches its own queries (the wallet reads the tenants and partners of a batch in the
+// batch's transaction): the SELECT of every partner column, ending in "FROM partners " (append the
+// WHERE), and the Partner of one of its rows.
+const char* partner_select_sql();
+Partner partner_from_row(sql::ResultSet& rs);
+
 // MySQL access to `partners` and `api_keys`. Everything is scoped by tenant: another tenant's partner is
 // exactly as absent as one that does not exist. Throws MysqlUnavailable / MysqlError from the pool. The
 // overloads taking a connection run on the caller's connection, inside the caller's transaction (so that a
 // creation and the record of its answer commit together, or not at all); they throw sql::SQLException, which
 // the caller's MysqlPool::run / transaction translates.
-// For a reader that batches its own queries (the wallet reads the tenants and partners of a batch in the
-// batch's transaction): the SELECT of every partner column, ending in "FROM partners " (append the WHERE), and the
-// Partner of one of its rows.
-const char* partner_select_sql();
-Partner partner_from_row(sql::ResultSet& rs);
-
 class PartnerRepository {
  public:
   explicit PartnerRepository(MysqlPool& pool) : pool_(pool) {}

@@ -59,16 +59,16 @@ struct CreatedTenant {
   std::string operator_token;  // shown once; the repository keeps only sha256_hex(token)
 };
 
+// For a reader that batches its own queries (the wallet reads the tenants and partners of a batch in the
+// batch's transaction): the SELECT of every tenant column, ending in "FROM tenants " (append the
+// WHERE), and the Tenant of one of its rows.
+const char* tenant_select_sql();
+Tenant tenant_from_row(sql::ResultSet& rs);
+
 // MySQL access to `tenants`. Throws MysqlUnavailable / MysqlError from the pool (callers map them to 503/500).
 // The overloads taking a connection run on the caller's connection, inside the caller's transaction (so that
 // a creation and the record of its answer commit together, or not at all); they throw sql::SQLException,
 // which the caller's MysqlPool::run / transaction translates.
-// For a reader that batches its own queries (the wallet reads the tenants and partners of a batch in the
-// batch's transaction): the SELECT of every tenant column, ending in "FROM tenants " (append the WHERE), and the
-// Tenant of one of its rows.
-const char* tenant_select_sql();
-Tenant tenant_from_row(sql::ResultSet& rs);
-
 class TenantRepository {
  public:
   explicit TenantRepository(MysqlPool& pool) : pool_(pool) {}

@@ -2,7 +2,7 @@
 // The messages between the gateway and the wallet. A command names its tenant and partner and carries the
 // gateway's copy of their settings (the tenant's clocks, the partner's prices); the wallet replaces that copy
 // with the rows as they are in its own batch transaction, so that a PATCH applies to every command applied
-// after it, whatever a gateway has cached (wallet_service.cpp: apply_control_plane).
+// after it, whatever a gateway has cached (wallet_service.cpp: use_control_plane).
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>

@@ -518,12 +518,7 @@ void WalletService::update_cache(std::vector<Unit>& units) {
     for (auto* p : u.commands) {
       // Only a reservation key (a command names it; nothing else in Redis is the wallet's to overwrite).
       if (!p->reply || p->cmd.reservation.rfind(kReservationKeyPrefix, 0) != 0) continue;
-      std::string code;
-      if (p->reply->status >= 400) {
-        auto j = nlohmann::json::parse(p->reply->body, nullptr, false);
-        if (j.is_object()) code = j.value("code", "");
-      }
-      if (!is_stored_response(p->reply->status, code)) continue;
+      if (!is_stored_outcome(p->reply->status, p->reply->body)) continue;
       cmds.push_back({"SET", p->cmd.reservation,
                       reservation_done_value(p->cmd.body_hash, p->reply->status, p->reply->body), "EX",
                       kReservationKeepSeconds});

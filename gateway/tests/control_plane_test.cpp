@@ -69,6 +69,17 @@ TEST(IdempotencyKey, WhatIsStored) {
   EXPECT_FALSE(is_stored_response(500, "internal"));
 }
 
+TEST(IdempotencyKey, WhatIsStoredByTheResponseBody) {
+  EXPECT_TRUE(is_stored_outcome(201, R"({"id":"ern_1","code":"not a problem"})"));
+  EXPECT_TRUE(is_stored_outcome(422, R"({"type":"x","code":"insufficient_points"})"));
+  EXPECT_TRUE(is_stored_outcome(409, R"({"code":"duplicate_receipt"})"));
+  EXPECT_FALSE(is_stored_outcome(422, R"({"code":"invalid_amount"})"));
+  EXPECT_FALSE(is_stored_outcome(403, R"({"code":"partner_suspended"})"));
+  EXPECT_FALSE(is_stored_outcome(422, R"({"code":["insufficient_points"]})"));  // not a string code
+  EXPECT_FALSE(is_stored_outcome(422, "not json"));
+  EXPECT_FALSE(is_stored_outcome(409, ""));
+}
+
 // ---------------------------------------------------------------------------------------------- cursors
 
 TEST(Cursor, RoundTripsAndIsOpaque) {
