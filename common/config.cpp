@@ -358,6 +358,7 @@ WalletConfig load_wallet_config(const ConfigSource& source) {
   w.batch_wait_ms = source.get_duration_ms("wallet.batch_wait_ms", 0, 1'000, w.batch_wait_ms);
   w.timer_interval_ms = source.get_duration_ms("wallet.timer_interval_ms", 1, 60'000, w.timer_interval_ms);
   w.watermark_interval_ms = source.get_duration_ms("wallet.watermark_interval_ms", 1, 60'000, w.watermark_interval_ms);
+  w.appliers = static_cast<int>(source.get_int("wallet.appliers", 1, 16, w.appliers));
   return w;
 }
 

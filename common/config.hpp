@@ -129,6 +129,11 @@ struct WalletConfig : CommonConfig {
   std::int64_t batch_wait_ms = 2;            // wallet.batch_wait_ms
   std::int64_t timer_interval_ms = 200;      // wallet.timer_interval_ms
   std::int64_t watermark_interval_ms = 500;  // wallet.watermark_interval_ms
+  // wallet.appliers: members of the wallet's consumer group in this process, each with its own share of the
+  // partitions, thread and MySQL transaction (as that many wallet processes would be). One applier applies
+  // its batches one after another (read, apply, write, commit, Redis, replies), so its batch time bounds the
+  // command rate; two let one batch's commit overlap another's work.
+  int appliers = 2;
 };
 
 struct ClearingConfig : CommonConfig {};

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "common/config.hpp"
 #include "common/kafka.hpp"
@@ -23,18 +25,28 @@ int main() {
     return 2;
   }
   setup_logging("wallet", config.log_level);
-  MysqlPool mysql(config.mysql, 4);
+  // Each applier holds a connection through its batch; the timers, the outbox and the admin port take more.
+  MysqlPool mysql(config.mysql, static_cast<size_t>(2 + 2 * config.appliers));
   mysql.enable_multi_statements();  // a batch is two round trips (wallet_service.cpp, commit_units)
-  RedisPool redis(config.redis, 4);
+  RedisPool redis(config.redis, static_cast<size_t>(2 + 2 * config.appliers));
   // A batch's replies and ledger events leave as one message set per partition (common/kafka.hpp).
   KafkaProducer producer(config.kafka, "emtiaz-wallet", 0.2);
   if (!apply_migrations_at_start(mysql)) return 1;
-  wallet::WalletService service(config, mysql, redis, producer);
-  // Ready means commands can be applied: the broker answers and this wallet owns partitions in its group
+  // wallet.appliers members of the consumer group, as that many wallet processes would be: each owns its
+  // partitions (and their timers, outbox and watermarks) and applies their commands on its own thread.
+  std::vector<std::unique_ptr<wallet::WalletService>> services;
+  for (int i = 0; i < config.appliers; ++i)
+    services.push_back(std::make_unique<wallet::WalletService>(config, mysql, redis, producer));
+  // Ready means commands can be applied: the broker answers and every applier owns partitions in the group
   // (joining takes a few seconds after a restart).
+  auto assigned = [&] {
+    for (auto& s : services)
+      if (!s->has_assignment()) return false;
+    return true;
+  };
   ReadinessMonitor readiness({{"mysql", [&] { return mysql.ping(); }},
                               {"redis", [&] { return redis.ping(); }},
-                              {"kafka", [&] { return producer.ready() && service.has_assignment(); }}});
+                              {"kafka", [&] { return producer.ready() && assigned(); }}});
   HttpServerOptions http;
   http.port = static_cast<unsigned short>(config.admin_port);
   http.worker_threads = 2;
@@ -47,10 +59,11 @@ int main() {
   spdlog::info("wallet admin listening on 127.0.0.1:{}", port);
 
   std::atomic<bool> stop{false};
-  std::thread worker([&] { service.run(stop); });
+  std::vector<std::thread> workers;
+  for (auto& s : services) workers.emplace_back([&stop, svc = s.get()] { svc->run(stop); });
   wait_for_shutdown_signal();
   stop = true;
-  worker.join();
+  for (auto& w : workers) w.join();
   admin.stop();
   return 0;
 }

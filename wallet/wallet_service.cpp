@@ -212,118 +212,132 @@ void WalletService::commit_units(std::vector<Unit>& units, Instant now) {
 }
 
 void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units, Instant now) {
-  // 1. What is already known: applied commands, member states and used receipts, grouped by tenant.
-  std::map<std::string, std::vector<Unit*>> by_tenant;
+  // 1. What is already known: applied commands, member states and used receipts, and the control plane.
   for (auto& u : units) {
     u.state = WalletState{};
     u.exists = false;
     u.changed = false;
     u.events.clear();
-    by_tenant[u.tenant_id].push_back(&u);
     for (auto* p : u.commands) p->reply.reset();
   }
-  auto quote = [&](const std::string& v) {
-    std::string out;
-    sql_literal(c, v, out);
-    return out;
-  };
-  // One query: START TRANSACTION, then per tenant the applied-command records, the member states (locked
-  // until the commit: a second wallet that lost these partitions in a rebalance but has not noticed yet
-  // waits here and then reads what this batch wrote) and the earn receipts already used; then the
-  // partitions' sequence counters (locked: the outbox's sequences are handed out in commit order).
-  enum class Read { records, states, receipts, positions, tenant, partners };
-  std::vector<std::pair<Read, std::string>> reads;  // what each result set is, and its tenant
+  // One query: START TRANSACTION, then one SELECT per kind for the whole batch, whatever its tenants (row
+  // constructors `(tenant_id, …) IN ((…), …)`, a range scan of each primary or unique key): the applied-command
+  // records (exactly once), the tenants and partners as they are now, the member states (locked until the
+  // commit: a second wallet that lost these partitions in a rebalance but has not noticed yet waits here and
+  // then reads what this batch wrote), the earn receipts already used, and the partitions' sequence counters
+  // (locked: the outbox's sequences are handed out in commit order). MariaDB's cost here is per statement
+  // (parse, optimise, a thread wake-up) far more than per row: one query per kind and tenant was 5 statements
+  // per tenant in every batch.
+  enum class Read { records, tenants, partners, states, receipts, positions };
+  std::vector<Read> reads;  // what each result set is
   std::vector<std::string> sql{"START TRANSACTION"};
   std::set<std::int32_t> parts;
-  for (auto& u : units) parts.insert(u.part);
-  for (auto& [tenant, us] : by_tenant) {
-    std::vector<std::string> ids, members;
-    std::set<std::string> partner_ids;
-    std::string receipt_keys;  // ('tenant','partner','receipt'),... : the whole key of the earns_receipt index
-    for (auto* u : us) {
-      members.push_back(u->member_id);
-      for (auto* p : u->commands) {
-        ids.push_back(p->cmd.command_id);
-        if (p->cmd.partner) partner_ids.insert(p->cmd.partner->id);
-        if (p->cmd.type == CommandType::earn && p->cmd.partner) {
-          receipt_keys += receipt_keys.empty() ? "(" : ",(";
-          sql_literal(c, tenant, receipt_keys);
-          receipt_keys += ',';
-          sql_literal(c, p->cmd.partner->id, receipt_keys);
-          receipt_keys += ',';
-          sql_literal(c, p->cmd.args.value("receipt_id", ""), receipt_keys);
-          receipt_keys += ')';
-        }
+  std::set<std::string> tenant_ids;
+  std::set<std::pair<std::string, std::string>> partner_keys;
+  std::string command_keys, member_keys, receipt_keys;  // ('tenant','…'),… : whole keys of each index
+  auto add_key = [&](std::string& list, std::initializer_list<const std::string*> values) {
+    list += list.empty() ? "(" : ",(";
+    bool first = true;
+    for (const auto* v : values) {
+      if (!first) list += ',';
+      first = false;
+      sql_literal(c, *v, list);
+    }
+    list += ')';
+  };
+  for (auto& u : units) {
+    parts.insert(u.part);
+    tenant_ids.insert(u.tenant_id);
+    add_key(member_keys, {&u.tenant_id, &u.member_id});
+    for (auto* p : u.commands) {
+      add_key(command_keys, {&u.tenant_id, &p->cmd.command_id});
+      if (!p->cmd.partner) continue;
+      partner_keys.insert({u.tenant_id, p->cmd.partner->id});
+      if (p->cmd.type == CommandType::earn) {
+        const std::string receipt = p->cmd.args.value("receipt_id", "");
+        add_key(receipt_keys, {&u.tenant_id, &p->cmd.partner->id, &receipt});
       }
     }
-    if (!ids.empty()) {
-      sql.push_back("SELECT command_id, body_hash, status, response FROM wallet_commands WHERE tenant_id = " +
-                    quote(tenant) + " AND command_id IN (" + sql_literal_list(c, ids) + ")");
-      reads.emplace_back(Read::records, tenant);
-      // The control plane as it is now: the commands are applied with these rows, not the gateway's copies.
-      sql.push_back(std::string(tenants::tenant_select_sql()) + "WHERE id = " + quote(tenant));
-      reads.emplace_back(Read::tenant, tenant);
-      if (!partner_ids.empty()) {
-        sql.push_back(std::string(partners::partner_select_sql()) + "WHERE tenant_id = " + quote(tenant) +
-                      " AND id IN (" + sql_literal_list(c, {partner_ids.begin(), partner_ids.end()}) + ")");
-        reads.emplace_back(Read::partners, tenant);
-      }
+  }
+  if (!command_keys.empty()) {
+    sql.push_back("SELECT tenant_id, command_id, body_hash, status, response FROM wallet_commands WHERE "
+                  "(tenant_id, command_id) IN (" + command_keys + ")");
+    reads.push_back(Read::records);
+    // The control plane as it is now: the commands are applied with these rows, not the gateway's copies.
+    sql.push_back(std::string(tenants::tenant_select_sql()) + "WHERE id IN (" +
+                  sql_literal_list(c, {tenant_ids.begin(), tenant_ids.end()}) + ")");
+    reads.push_back(Read::tenants);
+    if (!partner_keys.empty()) {
+      std::string keys;
+      for (const auto& [t, pid] : partner_keys) add_key(keys, {&t, &pid});
+      sql.push_back(std::string(partners::partner_select_sql()) + "WHERE (tenant_id, id) IN (" + keys + ")");
+      reads.push_back(Read::partners);
     }
-    sql.push_back("SELECT member_id, version, state FROM member_states WHERE tenant_id = " + quote(tenant) +
-                  " AND member_id IN (" + sql_literal_list(c, members) + ") FOR UPDATE");
-    reads.emplace_back(Read::states, tenant);
-    if (!receipt_keys.empty()) {
-      sql.push_back("SELECT partner_id, receipt_id FROM earns WHERE (tenant_id, partner_id, receipt_id) IN (" +
-                    receipt_keys + ")");
-      reads.emplace_back(Read::receipts, tenant);
-    }
+  }
+  sql.push_back("SELECT tenant_id, member_id, version, state FROM member_states WHERE (tenant_id, member_id) IN (" +
+                member_keys + ") FOR UPDATE");
+  reads.push_back(Read::states);
+  if (!receipt_keys.empty()) {
+    sql.push_back("SELECT tenant_id, partner_id, receipt_id FROM earns WHERE (tenant_id, partner_id, receipt_id) IN (" +
+                  receipt_keys + ")");
+    reads.push_back(Read::receipts);
   }
   std::string part_list;
   for (auto p : parts) part_list += (part_list.empty() ? "" : ",") + std::to_string(p);
-  const std::string lock_positions =
-      "SELECT part, next_seq FROM wallet_partitions WHERE part IN (" + part_list + ") FOR UPDATE";
-  sql.push_back(lock_positions);
-  reads.emplace_back(Read::positions, "");
+  // The counters are locked by an UPDATE that changes nothing, then read: `SELECT … FOR UPDATE` of an `IN` list
+  // of partitions also locked the row after the list's last one (measured: another applier's partition 8
+  // behind this one's 0-7), so two appliers of one wallet waited for each other's commits. In READ COMMITTED
+  // an UPDATE skips rows that do not match without waiting for their locks (a semi-consistent read); the
+  // plain SELECT after it reads the rows this transaction now holds.
+  const std::string lock_positions = "UPDATE wallet_partitions SET next_seq = next_seq WHERE part IN (" + part_list + ")";
+  const std::string read_positions = "SELECT part, next_seq FROM wallet_partitions WHERE part IN (" + part_list + ")";
+  sql.push_back(lock_positions);  // no result set
+  sql.push_back(read_positions);
+  reads.push_back(Read::positions);
 
-  std::map<std::string, std::tuple<std::string, int, std::string>> records;  // command_id -> (hash, status, body)
-  std::set<std::tuple<std::string, std::string, std::string>> receipts;     // (tenant, partner, receipt)
-  std::map<std::int32_t, std::int64_t> next;                                 // part -> next outbox sequence
+  // (tenant, command_id) -> (hash, status, body)
+  std::map<std::pair<std::string, std::string>, std::tuple<std::string, int, std::string>> records;
+  std::set<std::tuple<std::string, std::string, std::string>> receipts;  // (tenant, partner, receipt)
+  std::map<std::int32_t, std::int64_t> next;                             // part -> next outbox sequence
   TenantRows tenant_rows;
   PartnerRows partner_rows;
   auto results = execute_multi(c, sql);
   if (results.size() != reads.size()) throw std::runtime_error("wallet batch: unexpected number of result sets");
   for (size_t i = 0; i < results.size(); ++i) {
     auto& rs = results[i];
-    const auto& tenant = reads[i].second;
-    switch (reads[i].first) {
+    switch (reads[i]) {
       case Read::records:
-        while (rs->next()) records[rs->getString(1)] = {rs->getString(2), rs->getInt(3), rs->getString(4)};
+        while (rs->next())
+          records[{rs->getString(1), rs->getString(2)}] = {rs->getString(3), rs->getInt(4), rs->getString(5)};
         break;
       case Read::states: {
-        std::map<std::string, std::pair<std::int64_t, std::string>> loaded;
-        while (rs->next()) loaded[rs->getString(1)] = {rs->getInt64(2), rs->getString(3)};
-        for (auto* u : by_tenant[tenant]) {
-          auto it = loaded.find(u->member_id);
+        std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::string>> loaded;
+        while (rs->next()) loaded[{rs->getString(1), rs->getString(2)}] = {rs->getInt64(3), rs->getString(4)};
+        for (auto& u : units) {
+          auto it = loaded.find({u.tenant_id, u.member_id});
           if (it == loaded.end()) continue;
-          u->state = state_from_json(nlohmann::json::parse(it->second.second));
-          u->state.version = it->second.first;
-          u->exists = true;
+          u.state = state_from_json(nlohmann::json::parse(it->second.second));
+          u.state.version = it->second.first;
+          u.exists = true;
         }
         break;
       }
       case Read::receipts:
-        while (rs->next()) receipts.insert({tenant, rs->getString(1), rs->getString(2)});
+        while (rs->next()) receipts.insert({rs->getString(1), rs->getString(2), rs->getString(3)});
         break;
       case Read::positions:
         while (rs->next()) next[rs->getInt(1)] = rs->getInt64(2);
         break;
-      case Read::tenant:
-        while (rs->next()) tenant_rows.emplace(tenant, tenants::tenant_from_row(*rs));
+      case Read::tenants:
+        while (rs->next()) {
+          auto row = tenants::tenant_from_row(*rs);
+          tenant_rows.emplace(row.id, std::move(row));
+        }
         break;
       case Read::partners:
         while (rs->next()) {
           auto row = partners::partner_from_row(*rs);
-          partner_rows.emplace(std::pair{tenant, row.id}, std::move(row));
+          partner_rows.emplace(std::pair{row.tenant_id, row.id}, std::move(row));
         }
         break;
     }
@@ -335,9 +349,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       if (!next.count(p))
         init.add({static_cast<std::int64_t>(p), std::int64_t{1}, std::int64_t{0}, std::string("1970-01-01 00:00:00")});
     init.execute(c);
-    std::unique_ptr<sql::Statement> st(c.createStatement());
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery(lock_positions));
-    while (rs->next()) next[rs->getInt(1)] = rs->getInt64(2);
+    auto results = execute_multi(c, {lock_positions, read_positions});
+    while (results.at(0)->next()) next[results[0]->getInt(1)] = results[0]->getInt64(2);
   }
 
   // 2. Apply, in order, per member.
@@ -408,7 +421,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
         continue;
       }
       const auto& cmd = p->cmd;
-      auto rec = records.find(cmd.command_id);
+      auto rec = records.find({u.tenant_id, cmd.command_id});
       if (rec != records.end()) {
         auto& [hash, status, body] = rec->second;
         if (hash != cmd.body_hash) {
