@@ -65,6 +65,7 @@ struct WalletService::Unit {
   bool exists = false;
   bool changed = false;
   std::vector<std::pair<std::int64_t, std::string>> events;  // (seq, payload) to publish
+  std::string state_text;  // the state as written to MySQL (JSON), reused for Redis: serialised once per batch
 };
 
 WalletService::WalletService(WalletConfig config, MysqlPool& mysql, RedisPool& redis, KafkaProducer& producer)
@@ -218,6 +219,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     u.exists = false;
     u.changed = false;
     u.events.clear();
+    u.state_text.clear();
     for (auto* p : u.commands) p->reply.reset();
   }
   // One query: START TRANSACTION, then one SELECT per kind for the whole batch, whatever its tenants (row
@@ -494,9 +496,10 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     auto due = points::next_due(u.state.points);
     SqlValue due_v = due ? SqlValue(sql_time(*due)) : SqlValue(nullptr);
     u.state.version += 1;
+    u.state_text = dump_json(state_to_json(u.state));
     (u.exists ? updates : inserts)
-        .add({u.tenant_id, u.member_id, static_cast<std::int64_t>(u.part), u.state.version,
-              dump_json(state_to_json(u.state)), due_v, committed});
+        .add({u.tenant_id, u.member_id, static_cast<std::int64_t>(u.part), u.state.version, u.state_text, due_v,
+              committed});
   }
 
   // 5. Everything in one query, ending with the COMMIT.
@@ -517,8 +520,10 @@ void WalletService::update_cache(std::vector<Unit>& units) {
     // COMMIT and this update, or after a COMMIT whose answer was lost) changed nothing now, but Redis may
     // still hold the state from before that commit: write the state read in this transaction as well.
     if (!u.changed && !(u.exists && !u.commands.empty())) continue;
-    nlohmann::json cached = {{"version", u.state.version}, {"state", state_to_json(u.state)}};
-    cmds.push_back({"SET", redis_state_key(u.tenant_id, u.member_id), dump_json(cached), "EX", "604800"});
+    // {"state": …, "version": …} as dump_json would write it, around the text already written to MySQL.
+    if (u.state_text.empty()) u.state_text = dump_json(state_to_json(u.state));
+    std::string cached = R"({"state":)" + u.state_text + R"(,"version":)" + std::to_string(u.state.version) + "}";
+    cmds.push_back({"SET", redis_state_key(u.tenant_id, u.member_id), std::move(cached), "EX", "604800"});
     // The balance as of now and until the state's next timed change: what a balance read needs, small.
     cmds.push_back({"SET", redis_balance_key(u.tenant_id, u.member_id),
                     dump_json(balance_view_to_json(points::balance_view(u.state.points, now), u.state.version)), "EX",
