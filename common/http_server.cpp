@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <mutex>
+#include <unordered_set>
 
 #include "common/blocking.hpp"
 #include "common/crypto.hpp"
@@ -32,6 +34,12 @@ HttpResponse HttpResponse::json(int status, std::string body) {
   HttpResponse r;
   r.status = status;
   r.body = std::move(body);
+  return r;
+}
+
+HttpResponse HttpResponse::deferred_response() {
+  HttpResponse r;
+  r.deferred = true;
   return r;
 }
 
@@ -103,7 +111,39 @@ bool acceptable_request_id(std::string_view id) {
   return true;
 }
 
+class Session;
+
+// The responders a server has made that have not answered yet. stop() detaches them (drops the connections
+// they hold) once no I/O thread runs and while the I/O contexts still exist, so that a responder outliving
+// the server (held by a waiter that is answered during shutdown, say) neither posts to a destroyed I/O
+// context nor destroys a connection after it. One mutex per server guards the connection of every responder:
+// it is taken briefly, twice per deferred request.
+struct ResponderRegistry {
+  std::mutex mu;
+  bool closed = false;                             // the server has stopped: new responders answer nothing
+  std::unordered_set<HttpResponder::State*> live;  // exactly the responders whose `session` is set
+};
+
 }  // namespace
+
+// A responder's shared state (common/http_server.hpp, HttpResponder).
+struct HttpResponder::State {
+  std::shared_ptr<ResponderRegistry> registry;
+  std::shared_ptr<Session> session;  // guarded by registry->mu; reset once answered, withdrawn or detached
+  std::string request_id;
+  unsigned version = 11;
+  bool keep_alive = false;
+  std::chrono::steady_clock::time_point started;
+
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  ~State();
+
+  // Hands `resp` to the connection's I/O thread; false when the request was answered (or withdrawn, or
+  // detached by stop()) already.
+  bool answer(HttpResponse resp);
+};
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   HttpServerOptions options;
@@ -122,6 +162,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::atomic<size_t> connections{0};
   std::atomic<size_t> queued{0};  // posted to the workers and not started yet
   std::atomic<bool> stopped{false};
+  std::shared_ptr<ResponderRegistry> responders = std::make_shared<ResponderRegistry>();
 
   Impl(HttpServerOptions o, HttpHandler h, InlineHandler i)
       : options(std::move(o)), handler(std::move(h)), try_inline(std::move(i)),
@@ -131,12 +172,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     acceptor.emplace(*iocs.front());
   }
 
+  // The I/O contexts go first, while everything a connection touches in its destructor still exists: destroying
+  // an I/O context destroys the handlers still queued in it, and with them the connections they hold.
+  ~Impl() {
+    acceptor.reset();
+    work.clear();
+    iocs.clear();
+  }
+
   void accept();
+  // After the I/O threads and workers have ended: see ResponderRegistry.
+  void detach_responders();
 };
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session final : public std::enable_shared_from_this<Session>, public HttpResponder::Source {
  public:
   Session(tcp::socket socket, HttpServer::Impl* server)
       : stream_(std::move(socket)), request_timer_(stream_.get_executor()), server_(server) {}
@@ -145,7 +196,25 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start() { read(); }
 
+  // Called by a handler (HttpRequest::responder()) while this session waits for its answer.
+  HttpResponder make_responder(const HttpRequest& req) override {
+    auto state = std::make_shared<HttpResponder::State>();
+    state->registry = server_->responders;
+    state->request_id = req.request_id;
+    state->version = req.raw.version();
+    state->keep_alive = req.raw.keep_alive();
+    state->started = std::chrono::steady_clock::now();
+    std::lock_guard lock(state->registry->mu);
+    if (!state->registry->closed) {
+      state->session = shared_from_this();
+      state->registry->live.insert(state.get());
+    }
+    return HttpResponder(std::move(state));
+  }
+
  private:
+  friend struct emtiaz::HttpResponder::State;
+
   void read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.header_limit_bytes));
@@ -226,6 +295,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     auto req = std::make_shared<HttpRequest>();
     req->raw = parser_->release();
+    req->responder_source = this;
     auto rid_header = req->header("X-Request-Id");
     req->request_id = rid_header && acceptable_request_id(*rid_header) ? *rid_header : new_request_id();
     const unsigned version = req->raw.version();
@@ -245,18 +315,11 @@ class Session : public std::enable_shared_from_this<Session> {
           resp.reset();  // a worker answers it
         }
       }
-      if (resp) {
-        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        Metrics::global().observe_request(resp->route, resp->status, secs);
-        return write(std::move(*resp), req->request_id, version, keep_alive);
-      }
+      if (resp) return finish(*req, std::move(*resp), started, version, keep_alive, /*on_io_thread=*/true);
     }
     const auto& opts = server_->options;
-    if (opts.max_queued && server_->queued.load() >= opts.max_queued) {
-      auto resp = overloaded(req->request_id);
-      Metrics::global().observe_request(resp.route, resp.status, 0);
-      return write(std::move(resp), req->request_id, version, keep_alive);
-    }
+    if (opts.max_queued && server_->queued.load() >= opts.max_queued)
+      return finish(*req, overloaded(req->request_id), std::chrono::steady_clock::now(), version, keep_alive, true);
     server_->queued.fetch_add(1);
     const auto enqueued = std::chrono::steady_clock::now();
     asio::post(server_->workers, [self = shared_from_this(), req, version, keep_alive, enqueued] {
@@ -267,12 +330,34 @@ class Session : public std::enable_shared_from_this<Session> {
       HttpResponse resp = max_wait.count() > 0 && started - enqueued > max_wait
                               ? overloaded(req->request_id)
                               : run_handler(*req, [&] { return self->server_->handler(*req); });
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      Metrics::global().observe_request(resp.route, resp.status, secs);
-      asio::dispatch(self->stream_.get_executor(), [self, resp = std::move(resp), req, version, keep_alive]() mutable {
-        self->write(std::move(resp), req->request_id, version, keep_alive);
-      });
+      self->finish(*req, std::move(resp), started, version, keep_alive, /*on_io_thread=*/false);
     });
+  }
+
+  // The end of a handler's turn, on the thread that ran it. A deferred answer is its responder's to give (the
+  // connection reads nothing meanwhile); any other response is written now, unless a responder the handler
+  // took has answered already (then that answer stands: a request is answered once).
+  void finish(HttpRequest& req, HttpResponse resp, std::chrono::steady_clock::time_point started, unsigned version,
+              bool keep_alive, bool on_io_thread) {
+    if (resp.deferred) {
+      if (req.responder_made) return;
+      spdlog::error("request_id={} {}: the handler deferred its answer without taking a responder", req.request_id,
+                    resp.route);
+      auto route = resp.route;
+      resp = HttpResponse::from_problem(problem(Code::internal, "internal error"), req.request_id);
+      resp.route = route;
+    } else if (!req.responder_made.withdraw()) {
+      spdlog::error("request_id={} {}: answered by its responder and by its handler; the responder's answer stands",
+                    req.request_id, resp.route);
+      return;
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    Metrics::global().observe_request(resp.route, resp.status, secs);
+    if (on_io_thread) return write(std::move(resp), req.request_id, version, keep_alive);
+    asio::dispatch(stream_.get_executor(),
+                   [self = shared_from_this(), resp = std::move(resp), rid = req.request_id, version, keep_alive]() mutable {
+                     self->write(std::move(resp), rid, version, keep_alive);
+                   });
   }
 
   // Splits the target into a decoded path and query. Returns true when it already produced a response.
@@ -354,6 +439,70 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+// Runs on the thread that answers, any thread; the write itself runs on the connection's I/O thread.
+bool HttpResponder::State::answer(HttpResponse resp) {
+  std::lock_guard lock(registry->mu);
+  if (!session) return false;
+  std::shared_ptr<Session> s = std::move(session);
+  session.reset();
+  registry->live.erase(this);
+  // Counted before the write, like an answer a handler returns: a client that has its answer finds it counted.
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  Metrics::global().observe_request(resp.route, resp.status, secs);
+  auto ex = s->stream_.get_executor();
+  // Posted (never run here, even on the connection's own I/O thread, where the handler may still be on the
+  // stack) and while the registry's mutex is held: stop() takes that mutex after the I/O threads have ended and
+  // before the I/O contexts may be destroyed. The connection moves into the handler, so that no reference to
+  // it is left on this thread to outlive them.
+  asio::post(ex, [s = std::move(s), resp = std::move(resp), rid = request_id, version = version,
+                  keep_alive = keep_alive]() mutable { s->write(std::move(resp), rid, version, keep_alive); });
+  return true;
+}
+
+HttpResponder::State::~State() {
+  if (!registry) return;
+  {
+    std::lock_guard lock(registry->mu);
+    if (!session) return;
+  }
+  // Unanswered: a bug in the handler that took this responder. An error answer frees the connection.
+  auto resp = HttpResponse::from_problem(problem(Code::internal, "internal error"), request_id);
+  resp.route = "unanswered";
+  if (answer(std::move(resp)))
+    spdlog::error("request_id={} a deferred request's responder was dropped unanswered: answered 500", request_id);
+}
+
+void HttpResponder::operator()(HttpResponse resp) const {
+  if (!state_) return;
+  if (!state_->answer(std::move(resp)))
+    spdlog::debug("request_id={} answered already (or the server stopped): this answer is dropped", state_->request_id);
+}
+
+bool HttpResponder::withdraw() const {
+  if (!state_) return true;
+  std::lock_guard lock(state_->registry->mu);
+  if (!state_->session) return false;
+  state_->session.reset();
+  state_->registry->live.erase(state_.get());
+  return true;
+}
+
+HttpResponder HttpRequest::responder() {
+  if (!responder_made && responder_source) responder_made = responder_source->make_responder(*this);
+  return responder_made;
+}
+
+void HttpServer::Impl::detach_responders() {
+  std::vector<std::shared_ptr<Session>> sessions;
+  {
+    std::lock_guard lock(responders->mu);
+    responders->closed = true;
+    for (auto* state : responders->live) sessions.push_back(std::move(state->session));
+    responders->live.clear();
+  }
+  // The connections that waited for a deferred answer close here, while their I/O context still exists.
+}
+
 void HttpServer::Impl::accept() {
   auto& peer = *iocs[next_ioc++ % iocs.size()];
   acceptor->async_accept(peer, [this](beast::error_code ec, tcp::socket socket) {
@@ -401,6 +550,7 @@ void HttpServer::stop() {
   for (auto& t : im.io_threads)
     if (t.joinable()) t.join();
   im.workers.join();
+  im.detach_responders();
 }
 
 }  // namespace emtiaz

@@ -1,8 +1,9 @@
 #pragma once
 // The HTTP/1.1 server shared by the gateway and the services' admin ports. Sessions own sockets,
 // timeouts and size limits; the application sees only `handle(request) -> response` (conventions.md #5).
-// Handlers run on a worker pool so that they may block on MySQL or wait for a wallet reply without
-// stalling the I/O threads.
+// Handlers run on a worker pool so that they may block on MySQL without stalling the I/O threads. A handler
+// that waits for something else (a wallet's reply over Kafka) need not hold a thread meanwhile: it returns
+// HttpResponse::deferred_response() and answers later through its request's HttpResponder.
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -20,16 +21,62 @@
 
 namespace emtiaz {
 
+struct HttpRequest;
+struct HttpResponse;
+
+// Answers one request later, from any thread. A handler takes its request's responder
+// (HttpRequest::responder()), returns HttpResponse::deferred_response() at once, and calls the responder with
+// the answer when it has it; the write then runs on the connection's own I/O thread, and the request's metric
+// is recorded as for an answer returned by the handler. The connection reads no further request until that
+// answer is written, so answers keep the order of their requests (HTTP/1.1).
+//
+// Exactly once: the first answer is written, later ones are ignored. Copies share one answer. A responder
+// whose last copy is destroyed unanswered (a bug) answers 500, so that a lost answer costs the client an error
+// rather than a connection that hangs. Once the server has stopped, a responder answers nothing.
+class HttpResponder {
+ public:
+  struct State;  // defined by the server (common/http_server.cpp)
+
+  // What makes a request's responder: the server's connection that read the request.
+  class Source {
+   public:
+    virtual HttpResponder make_responder(const HttpRequest& req) = 0;
+
+   protected:
+    ~Source() = default;
+  };
+
+  HttpResponder() = default;
+  explicit HttpResponder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+  // Answers the request (the first call does; see above). Callable from any thread; does not block.
+  void operator()(HttpResponse resp) const;
+  // For the server: takes the answer away from this responder, which then answers nothing (the handler
+  // answered by returning a response). False when the responder has answered already.
+  bool withdraw() const;
+  explicit operator bool() const { return state_ != nullptr; }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
 struct HttpRequest {
   boost::beast::http::request<boost::beast::http::string_body> raw;
   std::string path;                           // percent-decoded path without the query string
   std::map<std::string, std::string> query;   // percent-decoded query parameters
   std::string request_id;
   bool limits_counted = false;  // the rate limit already counted this request (tried on an I/O thread first)
+  // Set by the server, and only valid while a handler runs: what responder() makes the responder with.
+  HttpResponder::Source* responder_source = nullptr;
+  // The responder responder() made, if any: the server withdraws it when the handler answers by returning.
+  HttpResponder responder_made;
 
   std::string_view method() const { auto m = raw.method_string(); return {m.data(), m.size()}; }
   std::optional<std::string> header(std::string_view name) const;
   const std::string& body() const { return raw.body(); }
+  // The way to answer this request later (HttpResponder): made by the first call, the same one after that
+  // (also on the worker a request moves to from an I/O thread). Empty for a request no server read.
+  HttpResponder responder();
 };
 
 struct HttpResponse {
@@ -38,11 +85,15 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string route = "unmatched";  // the metrics label: a route template, never a raw path
+  // Nothing to write now: the handler answers through its request's responder (HttpResponder).
+  bool deferred = false;
 
   static HttpResponse json(int status, std::string body);
+  static HttpResponse deferred_response();
   static HttpResponse from_problem(const Problem& p, std::string_view request_id);
 };
 
+// Either handler may answer later instead: it returns HttpResponse::deferred_response() (see HttpResponder).
 using HttpHandler = std::function<HttpResponse(HttpRequest&)>;
 // Tried on the I/O thread before a request goes to the worker pool: an answer, or nullopt to hand the request
 // to a worker (it must then have had no effect but counting the rate limit; see common/blocking.hpp).

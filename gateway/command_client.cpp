@@ -2,14 +2,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include <vector>
+
 #include "common/ids.hpp"
 #include "common/metrics.hpp"
 #include "wallet/views.hpp"
 
 namespace emtiaz::gateway {
 
-CommandClient::CommandClient(KafkaConfig config, KafkaProducer& producer)
-    : config_(std::move(config)), producer_(producer), instance_id_(new_id("gw")) {
+CommandClient::Slot::~Slot() {
+  if (client_) client_->in_flight_.fetch_sub(1);
+}
+
+CommandClient::CommandClient(KafkaConfig config, KafkaProducer& producer, size_t in_flight_max)
+    : config_(std::move(config)), producer_(producer), instance_id_(new_id("gw")), in_flight_max_(in_flight_max) {
   reply_partition_ = partition_for(instance_id_, config_.partitions);
   reader_ = std::thread([this] { read_replies(); });
 }
@@ -17,6 +23,41 @@ CommandClient::CommandClient(KafkaConfig config, KafkaProducer& producer)
 CommandClient::~CommandClient() {
   stop_ = true;
   if (reader_.joinable()) reader_.join();
+  std::vector<Completion> left;
+  {
+    std::lock_guard lock(mu_);
+    while (!waiters_.empty()) left.push_back({take(waiters_.begin()->first), std::nullopt});
+  }
+  for (auto& c : left) complete(std::move(c));
+}
+
+CommandClient::Waiter CommandClient::take(std::uint64_t ticket) {
+  auto it = waiters_.find(ticket);
+  Waiter w = std::move(it->second);
+  waiters_.erase(it);
+  deadlines_.erase({w.deadline, ticket});
+  auto [begin, end] = by_command_.equal_range(w.command_id);
+  for (auto b = begin; b != end; ++b) {
+    if (b->second == ticket) {
+      by_command_.erase(b);
+      break;
+    }
+  }
+  return w;
+}
+
+void CommandClient::complete(Completion c) {
+  Metrics::global().observe("emtiaz_gateway_command_seconds",
+                            std::chrono::duration<double>(Clock::now() - c.waiter.started).count());
+  if (!c.reply) Metrics::global().add("emtiaz_gateway_command_timeouts_total");
+  try {
+    c.waiter.done(std::move(c.reply));
+  } catch (const std::exception& e) {
+    // The reader thread must survive a callback's bug: every other waiter depends on it.
+    spdlog::error("command {}: the reply callback failed: {}", c.waiter.command_id, e.what());
+  } catch (...) {
+    spdlog::error("command {}: the reply callback failed", c.waiter.command_id);
+  }
 }
 
 void CommandClient::read_replies() {
@@ -24,51 +65,72 @@ void CommandClient::read_replies() {
   // that arrives while no gateway waits is not needed (the retry asks the wallet again, which replays).
   KafkaConsumer consumer(config_, "emtiaz-gateway-" + instance_id_, {config_.replies_topic},
                          KafkaConsumer::Mode::assign_all_from_end, 1, {reply_partition_});
+  std::vector<wallet::Reply> replies;
+  std::vector<Completion> ready;
   while (!stop_) {
-    auto msgs = consumer.poll(512, std::chrono::milliseconds(100));
+    // A short wait: the deadlines are looked at between polls, so this bounds how late a timeout is answered.
+    auto msgs = consumer.poll(512, kReplyPollWait);
+    replies.clear();
     for (const auto& m : msgs) {
       auto j = nlohmann::json::parse(m.value, nullptr, false);
       if (j.is_discarded()) continue;
-      auto reply = wallet::Reply::from_json(j);
-      if (!reply) continue;
-      std::lock_guard lock(mu_);
-      auto [begin, end] = waiters_.equal_range(reply->command_id);
-      for (auto it = begin; it != end; ++it) {
-        std::lock_guard wl(it->second->mu);
-        it->second->reply = *reply;
-        it->second->cv.notify_all();
-      }
+      if (auto reply = wallet::Reply::from_json(j)) replies.push_back(std::move(*reply));
     }
+    ready.clear();
+    {
+      std::lock_guard lock(mu_);
+      for (auto& reply : replies) {
+        auto [begin, end] = by_command_.equal_range(reply.command_id);
+        std::vector<std::uint64_t> tickets;
+        for (auto it = begin; it != end; ++it) tickets.push_back(it->second);
+        for (auto ticket : tickets) ready.push_back({take(ticket), reply});
+      }
+      const auto now = Clock::now();
+      while (!deadlines_.empty() && deadlines_.begin()->first <= now)
+        ready.push_back({take(deadlines_.begin()->second), std::nullopt});
+    }
+    // Outside the lock: a callback may take its time (a short Redis call) without stopping call_async.
+    for (auto& c : ready) complete(std::move(c));
   }
 }
 
-std::optional<wallet::Reply> CommandClient::call(wallet::Command cmd, std::chrono::milliseconds timeout) {
+std::optional<CommandClient::Slot> CommandClient::try_slot() {
+  if (in_flight_.fetch_add(1) >= in_flight_max_) {
+    in_flight_.fetch_sub(1);
+    Metrics::global().add("emtiaz_gateway_commands_shed_total");
+    return std::nullopt;
+  }
+  return Slot(this);
+}
+
+void CommandClient::call_async(Slot slot, wallet::Command cmd, std::chrono::milliseconds timeout, ReplyCallback done) {
   cmd.gateway = instance_id_;
   cmd.reply_partition = reply_partition_;
-  auto waiter = std::make_shared<Waiter>();
-  std::multimap<std::string, std::shared_ptr<Waiter>>::iterator slot;
+  const auto started = Clock::now();
+  std::uint64_t ticket = 0;
   {
+    // Registered before the produce: the reply can come back before producev returns.
     std::lock_guard lock(mu_);
-    slot = waiters_.emplace(cmd.command_id, waiter);
+    ticket = next_ticket_++;
+    const auto deadline = started + timeout;
+    waiters_.emplace(ticket, Waiter{cmd.command_id, started, deadline, std::move(done), std::move(slot)});
+    by_command_.emplace(cmd.command_id, ticket);
+    deadlines_.emplace(deadline, ticket);
   }
   auto key = wallet::member_key(cmd.tenant_id, cmd.member_id);
   KafkaOutMessage msg{config_.commands_topic, partition_for(key, config_.partitions), key,
                       wallet::dump_json(cmd.to_json())};
-  auto started = std::chrono::steady_clock::now();
-  std::optional<wallet::Reply> result;
-  if (producer_.produce(msg)) {
-    std::unique_lock wl(waiter->mu);
-    waiter->cv.wait_for(wl, timeout, [&] { return waiter->reply.has_value(); });
-    result = waiter->reply;
-  }
-  {
-    std::lock_guard lock(mu_);
-    waiters_.erase(slot);
-  }
-  Metrics::global().observe("emtiaz_gateway_command_seconds",
-                            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  if (!result) Metrics::global().add("emtiaz_gateway_command_timeouts_total");
-  return result;
+  if (producer_.produce(msg)) return;
+  // Not sent: the outcome is known to be "nothing happened", but it is answered like a timeout (nullopt) so
+  // that the caller has one path for "retry with the same key". Its deadline is moved to now rather than
+  // answered here, so that `done` never runs inside call_async: the reader answers it on its next turn.
+  spdlog::warn("command {}: could not be produced to {}", cmd.command_id, config_.commands_topic);
+  std::lock_guard lock(mu_);
+  auto it = waiters_.find(ticket);
+  if (it == waiters_.end()) return;  // answered already (a reply to an earlier send of the same command id)
+  deadlines_.erase({it->second.deadline, ticket});
+  it->second.deadline = Clock::time_point::min();
+  deadlines_.emplace(it->second.deadline, ticket);
 }
 
 }  // namespace emtiaz::gateway

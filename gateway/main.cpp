@@ -42,7 +42,10 @@ int main() {
   RedisPool redis(config.redis, 32);
   KafkaProducer producer(config.kafka, "emtiaz-gateway");
   if (!apply_migrations_at_start(mysql)) return 1;
-  gateway::CommandClient commands(config.kafka, producer);
+  // Points-moving requests no longer hold a worker while they wait for the wallet, so the bound those waits
+  // used to have (every worker busy, then the queue full: 503 not_ready at once) is kept as a bound on the
+  // commands in flight.
+  gateway::CommandClient commands(config.kafka, producer, static_cast<size_t>(workers + config.queue_limit));
   gateway::Lookups lookups;
   gateway::App app{config, mysql, redis, producer, commands, lookups};
   gateway::Router router(gateway::make_authenticator(app), gateway::make_rate_limiter(redis));

@@ -42,48 +42,108 @@ struct Deps {
 
 HttpResponse fail(const RequestContext& ctx, Problem p) { return problem_response(ctx, p); }
 
-// Sends a points-moving command under the request's Idempotency-Key and turns the wallet's reply into the
-// HTTP response. The wallet's record (command id = the principal's scope and key) is the arbiter of
-// exactly once; the gateway's reservation in Redis only answers "in use" and "reused" early and replays
-// fast, so a moving request costs the gateway no MySQL commit of its own.
-HttpResponse send_command(RequestContext& ctx, Deps& d, wallet::Command cmd, const nlohmann::json& body) {
+// What a command's reply needs of its request once the handler has returned: the idempotency bookkeeping
+// and how to answer.
+struct PendingCommand {
+  std::shared_ptr<Deps> d;  // shared: a waiter may be answered after the routes are gone (at shutdown)
+  HttpResponder responder;
+  std::string scope;
+  std::string key;
+  std::string fingerprint;
+  std::string route;
+  std::string request_id;
+
+  HttpResponse respond(int status, std::string body, bool replayed) const {
+    HttpResponse r = HttpResponse::json(status, std::move(body));
+    if (status >= 400) r.content_type = "application/problem+json";
+    if (replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+    r.route = route;
+    return r;
+  }
+  HttpResponse fail(const Problem& p) const {
+    auto r = HttpResponse::from_problem(p, request_id);
+    r.route = route;
+    return r;
+  }
+
+  // The wallet's reply (or its absence) as the HTTP response. The Redis calls made here run on the command
+  // client's reply-reader thread, where every other reply waits behind them: that is acceptable because they
+  // are rare and short — `complete` only for a reply from an older wallet that did not complete the
+  // reservation itself, `release` only for an outcome that is not stored and for an unknown one.
+  HttpResponse outcome(const std::optional<wallet::Reply>& reply) const {
+    if (!reply) {
+      d->idempotency.release(scope, key);
+      auto r = fail(problem(Code::outcome_unknown,
+                            "the outcome could not be learned in time; retry with the same Idempotency-Key"));
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+    if (is_stored_outcome(reply->status, reply->body)) {
+      if (!reply->reservation_done) d->idempotency.complete(scope, key, fingerprint, reply->status, reply->body);
+    } else {
+      d->idempotency.release(scope, key);
+    }
+    return respond(reply->status, reply->body, reply->replayed);
+  }
+};
+
+// Sends a points-moving command under the request's Idempotency-Key and answers with the wallet's reply
+// turned into the HTTP response. The wallet's record (command id = the principal's scope and key) is the
+// arbiter of exactly once; the gateway's reservation in Redis only answers "in use" and "reused" early and
+// replays fast, so a moving request costs the gateway no MySQL commit of its own.
+//
+// The wait for the wallet holds no thread: the command is sent, the handler returns a deferred response, and
+// the reply (or the timeout) is answered through the request's responder from the reply-reader thread. On an
+// I/O thread (an inline route) this runs inside a NoBlockingScope; everything that could need MySQL has
+// happened before it is called, and the reservation below is its first effect: after that, nothing throws
+// WouldBlock (the reservation itself throws it only before it reserves, and call_async never calls back).
+HttpResponse send_command(RequestContext& ctx, const std::shared_ptr<Deps>& dp, wallet::Command cmd,
+                          const nlohmann::json& body) {
+  Deps& d = *dp;
   auto key = ctx.req.header("Idempotency-Key");
   if (!key) return fail(ctx, problem(Code::idempotency_key_required, "this request moves points: send an Idempotency-Key"));
   if (!is_valid_idempotency_key(*key)) return fail(ctx, invalid_field("Idempotency-Key", "must be 1-255 printable ASCII characters"));
-  const auto scope = ctx.principal.scope();
-  const auto fingerprint = request_fingerprint(ctx.req.method(), ctx.req.path, body);
-  auto decision = d.idempotency.begin(scope, *key, fingerprint);
+  // Taken before any effect: only a request no server read (a test's) has none, and then nobody could be
+  // answered later.
+  auto responder = ctx.req.responder();
+  if (!responder) return fail(ctx, problem(Code::internal, "this request cannot wait for the wallet here"));
+  // A place among the commands that may wait for the wallet at once, also before any effect: a wallet that is
+  // down or slow makes requests past the bound fail fast with nothing done (docs/reliability.md, overload).
+  auto slot = d.app.commands.try_slot();
+  if (!slot) {
+    auto r = fail(ctx, problem(Code::not_ready, "too many requests are waiting for the wallet; retry shortly"));
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  PendingCommand pending{dp, responder, ctx.principal.scope(), *key,
+                         request_fingerprint(ctx.req.method(), ctx.req.path, body), ctx.route, ctx.req.request_id};
+  auto decision = d.idempotency.begin(pending.scope, pending.key, pending.fingerprint);
   using K = IdempotencyDecision::Kind;
   if (decision.kind == K::reused)
     return fail(ctx, problem(Code::idempotency_key_reused, "this Idempotency-Key was used with another request"));
   if (decision.kind == K::in_use)
     return fail(ctx, problem(Code::idempotency_key_in_use, "a request with this Idempotency-Key is in flight"));
-  auto respond = [&](int status, std::string resp_body, bool replayed) {
-    HttpResponse r = HttpResponse::json(status, std::move(resp_body));
-    if (status >= 400) r.content_type = "application/problem+json";
-    if (replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
-    r.route = ctx.route;
-    return r;
-  };
-  if (decision.kind == K::replay) return respond(decision.status, decision.body, true);
+  if (decision.kind == K::replay) return pending.respond(decision.status, decision.body, true);
 
-  cmd.command_id = sha256_hex(scope + "\n" + *key);
-  cmd.body_hash = fingerprint;
+  cmd.command_id = sha256_hex(pending.scope + "\n" + pending.key);
+  cmd.body_hash = pending.fingerprint;
   cmd.request_id = ctx.req.request_id;
-  cmd.reservation = d.idempotency.key_of(scope, *key);
-  auto reply = d.app.commands.call(cmd, std::chrono::milliseconds(d.app.config.command_timeout_ms));
-  if (!reply) {
-    d.idempotency.release(scope, *key);
-    auto r = fail(ctx, problem(Code::outcome_unknown, "the outcome could not be learned in time; retry with the same Idempotency-Key"));
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
-  }
-  if (is_stored_outcome(reply->status, reply->body)) {
-    if (!reply->reservation_done) d.idempotency.complete(scope, *key, fingerprint, reply->status, reply->body);
-  } else {
-    d.idempotency.release(scope, *key);
-  }
-  return respond(reply->status, reply->body, reply->replayed);
+  cmd.reservation = d.idempotency.key_of(pending.scope, pending.key);
+  d.app.commands.call_async(std::move(*slot), std::move(cmd), std::chrono::milliseconds(d.app.config.command_timeout_ms),
+                            [pending = std::move(pending)](std::optional<wallet::Reply> reply) {
+                              HttpResponse resp;
+                              try {
+                                resp = pending.outcome(reply);
+                              } catch (const std::exception& e) {
+                                // Not thrown on: this runs on the reply-reader thread, which every other
+                                // waiting request needs. The client retries with the same key.
+                                spdlog::error("request_id={} {}: answering the wallet's reply failed: {}",
+                                              pending.request_id, pending.route, e.what());
+                                resp = pending.fail(problem(Code::internal, "internal error"));
+                              }
+                              pending.responder(std::move(resp));
+                            });
+  return HttpResponse::deferred_response();
 }
 
 struct Caller {
@@ -245,6 +305,12 @@ void register_points_routes(Router& router, App& app) {
     return std::nullopt;
   };
 
+  // Earns, authorizations and adjustments are tried on the I/O thread (inline_ok): with the tenant, partner and
+  // member in the in-process caches they need only Redis (the reservation) and a produce, and then they wait for
+  // the wallet without any thread. A cache miss needs MySQL, which throws WouldBlock before any effect (the
+  // rate limit's count aside, which the router counts once), and the request goes to a worker instead.
+  // Purchase refunds and the redemption actions look up the earn's or redemption's owner in MySQL every time
+  // (owner_member): tried inline they would always fall to a worker after parsing twice, so they start there.
   router.add({"POST", "/v1/earn", kPartner, [d, prologue](RequestContext& ctx) {
                 nlohmann::json body;
                 Caller caller;
@@ -263,8 +329,9 @@ void register_points_routes(Router& router, App& app) {
                 cmd.args = {{"amount_irr", *amount}, {"receipt_id", *receipt}};
                 if (category) cmd.args["category"] = *category;
                 if (occurred) cmd.args["occurred_at"] = *occurred;
-                return send_command(ctx, *d, cmd, body);
-              }});
+                return send_command(ctx, d, std::move(cmd), body);
+              },
+              /*inline_ok=*/true});
 
   router.add({"POST", "/v1/earn/{id}/refund", kPartner, [d, prologue](RequestContext& ctx) {
                 nlohmann::json body;
@@ -277,7 +344,7 @@ void register_points_routes(Router& router, App& app) {
                 if (!member) return fail(ctx, problem(Code::not_found, "no such earn"));
                 auto cmd = base_command(caller, *member, CommandType::purchase_refund);
                 cmd.args = {{"earn_id", ctx.params["id"]}, {"amount_irr", *amount}};
-                return send_command(ctx, *d, cmd, body);
+                return send_command(ctx, d, std::move(cmd), body);
               }});
 
   router.add({"POST", "/v1/redemptions", kPartner, [d, prologue](RequestContext& ctx) {
@@ -299,8 +366,9 @@ void register_points_routes(Router& router, App& app) {
                 cmd.args = {{"receipt_id", *receipt}, {"capture", capture.value_or(false)}};
                 if (pts) cmd.args["points"] = *pts;
                 if (amount) cmd.args["amount_irr"] = *amount;
-                return send_command(ctx, *d, cmd, body);
-              }});
+                return send_command(ctx, d, std::move(cmd), body);
+              },
+              /*inline_ok=*/true});
 
   auto redemption_action = [d, prologue](CommandType type, bool takes_points) {
     return [d, prologue, type, takes_points](RequestContext& ctx) {
@@ -316,7 +384,7 @@ void register_points_routes(Router& router, App& app) {
       auto cmd = base_command(caller, *member, type);
       cmd.args = {{"redemption_id", ctx.params["id"]}};
       if (pts) cmd.args["points"] = *pts;
-      return send_command(ctx, *d, cmd, body);
+      return send_command(ctx, d, std::move(cmd), body);
     };
   };
   router.add({"POST", "/v1/redemptions/{id}/capture", kPartner, redemption_action(CommandType::capture, true)});
@@ -353,8 +421,9 @@ void register_points_routes(Router& router, App& app) {
                 if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
                 auto cmd = base_command(caller, std::get<std::string>(m), CommandType::adjust);
                 cmd.args = {{"points", *pts}, {"reason", *reason}};
-                return send_command(ctx, *d, cmd, body);
-              }});
+                return send_command(ctx, d, std::move(cmd), body);
+              },
+              /*inline_ok=*/true});
 
   router.add({"GET", "/v1/members/{member}/balance", kPartner | kOperator, [d](RequestContext& ctx) {
                 auto t = cached_tenant(*d, ctx.principal.tenant_id);

@@ -357,6 +357,7 @@ TEST_F(ConfigTest, WalletAndClearing) {
   EXPECT_EQ(w.batch_wait_ms, 2);
   EXPECT_EQ(w.timer_interval_ms, 200);
   EXPECT_EQ(w.watermark_interval_ms, 500);
+  EXPECT_EQ(w.appliers, 2);
   EXPECT_EQ(w.admin_port, 0);
 
   const std::string yaml = write("w.yaml", "admin_port: 9200\nwallet:\n  batch_size_max: 64\n  batch_wait_ms: 0\n");
@@ -365,6 +366,9 @@ TEST_F(ConfigTest, WalletAndClearing) {
   EXPECT_EQ(w2.batch_size_max, 64);
   EXPECT_EQ(w2.batch_wait_ms, 0);
   EXPECT_EQ(w2.timer_interval_ms, 1000);
+  EXPECT_EQ(load_wallet_config(ConfigSource::load(std::nullopt, with(minimal_env(), "EMTIAZ_WALLET_APPLIERS", "1"))).appliers, 1);
+  config_error([] { load_wallet_config(ConfigSource::load(std::nullopt, with(minimal_env(), "EMTIAZ_WALLET_APPLIERS", "17"))); },
+               "wallet.appliers (EMTIAZ_WALLET_APPLIERS) must be an integer in 1..16");
   config_error([] { load_wallet_config(ConfigSource::load(std::nullopt, with(minimal_env(), "EMTIAZ_WALLET_BATCH_SIZE_MAX", "0"))); },
                "wallet.batch_size_max (EMTIAZ_WALLET_BATCH_SIZE_MAX) must be an integer in 1..10000");
 

@@ -30,7 +30,7 @@ std::set<std::string> served_routes() {
   MysqlPool mysql(config.mysql, 1);
   RedisPool redis(config.redis, 1);
   KafkaProducer producer(config.kafka, "openapi-test");
-  CommandClient commands(config.kafka, producer);
+  CommandClient commands(config.kafka, producer, 1);
   Lookups lookups;
   App app{config, mysql, redis, producer, commands, lookups};
   Router router([](const std::string&) { return std::optional<Principal>{}; });

@@ -397,9 +397,9 @@ TEST_F(GatewayResilience, OverloadIsShedWithRetryAfterAndNothingIsLostOrDoubled)
   ASSERT_EQ(enrolled.status, 201) << enrolled.describe();
   const std::string member = enrolled.json().value("id", "");
 
-  // With the wallet stopped every earn holds its worker until the command timeout, so of a burst larger
-  // than the workers and the waiting room together, the rest must be answered at once: 503 not_ready with
-  // Retry-After, having done nothing.
+  // With the wallet stopped every earn holds its place among the commands in flight (as many as the workers
+  // and the waiting room together, gateway/main.cpp) until the command timeout, so of a larger burst the rest
+  // must be answered at once: 503 not_ready with Retry-After, having done nothing.
   constexpr int kBurst = kWorkers + kQueueLimit + 64;
   net_->stop("wallet");
   std::vector<std::string> keys(kBurst);
