@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.hpp"
+#include "tests/support/expect.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/network.hpp"
 
@@ -77,11 +78,6 @@ std::string build_dir() {
 std::string suite_dir() {
   const char* e = std::getenv("EMTIAZ_TEST_ENV");
   return e != nullptr ? fs::path(e).parent_path().string() : std::string();
-}
-
-std::string code_of(const HttpResponse& r) {
-  auto j = json::parse(r.body, nullptr, false);
-  return j.is_object() && j.contains("code") && j["code"].is_string() ? j["code"].get<std::string>() : "";
 }
 
 // The problem document names the request: its request_id is the X-Request-Id header of the answer.

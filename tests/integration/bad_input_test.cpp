@@ -6,20 +6,13 @@
 #include <string>
 
 #include "tests/support/api_client.hpp"
+#include "tests/support/expect.hpp"
 #include "tests/support/network.hpp"
 
 namespace emtiaz::tests {
 namespace {
 
 using nlohmann::json;
-
-std::string code_of(const HttpResponse& r) {
-  try {
-    return r.json().value("code", "");
-  } catch (...) {
-    return "";
-  }
-}
 
 class BadInput : public ::testing::Test {
  protected:

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/support/api_client.hpp"
+#include "tests/support/expect.hpp"
 #include "tests/support/network.hpp"
 
 namespace emtiaz::tests {
@@ -30,21 +31,6 @@ using namespace std::chrono_literals;
 
 constexpr std::int64_t kRule = 37;  // points per 10,000 rial: the partner's earn rule
 std::int64_t points_for(std::int64_t amount_irr) { return amount_irr * kRule / 10000; }
-
-std::string code_of(const HttpResponse& r) {
-  try {
-    return r.json().value("code", "");
-  } catch (...) {
-    return "";
-  }
-}
-
-void expect_replay(const HttpResponse& first, const HttpResponse& again, const std::string& what) {
-  EXPECT_EQ(again.status, first.status) << what << ": " << again.describe();
-  EXPECT_EQ(again.body, first.body) << what << ": the replay must be byte-identical";
-  EXPECT_EQ(again.header("Idempotent-Replayed"), "true") << what << ": " << again.describe();
-  EXPECT_EQ(again.header("Content-Type"), first.header("Content-Type")) << what;
-}
 
 // The gateway's counter of answered requests for a route and status (GET /metrics).
 double requests_counted(HttpClient& http, const std::string& route, int status) {

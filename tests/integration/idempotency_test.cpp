@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "tests/support/api_client.hpp"
+#include "tests/support/expect.hpp"
 #include "tests/support/network.hpp"
 
 namespace emtiaz::tests {
@@ -16,21 +17,6 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-std::string code_of(const HttpResponse& r) {
-  try {
-    return r.json().value("code", "");
-  } catch (...) {
-    return "";
-  }
-}
-
-void expect_replay(const HttpResponse& first, const HttpResponse& again, const std::string& what) {
-  EXPECT_EQ(again.status, first.status) << what << ": " << again.describe();
-  EXPECT_EQ(again.body, first.body) << what << ": the replay must be byte-identical";
-  EXPECT_EQ(again.header("Idempotent-Replayed"), "true") << what << ": " << again.describe();
-  EXPECT_EQ(again.header("Content-Type"), first.header("Content-Type")) << what;
-}
 
 class Idempotency : public ::testing::Test {
  protected:

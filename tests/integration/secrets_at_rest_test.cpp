@@ -9,26 +9,13 @@
 #include <vector>
 
 #include "tests/support/api_client.hpp"
+#include "tests/support/expect.hpp"
 #include "tests/support/network.hpp"
 
 namespace emtiaz::tests {
 namespace {
 
 using nlohmann::json;
-
-void expect_replay(const HttpResponse& first, const HttpResponse& again, const std::string& what) {
-  EXPECT_EQ(again.status, first.status) << what << ": " << again.describe();
-  EXPECT_EQ(again.body, first.body) << what << ": the replay must be byte-identical";
-  EXPECT_EQ(again.header("Idempotent-Replayed"), "true") << what << ": " << again.describe();
-}
-
-std::string code_of(const HttpResponse& r) {
-  try {
-    return r.json().value("code", "");
-  } catch (...) {
-    return "";
-  }
-}
 
 // A long, unmistakable Idempotency-Key (so that finding it in the dump cannot be a coincidence).
 std::string distinctive_key(const std::string& what) { return "secret-test-" + what + "-" + unique_suffix() + "-" + new_idempotency_key(); }

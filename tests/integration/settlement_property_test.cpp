@@ -34,6 +34,7 @@
 
 #include "common/time.hpp"
 #include "tests/support/api_client.hpp"
+#include "tests/support/expect.hpp"
 #include "tests/support/network.hpp"
 
 namespace emtiaz::tests {
@@ -66,14 +67,6 @@ std::int64_t div_half_away(Wide n, Wide d) {
   Wide q = a / d;
   if (2 * (a % d) >= d) ++q;
   return static_cast<std::int64_t>(neg ? -q : q);
-}
-
-std::string code_of(const HttpResponse& r) {
-  try {
-    return r.json().value("code", "");
-  } catch (...) {
-    return "";
-  }
 }
 
 // ------------------------------------------------------------------------------------------- the model
