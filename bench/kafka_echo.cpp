@@ -1,10 +1,11 @@
 // emtiaz-kafka-echo: a bare Kafka request/reply echo through a broker, with the client settings the
-// services use (producer linger.ms=0, acks=all, idempotence; consumers fetch.wait.max.ms=1). A client
+// services use (producer linger.ms=0, acks=all, idempotence; consumers fetch.wait.max.ms = --fetch-wait-ms, the
+// services' kafka.fetch_wait_ms, default 1). A client
 // produces a request to a request topic; an echo thread (playing the wallet) consumes it and produces it
 // to a reply topic; the client's consumer (playing the gateway) receives it. Measures the round trip
 // sequentially (one at a time) and with N requests in flight. librdkafka C API.
 //
-//   emtiaz-kafka-echo --bootstrap-file FILE [--sequential 1000] [--inflight 256] [--duration 10]
+//   emtiaz-kafka-echo --bootstrap-file FILE [--sequential 1000] [--inflight 256] [--duration 10] [--fetch-wait-ms 1]
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
@@ -46,13 +47,15 @@ rd_kafka_t* make_producer(const std::string& bootstrap) {
   return rk;
 }
 
+int g_fetch_wait_ms = 1;
+
 rd_kafka_t* make_consumer(const std::string& bootstrap, const std::string& group) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", bootstrap);
   set(conf, "group.id", group);
   set(conf, "enable.auto.commit", "false");
   set(conf, "auto.offset.reset", "latest");
-  set(conf, "fetch.wait.max.ms", "1");
+  set(conf, "fetch.wait.max.ms", std::to_string(g_fetch_wait_ms));
   set(conf, "fetch.error.backoff.ms", "10");
   set(conf, "socket.timeout.ms", "3000");
   set(conf, "enable.partition.eof", "false");
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
     else if (a == "--sequential") sequential = std::stoi(v);
     else if (a == "--inflight") inflight = std::stoi(v);
     else if (a == "--duration") duration = std::stod(v);
+    else if (a == "--fetch-wait-ms") g_fetch_wait_ms = std::stoi(v);
   }
   try {
     std::string bootstrap;

@@ -34,7 +34,7 @@ w(f"- Seeded: {seed.get('tenants', '?')} tenants, {seed.get('partners', '?')} pa
   f"(bulk INSERT into MySQL in {seed.get('seconds', '?')} s); funded members got their points through the API.")
 broker = machine.get("broker", "")
 if broker:
-    w(f"- Kafka: the dev broker (librdkafka's mock cluster), {broker}; wallet appliers: {machine.get('wallet_appliers', '?')}.")
+    w(f"- Kafka: the dev broker (librdkafka's mock cluster), {broker}; wallet appliers: {machine.get('wallet_appliers', '?')}; consumers' fetch wait (kafka.fetch_wait_ms): {machine.get('fetch_wait_ms', '?')}.")
 w(f"- Each step: open loop at a fixed arrival rate for {machine.get('step_s', '?')} s over {machine.get('connections', '?')} "
   "keep-alive connections; latency from each request's scheduled send time (queueing for a connection included); "
   "steps stop at saturation (achieved < 80 % of offered, or p99 > 2 s). `achieved` counts 2xx answers only.")

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <set>
@@ -152,16 +153,22 @@ ClearingConsumer::ClearingConsumer(KafkaConfig kafka, MysqlPool& mysql) : kafka_
   // 50 ms: clearing's latency only delays settlements (which wait for watermarks anyway), and the broker is
   // spared ~950 empty fetches a second.
   consumer_ = std::make_unique<KafkaConsumer>(kafka_, "emtiaz-clearing", std::vector<std::string>{kafka_.ledger_topic},
-                                              KafkaConsumer::Mode::group, 50);
+                                              KafkaConsumer::Mode::group,
+                                              std::max(50, kafka_.fetch_wait_ms));
 }
 
 ClearingConsumer::~ClearingConsumer() = default;
+
+namespace {
+constexpr size_t kMaxBatch = 2000;
+constexpr std::chrono::milliseconds kGatherPause{50};
+}  // namespace
 
 void ClearingConsumer::run(const std::atomic<bool>& stop) {
   while (!stop) {
     std::vector<KafkaMessage> msgs;
     try {
-      msgs = consumer_->poll(2000, std::chrono::milliseconds(100));
+      msgs = consumer_->poll(kMaxBatch, std::chrono::milliseconds(100));
     } catch (const std::exception& e) {
       spdlog::warn("clearing poll: {}", e.what());
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -185,6 +192,11 @@ void ClearingConsumer::run(const std::atomic<bool>& stop) {
     }
     if (stop) break;
     if (!consumer_->commit(msgs)) spdlog::debug("clearing: offset commit failed (harmless: positions are in MySQL)");
+    // A batch that did not fill: pause before the next, so that events gather and clearing commits a few
+    // times a second rather than once per event, whatever the broker's fetch wait (a broker that answers a
+    // held fetch as soon as data arrives wakes clearing for every ledger event otherwise). Clearing's delay
+    // only delays settlements, which wait for their watermarks anyway.
+    if (msgs.size() < kMaxBatch && !stop) std::this_thread::sleep_for(kGatherPause);
   }
 }
 

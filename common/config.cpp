@@ -306,6 +306,7 @@ CommonConfig load_common_config(const ConfigSource& source) {
   c.kafka.replies_topic = source.get_string("kafka.replies_topic", c.kafka.replies_topic);
   c.kafka.ledger_topic = source.get_string("kafka.ledger_topic", c.kafka.ledger_topic);
   c.kafka.partitions = static_cast<int>(source.get_int("kafka.partitions", 1, 1024, c.kafka.partitions));
+  c.kafka.fetch_wait_ms = static_cast<int>(source.get_int("kafka.fetch_wait_ms", 1, 1000, c.kafka.fetch_wait_ms));
   return c;
 }
 

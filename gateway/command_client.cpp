@@ -64,7 +64,7 @@ void CommandClient::read_replies() {
   // Replies are read from the end of this gateway's reply partition, outside any consumer group: a reply
   // that arrives while no gateway waits is not needed (the retry asks the wallet again, which replays).
   KafkaConsumer consumer(config_, "emtiaz-gateway-" + instance_id_, {config_.replies_topic},
-                         KafkaConsumer::Mode::assign_all_from_end, 1, {reply_partition_});
+                         KafkaConsumer::Mode::assign_all_from_end, config_.fetch_wait_ms, {reply_partition_});
   std::vector<wallet::Reply> replies;
   std::vector<Completion> ready;
   while (!stop_) {

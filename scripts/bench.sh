@@ -113,6 +113,15 @@ if [[ -f "$DIR/ports" ]]; then
     say "destroying the previous benchmark network in $DIR"
     scripts/netctl.sh destroy "$DIR" >/dev/null 2>&1 || true
 fi
+# The patched mock answers a held (empty) fetch as soon as data arrives for it, as Kafka does: the consumers then
+# get a long fetch wait (no idle polling, no latency cost). The stock mock holds it for the whole wait, so with
+# it the services keep their default of 1 ms.
+if ldd "$BUILD/devbroker/emtiaz-devbroker" 2>/dev/null | grep -q librdkafka; then
+    BROKER_KIND="Debian's librdkafka 2.0.2 (stock mock)"
+else
+    BROKER_KIND="librdkafka 2.0.2 with devbroker/librdkafka-2.0.2-mock.patch (fetch finds a set from the newest, answers consecutive sets, a held fetch is answered when data arrives)"
+    export EMTIAZ_KAFKA_FETCH_WAIT_MS="${EMTIAZ_KAFKA_FETCH_WAIT_MS:-100}"
+fi
 say "starting a network in $DIR (free ports)"
 scripts/netctl.sh up "$DIR" --ports free
 set -a
@@ -143,12 +152,7 @@ cpu_snapshot() {
 rss_sampler "$DIR/pids" 1 >"$WORK/rss.log" 2>/dev/null &
 SAMPLER_PID=$!
 
-if ldd "$BUILD/devbroker/emtiaz-devbroker" 2>/dev/null | grep -q librdkafka; then
-    BROKER_KIND="Debian's librdkafka 2.0.2 (stock mock)"
-else
-    BROKER_KIND="librdkafka 2.0.2 with devbroker/librdkafka-2.0.2-mock.patch (fetch finds a set from the newest, answers consecutive sets)"
-fi
-record "{\"kind\":\"machine\",\"broker\":\"$BROKER_KIND\",\"wallet_appliers\":\"${EMTIAZ_WALLET_APPLIERS:-2 (default)}\",\"nproc\":$(nproc),\"uptime_start\":\"$(uptime | sed 's/^ *//')\",\"date\":\"$(date -Is)\",\"members_target\":$MEMBERS,\"step_s\":$STEP,\"connections\":$CONNS}"
+record "{\"kind\":\"machine\",\"broker\":\"$BROKER_KIND\",\"wallet_appliers\":\"${EMTIAZ_WALLET_APPLIERS:-2 (default)}\",\"fetch_wait_ms\":\"${EMTIAZ_KAFKA_FETCH_WAIT_MS:-1 (default)}\",\"nproc\":$(nproc),\"uptime_start\":\"$(uptime | sed 's/^ *//')\",\"date\":\"$(date -Is)\",\"members_target\":$MEMBERS,\"step_s\":$STEP,\"connections\":$CONNS}"
 cpu_snapshot start
 rss_snapshot start
 
@@ -263,7 +267,7 @@ BARE_PID=""
 
 say "limit: bare Kafka request/reply echo through the same broker"
 out="$("$BUILD/bench/emtiaz-kafka-echo" --bootstrap-file "$EMTIAZ_KAFKA_BOOTSTRAP_FILE" --sequential $((QUICK ? 200 : 1000)) \
-    --inflight 256 --duration "$STEP")"
+    --inflight 256 --duration "$STEP" --fetch-wait-ms "${EMTIAZ_KAFKA_FETCH_WAIT_MS:-1}")"
 record "{\"kind\":\"kafka\",\"r\":$out}"
 echo "$out" >&2
 

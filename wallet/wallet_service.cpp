@@ -72,7 +72,7 @@ WalletService::WalletService(WalletConfig config, MysqlPool& mysql, RedisPool& r
     : config_(std::move(config)), mysql_(mysql), redis_(redis), producer_(producer) {
   consumer_ = std::make_unique<KafkaConsumer>(config_.kafka, "emtiaz-wallet",
                                               std::vector<std::string>{config_.kafka.commands_topic},
-                                              KafkaConsumer::Mode::group);
+                                              KafkaConsumer::Mode::group, config_.kafka.fetch_wait_ms);
 }
 
 WalletService::~WalletService() = default;

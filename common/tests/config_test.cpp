@@ -99,6 +99,7 @@ TEST_F(ConfigTest, DefaultsFromAMinimalEnvironment) {
   EXPECT_EQ(c.kafka.replies_topic, "emtiaz.replies");
   EXPECT_EQ(c.kafka.ledger_topic, "emtiaz.ledger");
   EXPECT_EQ(c.kafka.partitions, 16);
+  EXPECT_EQ(c.kafka.fetch_wait_ms, 1);
 }
 
 TEST_F(ConfigTest, ReadsYamlAndTheEnvironmentOverridesIt) {
@@ -119,6 +120,7 @@ redis:
 kafka:
   bootstrap_file: /var/run/bootstrap
   partitions: 4
+  fetch_wait_ms: 100
 )");
   const Env env = {{"EMTIAZ_MYSQL_HOST", "db.env"}, {"EMTIAZ_REDIS_PORT", "6381"}, {"EMTIAZ_MYSQL_USER", ""}};
   const CommonConfig c = load_common_config(ConfigSource::load(yaml, env));
@@ -136,6 +138,7 @@ kafka:
   EXPECT_EQ(c.kafka.bootstrap, std::nullopt);
   EXPECT_EQ(c.kafka.bootstrap_file, std::optional<std::string>("/var/run/bootstrap"));
   EXPECT_EQ(c.kafka.partitions, 4);
+  EXPECT_EQ(c.kafka.fetch_wait_ms, 100);
 }
 
 TEST_F(ConfigTest, MalformedIntegerNamesKeyVariableRuleAndValue) {
@@ -155,6 +158,8 @@ TEST_F(ConfigTest, OutOfRangeFromYaml) {
   const std::string yaml = write("c.yaml", "mysql:\n  pool_size: 1000\n");
   config_error([&] { load_common_config(ConfigSource::load(yaml, minimal_env())); },
                R"(mysql.pool_size (EMTIAZ_MYSQL_POOL_SIZE) must be an integer in 1..256, got "1000")");
+  config_error([] { load_common_config(ConfigSource::load(std::nullopt, with(minimal_env(), "EMTIAZ_KAFKA_FETCH_WAIT_MS", "0"))); },
+               R"(kafka.fetch_wait_ms (EMTIAZ_KAFKA_FETCH_WAIT_MS) must be an integer in 1..1000, got "0")");
 }
 
 TEST_F(ConfigTest, MissingRequiredValues) {
