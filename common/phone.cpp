@@ -3,6 +3,8 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
+#include <string>
+
 namespace emtiaz {
 namespace {
 
@@ -47,6 +49,19 @@ std::optional<std::string> to_ascii_digits(std::string_view in) {
   return out;
 }
 
+// The national number (10 digits starting with 9) of the two forms almost every mobile number arrives in:
+// "+989" and 9 digits (E.164, how members are stored) and "09" and 9 digits (how it is dialled in Iran);
+// empty for any other form.
+std::string_view plain_national_number(std::string_view s) {
+  std::string_view national;
+  if (s.size() == 13 && s.substr(0, 4) == "+989") national = s.substr(3);
+  else if (s.size() == 11 && s.substr(0, 2) == "09") national = s.substr(1);
+  else return {};
+  for (char c : national)
+    if (c < '0' || c > '9') return {};
+  return national;
+}
+
 }  // namespace
 
 std::optional<std::string> normalize_iranian_mobile(std::string_view input) {
@@ -58,6 +73,15 @@ std::optional<std::string> normalize_iranian_mobile(std::string_view input) {
   using i18n::phonenumbers::PhoneNumberUtil;
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
   PhoneNumber number;
+  if (auto national = plain_national_number(*ascii); !national.empty()) {
+    // What Parse makes of these two forms (country code 98, the national number without its leading 0),
+    // without Parse's dozen regular expressions, which were a tenth of the gateway's CPU per earn. Validity
+    // and the mobile check are libphonenumber's, as for every other form.
+    number.set_country_code(98);
+    number.set_national_number(std::stoull(std::string(national)));
+    if (!util.IsValidNumber(number) || util.GetNumberType(number) != PhoneNumberUtil::MOBILE) return std::nullopt;
+    return "+98" + std::string(national);
+  }
   if (util.Parse(*ascii, "IR", &number) != PhoneNumberUtil::NO_PARSING_ERROR) return std::nullopt;
   if (number.country_code() != 98) return std::nullopt;
   if (!util.IsValidNumber(number)) return std::nullopt;

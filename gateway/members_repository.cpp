@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "common/blocking.hpp"
 #include "common/ids.hpp"
 #include "common/phone.hpp"
 #include "common/sql_util.hpp"
@@ -228,6 +229,9 @@ std::pair<Member, bool> MemberRepository::enroll(const std::string& tenant_id, c
 
 std::variant<Member, Problem> MemberRepository::resolve(const std::string& tenant_id, const std::string& member_ref,
                                                         bool auto_enroll) {
+  // Every valid reference needs MySQL from here on: on an I/O thread, hand the request to a worker before
+  // parsing the reference (the worker parses it again), rather than after.
+  if (blocking_forbidden()) throw WouldBlock{};
   auto parsed = parse_member_ref(member_ref);
   if (auto* p = std::get_if<Problem>(&parsed)) return *p;
   const auto& ref = std::get<MemberRef>(parsed);

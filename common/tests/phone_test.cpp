@@ -30,6 +30,32 @@ TEST(Phone, AcceptsPersianAndArabicIndicDigits) {
   EXPECT_EQ(normalize_iranian_mobile("09۱۲١٢٣4567"), std::optional<std::string>("+989121234567"));
 }
 
+// The two plain forms ("+989" and 9 digits, "09" and 9 digits) skip libphonenumber's Parse: each must answer
+// exactly as the same number written another way (a space after the country code takes the general path),
+// for every three-digit operator prefix 900..999, valid or not.
+TEST(Phone, TheCanonicalFormAnswersAsEveryOtherForm) {
+  int accepted = 0, refused = 0;
+  for (int prefix = 900; prefix <= 999; ++prefix) {
+    for (const char* rest : {"1234567", "0000000", "9999999", "5550123"}) {
+      const std::string national = std::to_string(prefix) + rest;
+      const auto canonical = normalize_iranian_mobile("+98" + national);
+      const auto spaced = normalize_iranian_mobile("+98 " + national);
+      EXPECT_EQ(canonical, spaced) << national;
+      EXPECT_EQ(normalize_iranian_mobile("0" + national), spaced) << national;
+      EXPECT_EQ(normalize_iranian_mobile("0 " + national), spaced) << national;
+      if (canonical) {
+        EXPECT_EQ(*canonical, "+98" + national);
+        ++accepted;
+      } else {
+        ++refused;
+      }
+    }
+  }
+  // Both answers occur, so the comparison above tested both paths.
+  EXPECT_GT(accepted, 100);
+  EXPECT_GT(refused, 10);
+}
+
 TEST(Phone, OtherOperatorsPrefixes) {
   EXPECT_EQ(normalize_iranian_mobile("09351234567"), std::optional<std::string>("+989351234567"));  // Irancell
   EXPECT_EQ(normalize_iranian_mobile("09191234567"), std::optional<std::string>("+989191234567"));  // MCI
