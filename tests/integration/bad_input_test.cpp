@@ -7,6 +7,7 @@
 
 #include "tests/support/api_client.hpp"
 #include "tests/support/expect.hpp"
+#include "tests/support/fixtures.hpp"
 #include "tests/support/network.hpp"
 
 namespace emtiaz::tests {
@@ -14,15 +15,11 @@ namespace {
 
 using nlohmann::json;
 
-class BadInput : public ::testing::Test {
+class BadInput : public TenantPartnerTest {
  protected:
   void SetUp() override {
-    const auto& env = suite_env();
-    api_ = std::make_unique<ApiClient>(env.url(), env.admin_token());
-    tenant_ = api().create_tenant();
-    ASSERT_FALSE(tenant_.id.empty());
-    partner_ = api().create_partner(tenant_, 100);
-    ASSERT_FALSE(partner_.api_key.empty());
+    TenantPartnerTest::SetUp();
+    if (HasFatalFailure()) return;
     auto r = api().earn(partner_.api_key, "phone:" + random_mobile(), 10000);  // 100 points
     ASSERT_EQ(r.status, 201) << r.describe();
     member_ = r.json()["balance"]["member_id"];
@@ -41,8 +38,6 @@ class BadInput : public ::testing::Test {
     HttpClient fresh(suite_env().url());
     EXPECT_EQ(fresh.get("/v1/health").status, 200);
   }
-
-  ApiClient& api() { return *api_; }
 
   void expect_problem(const HttpResponse& r, int status, const std::string& code, const std::string& what) {
     EXPECT_EQ(r.status, status) << what << ": " << r.describe();
@@ -63,14 +58,9 @@ class BadInput : public ::testing::Test {
     return api().send("POST", path, token.empty() ? partner_.api_key : token, body, new_idempotency_key());
   }
 
-  TestTenant tenant_;
-  TestPartner partner_;
   std::string member_;
   std::string redemption_;
   std::string earn_id_;
-
- private:
-  std::unique_ptr<ApiClient> api_;
 };
 
 TEST_F(BadInput, MalformedJsonIs400) {

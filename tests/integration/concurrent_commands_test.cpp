@@ -21,6 +21,7 @@
 
 #include "tests/support/api_client.hpp"
 #include "tests/support/expect.hpp"
+#include "tests/support/fixtures.hpp"
 #include "tests/support/network.hpp"
 
 namespace emtiaz::tests {
@@ -51,17 +52,9 @@ struct Earn {
   HttpResponse answer;
 };
 
-class ConcurrentCommands : public ::testing::Test {
+class ConcurrentCommands : public TenantPartnerTest {
  protected:
-  void SetUp() override {
-    const auto& env = suite_env();
-    api_ = std::make_unique<ApiClient>(env.url(), env.admin_token());
-    tenant_ = api().create_tenant();
-    ASSERT_FALSE(tenant_.id.empty());
-    partner_ = api().create_partner(tenant_, kRule);
-    ASSERT_FALSE(partner_.api_key.empty());
-  }
-  ApiClient& api() { return *api_; }
+  ConcurrentCommands() : TenantPartnerTest(kRule) {}
   std::unique_ptr<ApiClient> client() const {
     const auto& env = suite_env();
     return std::make_unique<ApiClient>(env.url(), env.admin_token());
@@ -98,12 +91,6 @@ class ConcurrentCommands : public ::testing::Test {
     auto items = api().all_transactions(partner_.api_key, member);
     EXPECT_EQ(items.size(), earns.size() + 1) << member;
   }
-
-  TestTenant tenant_;
-  TestPartner partner_;
-
- private:
-  std::unique_ptr<ApiClient> api_;
 };
 
 TEST_F(ConcurrentCommands, ManyEarnsOnFewKeepAliveConnectionsWithReplays) {

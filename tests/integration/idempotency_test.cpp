@@ -10,6 +10,7 @@
 
 #include "tests/support/api_client.hpp"
 #include "tests/support/expect.hpp"
+#include "tests/support/fixtures.hpp"
 #include "tests/support/network.hpp"
 
 namespace emtiaz::tests {
@@ -18,18 +19,8 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-class Idempotency : public ::testing::Test {
+class Idempotency : public TenantPartnerTest {
  protected:
-  void SetUp() override {
-    const auto& env = suite_env();
-    api_ = std::make_unique<ApiClient>(env.url(), env.admin_token());
-    tenant_ = api().create_tenant();
-    ASSERT_FALSE(tenant_.id.empty());
-    partner_ = api().create_partner(tenant_, 100);
-    ASSERT_FALSE(partner_.api_key.empty());
-  }
-  ApiClient& api() { return *api_; }
-
   // A member holding `points` (rule 100 per 10k: amount = points × 100).
   std::string member_with(std::int64_t points) {
     auto r = api().earn(partner_.api_key, "phone:" + random_mobile(), points * 100);
@@ -37,12 +28,6 @@ class Idempotency : public ::testing::Test {
     return r.json()["balance"].value("member_id", "");
   }
   json balance(const std::string& member) { return api().balance(partner_.api_key, member); }
-
-  TestTenant tenant_;
-  TestPartner partner_;
-
- private:
-  std::unique_ptr<ApiClient> api_;
 };
 
 TEST_F(Idempotency, SameKeySameBodyReplaysByteForByteAndMovesOnce) {
