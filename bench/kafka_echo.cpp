@@ -47,15 +47,13 @@ rd_kafka_t* make_producer(const std::string& bootstrap) {
   return rk;
 }
 
-int g_fetch_wait_ms = 1;
-
-rd_kafka_t* make_consumer(const std::string& bootstrap, const std::string& group) {
+rd_kafka_t* make_consumer(const std::string& bootstrap, const std::string& group, int fetch_wait_ms) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", bootstrap);
   set(conf, "group.id", group);
   set(conf, "enable.auto.commit", "false");
   set(conf, "auto.offset.reset", "latest");
-  set(conf, "fetch.wait.max.ms", std::to_string(g_fetch_wait_ms));
+  set(conf, "fetch.wait.max.ms", std::to_string(fetch_wait_ms));
   set(conf, "fetch.error.backoff.ms", "10");
   set(conf, "socket.timeout.ms", "3000");
   set(conf, "enable.partition.eof", "false");
@@ -105,7 +103,7 @@ void produce(rd_kafka_t* rk, const std::string& topic, int partition, const std:
 
 int main(int argc, char** argv) {
   std::string bootstrap_file;
-  int sequential = 1000, inflight = 256;
+  int sequential = 1000, inflight = 256, fetch_wait_ms = 1;
   double duration = 10;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
@@ -113,7 +111,7 @@ int main(int argc, char** argv) {
     else if (a == "--sequential") sequential = std::stoi(v);
     else if (a == "--inflight") inflight = std::stoi(v);
     else if (a == "--duration") duration = std::stod(v);
-    else if (a == "--fetch-wait-ms") g_fetch_wait_ms = std::stoi(v);
+    else if (a == "--fetch-wait-ms") fetch_wait_ms = std::stoi(v);
   }
   try {
     std::string bootstrap;
@@ -130,8 +128,8 @@ int main(int argc, char** argv) {
     rd_kafka_flush(client, 5000);
     const int req_parts = partitions_of(client, req_topic), rep_parts = partitions_of(client, rep_topic);
 
-    rd_kafka_t* echo_consumer = make_consumer(bootstrap, "bench-echo-" + tag);
-    rd_kafka_t* reply_consumer = make_consumer(bootstrap, "bench-client-" + tag);
+    rd_kafka_t* echo_consumer = make_consumer(bootstrap, "bench-echo-" + tag, fetch_wait_ms);
+    rd_kafka_t* reply_consumer = make_consumer(bootstrap, "bench-client-" + tag, fetch_wait_ms);
     assign_all(echo_consumer, req_topic, req_parts);
     assign_all(reply_consumer, rep_topic, rep_parts);
 
