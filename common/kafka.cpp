@@ -285,15 +285,40 @@ void KafkaConsumer::build() {
     rd_kafka_subscribe(rk_, list);
     rd_kafka_topic_partition_list_destroy(list);
   } else {
-    auto* list = rd_kafka_topic_partition_list_new(config_.partitions * static_cast<int>(topics_.size()));
-    std::vector<std::int32_t> parts = partitions_;
-    if (parts.empty())
-      for (std::int32_t p = 0; p < config_.partitions; ++p) parts.push_back(p);
-    for (const auto& t : topics_)
-      for (auto p : parts) rd_kafka_topic_partition_list_add(list, t.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
-    rd_kafka_assign(rk_, list);
-    rd_kafka_topic_partition_list_destroy(list);
+    // Not assigned yet: the end of each partition is looked up first (position_at_end, from poll) and assigned
+    // as an explicit offset. Assigned as RD_KAFKA_OFFSET_END, it would be looked up at the first fetch, and a
+    // message written before that (a reply to a command sent as soon as the handle existed) would be skipped.
+    unpositioned_ = true;
   }
+}
+
+bool KafkaConsumer::position_at_end(std::chrono::milliseconds timeout) {
+  std::vector<std::int32_t> parts = partitions_;
+  if (parts.empty())
+    for (std::int32_t p = 0; p < config_.partitions; ++p) parts.push_back(p);
+  auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size() * topics_.size()));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (const auto& t : topics_)
+    for (auto p : parts) {
+      // A short wait each time (the owner's loop has deadlines of its own to look at); the handle stays
+      // connected between tries, so once the broker answers this is one quick round trip.
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      std::int64_t low = 0, high = 0;
+      auto err = rd_kafka_query_watermark_offsets(rk_, t.c_str(), p, &low, &high,
+                                                  static_cast<int>(std::max<long>(1, left.count())));
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_destroy(list);
+        return false;
+      }
+      rd_kafka_topic_partition_list_add(list, t.c_str(), p)->offset = high;
+    }
+  rd_kafka_assign(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  unpositioned_ = false;
+  std::lock_guard lock(assignment_mu_);
+  assignment_ = parts;
+  ++generation_;
+  return true;
 }
 
 std::vector<KafkaMessage> KafkaConsumer::poll(size_t max, std::chrono::milliseconds wait) {
@@ -313,6 +338,7 @@ std::vector<KafkaMessage> KafkaConsumer::poll(size_t max, std::chrono::milliseco
     std::this_thread::sleep_for(wait);
     return out;
   }
+  if (unpositioned_ && !position_at_end(wait)) return out;
   auto deadline = std::chrono::steady_clock::now() + wait;
   while (out.size() < max) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

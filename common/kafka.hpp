@@ -120,7 +120,8 @@ class KafkaConsumer {
   std::vector<KafkaMessage> poll(size_t max, std::chrono::milliseconds wait);
   // Commits, for each partition, the offset after the last message given (asynchronously).
   bool commit(const std::vector<KafkaMessage>& processed);
-  // Partitions currently assigned to this member of the group, and a counter that moves on every rebalance.
+  // Partitions currently assigned to this member of the group (assign_all_from_end: the partitions, once the
+  // end of each is known and assigned), and a counter that moves on every rebalance.
   std::vector<std::int32_t> assignment() const;
   std::uint64_t generation() const { return generation_.load(); }
   // How many times the bootstrap list changed under this consumer (it then rebuilt its handle on the new
@@ -129,6 +130,8 @@ class KafkaConsumer {
 
  private:
   void build();
+  // assign_all_from_end: looks up the end of every partition (waiting at most `timeout`) and assigns there.
+  bool position_at_end(std::chrono::milliseconds timeout);
   void destroy(bool leave_group);
   static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque);
@@ -140,6 +143,7 @@ class KafkaConsumer {
   int fetch_wait_ms_;
   std::vector<std::int32_t> partitions_;
   rd_kafka_t* rk_ = nullptr;
+  bool unpositioned_ = false;  // assign_all_from_end: the handle exists, its partitions are not assigned yet
   std::string bootstrap_;
   std::chrono::steady_clock::time_point last_check_{};
   mutable std::mutex assignment_mu_;

@@ -70,6 +70,7 @@ void CommandClient::read_replies() {
   while (!stop_) {
     // A short wait: the deadlines are looked at between polls, so this bounds how late a timeout is answered.
     auto msgs = consumer.poll(512, kReplyPollWait);
+    replies_ready_ = !consumer.assignment().empty();
     replies.clear();
     for (const auto& m : msgs) {
       auto j = nlohmann::json::parse(m.value, nullptr, false);

@@ -53,6 +53,11 @@ class CommandClient {
   const std::string& instance_id() const { return instance_id_; }
   std::int32_t reply_partition() const { return reply_partition_; }
 
+  // True once the reader reads this gateway's reply partition from a position taken before any command is
+  // sent: a command sent earlier could have its reply written before that position and never be answered
+  // (503 outcome_unknown after the timeout). Until then commands are refused and /v1/ready says not ready.
+  bool replies_ready() const { return replies_ready_.load(); }
+
   // A slot, or nullopt when in_flight_max commands are waiting already (the caller answers 503 not_ready with
   // Retry-After, having done nothing).
   std::optional<Slot> try_slot();
@@ -102,6 +107,7 @@ class CommandClient {
   std::unordered_multimap<std::string, std::uint64_t> by_command_;   // command id -> tickets; guarded by mu_
   std::set<std::pair<Clock::time_point, std::uint64_t>> deadlines_;  // (deadline, ticket); guarded by mu_
   std::atomic<bool> stop_{false};
+  std::atomic<bool> replies_ready_{false};
   std::thread reader_;
 };
 

@@ -54,7 +54,8 @@ int main() {
   gateway::register_settlement_routes(router, app);
   ReadinessMonitor readiness({{"mysql", [&] { return mysql.ping(); }},
                               {"redis", [&] { return redis.ping(); }},
-                              {"kafka", [&] { return producer.ready(); }}});
+                              {"kafka", [&] { return producer.ready(); }},
+                              {"replies", [&] { return commands.replies_ready(); }}});
 
   HttpServerOptions http;
   http.port = static_cast<unsigned short>(config.http_port);

@@ -109,6 +109,11 @@ HttpResponse send_command(RequestContext& ctx, const std::shared_ptr<Deps>& dp, 
   if (!responder) return fail(ctx, problem(Code::internal, "this request cannot wait for the wallet here"));
   // A place among the commands that may wait for the wallet at once, also before any effect: a wallet that is
   // down or slow makes requests past the bound fail fast with nothing done (docs/reliability.md, overload).
+  if (!d.app.commands.replies_ready()) {
+    auto r = fail(ctx, problem(Code::not_ready, "this gateway cannot receive the wallet's replies yet; retry shortly"));
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
   auto slot = d.app.commands.try_slot();
   if (!slot) {
     auto r = fail(ctx, problem(Code::not_ready, "too many requests are waiting for the wallet; retry shortly"));
