@@ -112,7 +112,7 @@ struct HttpServerOptions {
   // Load shedding: past these, a request is answered 503 not_ready with Retry-After at once instead of
   // queueing without bound (an overloaded server that queues answers everything late; one that sheds keeps
   // answering what it can take on time, and the rest is retried). 0: no bound.
-  size_t max_queued = 0;                          // requests waiting for a worker
+  size_t max_queued = 0;                          // requests waiting for a worker while every worker is busy
   std::chrono::milliseconds max_queue_wait{0};    // how long a request may wait for a worker
 };
 

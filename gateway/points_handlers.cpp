@@ -107,19 +107,17 @@ HttpResponse send_command(RequestContext& ctx, const std::shared_ptr<Deps>& dp, 
   // answered later.
   auto responder = ctx.req.responder();
   if (!responder) return fail(ctx, problem(Code::internal, "this request cannot wait for the wallet here"));
+  auto not_ready = [&](const char* detail) {
+    auto r = fail(ctx, problem(Code::not_ready, detail));
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  };
+  // A gateway whose reply reader has no position yet could miss the reply (CommandClient::replies_ready).
+  if (!d.app.commands.replies_ready()) return not_ready("this gateway cannot receive the wallet's replies yet; retry shortly");
   // A place among the commands that may wait for the wallet at once, also before any effect: a wallet that is
   // down or slow makes requests past the bound fail fast with nothing done (docs/reliability.md, overload).
-  if (!d.app.commands.replies_ready()) {
-    auto r = fail(ctx, problem(Code::not_ready, "this gateway cannot receive the wallet's replies yet; retry shortly"));
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
-  }
   auto slot = d.app.commands.try_slot();
-  if (!slot) {
-    auto r = fail(ctx, problem(Code::not_ready, "too many requests are waiting for the wallet; retry shortly"));
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
-  }
+  if (!slot) return not_ready("too many requests are waiting for the wallet; retry shortly");
   PendingCommand pending{dp, responder, ctx.principal.scope(), *key,
                          request_fingerprint(ctx.req.method(), ctx.req.path, body), ctx.route, ctx.req.request_id};
   auto decision = d.idempotency.begin(pending.scope, pending.key, pending.fingerprint);

@@ -2,7 +2,8 @@
 // and answers later from another thread, on the worker path and on the inline (I/O thread) path; answers keep
 // the order of pipelined requests; a responder answers once; a responder dropped unanswered answers 500; a
 // handler that defers without a responder answers 500; a responder that outlives the server is harmless; and
-// each deferred answer is counted in the request metric. No server but the one the test starts.
+// each deferred answer is counted in the request metric. Overload is shed only past the busy workers and the
+// waiting room. No server but the one the test starts.
 #include "common/http_server.hpp"
 
 #include <gtest/gtest.h>
@@ -92,6 +93,7 @@ class Answerer {
 //   /dropped             takes a responder and drops it unanswered
 //   /no-responder        defers without taking a responder
 //   /kept                takes a responder and keeps it in `kept` (never answered while the server runs)
+//   /block?ms=N          holds the thread that runs it for N ms, then answers
 struct TestServer {
   Answerer answerer;
   std::mutex kept_mu;
@@ -131,6 +133,10 @@ struct TestServer {
       std::lock_guard lock(kept_mu);
       kept.push_back(req.responder());
       return HttpResponse::deferred_response();
+    }
+    if (req.path == "/block") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(req.query["ms"])));
+      return text(200, "blocked", "GET /block");
     }
     return text(404, "no", "unmatched");
   }
@@ -174,9 +180,10 @@ double requests_counted(const std::string& route, int status) {
 
 struct Fixture : ::testing::Test {
   // inline_too: the same routes are also tried on the I/O thread (try_inline), as the gateway's are.
-  void start(bool inline_too) {
+  void start(bool inline_too, int workers = 2, size_t max_queued = 0) {
     HttpServerOptions opts;
-    opts.worker_threads = 2;
+    opts.worker_threads = workers;
+    opts.max_queued = max_queued;
     opts.io_threads = 1;
     server = std::make_unique<HttpServer>(
         opts, [this](HttpRequest& req) { return routes.handle(req); },
@@ -289,6 +296,52 @@ TEST_P(DeferredAnswers, AResponderThatOutlivesTheServerAnswersNothing) {
 
 INSTANTIATE_TEST_SUITE_P(WorkerAndInline, DeferredAnswers, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Inline" : "Worker"; });
+
+// Sends one request on each of n new connections at once and returns the answers, in order.
+std::vector<http::response<http::string_body>> burst(unsigned short port, int n, const std::string& target) {
+  std::vector<std::unique_ptr<Connection>> conns;
+  for (int i = 0; i < n; ++i) conns.push_back(std::make_unique<Connection>(port));
+  for (auto& c : conns) c->send({target});
+  std::vector<http::response<http::string_body>> out;
+  for (auto& c : conns) out.push_back(c->receive());
+  return out;
+}
+
+using Shedding = Fixture;
+
+// A burst smaller than the workers is not waiting for a worker, only for one to wake: none of it is shed,
+// however many are posted and not yet started for a moment (with a waiting room of one, a burst of 48 used to
+// be shed in part on a busy machine).
+TEST_F(Shedding, ABurstTheIdleWorkersCanTakeIsNotShed) {
+  start(false, /*workers=*/64, /*max_queued=*/1);
+  for (int round = 0; round < 5; ++round) {
+    const auto answers = burst(port, 48, "/block?ms=50");
+    for (const auto& a : answers) ASSERT_EQ(a.result_int(), 200) << "round " << round << ": " << a.body();
+  }
+}
+
+// Past every worker busy and the waiting room full, a request is answered 503 not_ready with Retry-After at
+// once: 4 workers held 500 ms each and a waiting room of 2 take 6 of a burst of 10.
+TEST_F(Shedding, PastTheBusyWorkersAndTheWaitingRoomRequestsAreShedAtOnce) {
+  start(false, /*workers=*/4, /*max_queued=*/2);
+  const auto started = std::chrono::steady_clock::now();
+  const auto answers = burst(port, 10, "/block?ms=500");
+  int served = 0, shed = 0;
+  for (const auto& a : answers) {
+    if (a.result_int() == 200) {
+      ++served;
+      continue;
+    }
+    EXPECT_EQ(a.result_int(), 503) << a.body();
+    EXPECT_EQ(std::string(a[http::field::retry_after]), "1");
+    EXPECT_NE(a.body().find("\"not_ready\""), std::string::npos) << a.body();
+    ++shed;
+  }
+  EXPECT_EQ(served, 6);
+  EXPECT_EQ(shed, 4);
+  // The six served took two rounds of the four workers; nothing waited for a third.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1500ms);
+}
 
 TEST(HttpResponder, AnEmptyResponderDoesNothing) {
   HttpRequest req;  // no server read it: it has no responder

@@ -225,6 +225,30 @@ class GatewayResilience : public ::testing::Test {
     net_->kill("gateway");
   }
 
+  // A new tenant with a partner (100 points per 10,000 rial) and a member it enrolled; what failed is reported
+  // and left empty (the caller stops on an empty key or member).
+  struct PartnerAndMember {
+    TestPartner partner;
+    std::string member;
+  };
+  static PartnerAndMember partner_and_member(ApiClient& api) {
+    PartnerAndMember out;
+    auto tenant = api.create_tenant();
+    if (tenant.id.empty()) {
+      ADD_FAILURE() << "the tenant was not created";
+      return out;
+    }
+    out.partner = api.create_partner(tenant, 100);
+    if (out.partner.api_key.empty()) return out;
+    auto enrolled = api.post("/v1/members", out.partner.api_key, {{"phone", random_mobile()}});
+    if (enrolled.status != 201) {
+      ADD_FAILURE() << "enrolment: " << enrolled.describe();
+      return out;
+    }
+    out.member = enrolled.json().value("id", "");
+    return out;
+  }
+
   static std::unique_ptr<PrivateNetwork> net_;
   static std::string start_error_;
 };
@@ -338,14 +362,9 @@ HttpResponse retry_until_definitive(ApiClient& api, const std::string& partner_k
 
 TEST_F(GatewayResilience, GatewayKilledDuringAnEarnGivesOneOutcome) {
   ApiClient api(net_->url(), net_->admin_token());
-  auto tenant = api.create_tenant();
-  ASSERT_FALSE(tenant.id.empty());
-  auto partner = api.create_partner(tenant, 100);  // 100 points per 10,000 rial
+  const auto [partner, member] = partner_and_member(api);
   ASSERT_FALSE(partner.api_key.empty());
-  const std::string phone = random_mobile();
-  auto enrolled = api.post("/v1/members", partner.api_key, {{"phone", phone}});
-  ASSERT_EQ(enrolled.status, 201) << enrolled.describe();
-  const std::string member = enrolled.json().value("id", "");
+  ASSERT_FALSE(member.empty());
 
   // Two rounds: with the wallet stopped, so that the earn surely waits in the gateway when it is killed;
   // and with everything running, killed at once (the earn may or may not have been applied).
@@ -398,14 +417,9 @@ TEST_F(GatewayResilience, GatewayKilledDuringAnEarnGivesOneOutcome) {
 // ready must each get their own 201.
 TEST_F(GatewayResilience, EarnsSentAsSoonAsARestartedGatewayIsReadyAreAllAnswered) {
   ApiClient api(net_->url(), net_->admin_token());
-  auto tenant = api.create_tenant();
-  ASSERT_FALSE(tenant.id.empty());
-  auto partner = api.create_partner(tenant, 100);  // 100 points per 10,000 rial
+  const auto [partner, member] = partner_and_member(api);
   ASSERT_FALSE(partner.api_key.empty());
-  const std::string phone = random_mobile();
-  auto enrolled = api.post("/v1/members", partner.api_key, {{"phone", phone}});
-  ASSERT_EQ(enrolled.status, 201) << enrolled.describe();
-  const std::string member = enrolled.json().value("id", "");
+  ASSERT_FALSE(member.empty());
 
   constexpr int kRounds = 3, kEarns = 24;
   std::int64_t expected = 0;
@@ -433,12 +447,9 @@ TEST_F(GatewayResilience, EarnsSentAsSoonAsARestartedGatewayIsReadyAreAllAnswere
 
 TEST_F(GatewayResilience, OverloadIsShedWithRetryAfterAndNothingIsLostOrDoubled) {
   ApiClient api(net_->url(), net_->admin_token());
-  auto tenant = api.create_tenant();
-  auto partner = api.create_partner(tenant, 100);  // 100 points per 10,000 rial
+  const auto [partner, member] = partner_and_member(api);
   ASSERT_FALSE(partner.api_key.empty());
-  auto enrolled = api.post("/v1/members", partner.api_key, {{"phone", random_mobile()}});
-  ASSERT_EQ(enrolled.status, 201) << enrolled.describe();
-  const std::string member = enrolled.json().value("id", "");
+  ASSERT_FALSE(member.empty());
 
   // With the wallet stopped every earn holds its place among the commands in flight (as many as the workers
   // and the waiting room together, gateway/main.cpp) until the command timeout, so of a larger burst the rest
