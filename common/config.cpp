@@ -342,9 +342,10 @@ GatewayConfig load_gateway_config(const ConfigSource& source) {
   g.body_limit_bytes = source.get_int("gateway.body_limit_bytes", 1024, std::int64_t{64} << 20, g.body_limit_bytes);
   g.header_limit_bytes = source.get_int("gateway.header_limit_bytes", 1024, std::int64_t{1} << 20, g.header_limit_bytes);
   g.max_connections = static_cast<int>(source.get_int("gateway.max_connections", 1, 1'000'000, g.max_connections));
-  // Two I/O threads per core: a balance read runs on an I/O thread and waits there for one Redis GET, and
-  // while one thread waits another serves (on 2 cores, reads at 10,000/s offered: 9,957/s answered with 4
-  // threads, p50 258 ms of queueing at 9,000/s with 2; docs/performance.md).
+  // Two I/O threads per core: an earn tried on an I/O thread waits there for its Redis reservation, and while
+  // one thread waits another serves (when balance reads waited likewise for their GET, reads at 10,000/s
+  // offered on 2 cores: 9,957/s answered with 4 threads, p50 258 ms of queueing at 9,000/s with 2; they no
+  // longer wait, common/async_redis.hpp; docs/performance.md).
   const int hardware = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   g.threads = static_cast<int>(source.get_int("gateway.threads", 1, 1024, 2 * hardware));
   g.queue_limit = static_cast<int>(source.get_int("gateway.queue_limit", 1, 1'000'000, g.queue_limit));

@@ -533,6 +533,12 @@ void HttpServer::Impl::accept() {
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, InlineHandler try_inline)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(try_inline))) {}
 
+namespace {
+// Set on each I/O thread of a server (HttpServer::this_thread_io_context, post_to_workers).
+thread_local HttpServer::Impl* this_thread_server = nullptr;
+thread_local asio::io_context* this_thread_context = nullptr;
+}  // namespace
+
 HttpServer::~HttpServer() { stop(); }
 
 unsigned short HttpServer::start() {
@@ -544,8 +550,21 @@ unsigned short HttpServer::start() {
   im.acceptor->listen(asio::socket_base::max_listen_connections);
   for (auto& ioc : im.iocs) im.work.push_back(asio::make_work_guard(*ioc));
   im.accept();
-  for (auto& ioc : im.iocs) im.io_threads.emplace_back([ctx = ioc.get()] { ctx->run(); });
+  for (auto& ioc : im.iocs)
+    im.io_threads.emplace_back([server = &im, ctx = ioc.get()] {
+      this_thread_server = server;
+      this_thread_context = ctx;
+      ctx->run();
+    });
   return im.acceptor->local_endpoint().port();
+}
+
+asio::io_context* HttpServer::this_thread_io_context() { return this_thread_context; }
+
+bool HttpServer::post_to_workers(std::function<void()> work) {
+  if (!this_thread_server || this_thread_server->stopped.load()) return false;
+  asio::post(this_thread_server->workers, std::move(work));
+  return true;
 }
 
 void HttpServer::stop() {

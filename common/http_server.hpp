@@ -127,6 +127,14 @@ class HttpServer {
   unsigned short start();
   void stop();
 
+  // On one of a server's I/O threads (a handler tried inline, or a callback of a client living on that
+  // thread's context): the thread's I/O context, for clients that wait beside the connections without
+  // blocking (common/async_redis.hpp); nullptr on any other thread.
+  static boost::asio::io_context* this_thread_io_context();
+  // On one of a server's I/O threads: runs `work` on that server's workers, where it may block (a deferred
+  // answer that turned out to need MySQL). False, and nothing runs, elsewhere or once the server stopped.
+  static bool post_to_workers(std::function<void()> work);
+
   struct Impl;  // public only so that the session type in the .cpp can name it
 
  private:

@@ -5,9 +5,8 @@
 #include <fmt/format.h>
 
 namespace emtiaz {
-namespace {
 
-RedisReply copy_reply(const redisReply* r) {
+RedisReply copy_redis_reply(const redisReply* r) {
   RedisReply out;
   if (!r) return out;
   switch (r->type) {
@@ -29,15 +28,13 @@ RedisReply copy_reply(const redisReply* r) {
       break;
     case REDIS_REPLY_ARRAY:
       out.type = RedisReply::Type::array;
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(copy_reply(r->element[i]));
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(copy_redis_reply(r->element[i]));
       break;
     default:
       out.type = RedisReply::Type::nil;
   }
   return out;
 }
-
-}  // namespace
 
 RedisPool::RedisPool(RedisConfig config, size_t size) : config_(std::move(config)), size_(size) {}
 RedisPool::~RedisPool() = default;
@@ -119,7 +116,7 @@ std::vector<RedisReply> RedisPool::exec(const std::vector<std::vector<std::strin
       throw RedisUnavailable("redis: " + err);
     }
     auto* r = static_cast<redisReply*>(raw);
-    out.push_back(copy_reply(r));
+    out.push_back(copy_redis_reply(r));
     freeReplyObject(r);
   }
   release(std::move(c));

@@ -32,6 +32,9 @@ struct RedisReply {
   bool is_error() const { return type == Type::error; }
 };
 
+// hiredis' reply as a RedisReply (nil for nullptr).
+RedisReply copy_redis_reply(const redisReply* r);
+
 class RedisPool {
  public:
   explicit RedisPool(RedisConfig config, size_t size = 16);

@@ -6,7 +6,10 @@
 
 #include <memory>
 
+#include "common/async_redis.hpp"
+#include "common/blocking.hpp"
 #include "common/crypto.hpp"
+#include "common/http_server.hpp"
 #include "common/sql_util.hpp"
 #include "gateway/command_client.hpp"
 #include "gateway/command_reservations.hpp"
@@ -245,20 +248,35 @@ std::optional<wallet::WalletState> cached_state(Deps& d, const std::string& tena
   return std::nullopt;
 }
 
-// The member's balance as of `now` from the view the wallet stored beside the state, when that view still
-// holds at `now` (nothing timed has happened since); nullopt otherwise (or when Redis misses or is down).
+// The member's balance as of `now` from the view the wallet stored beside the state (Redis' answer to a GET
+// of wallet::redis_balance_key), when that view still holds at `now` (nothing timed has happened since).
+std::optional<points::Balance> balance_from_view(const RedisReply& r, points::Instant now) {
+  if (r.type != RedisReply::Type::string) return std::nullopt;
+  auto j = nlohmann::json::parse(r.str, nullptr, false);
+  if (auto v = wallet::balance_view_from_json(j); v && v->holds_at(now)) return v->balance;
+  return std::nullopt;
+}
+
+// The same, read with a blocking GET; nullopt also when Redis misses or is down.
 std::optional<points::Balance> cached_balance(Deps& d, const std::string& tenant_id, const std::string& member_id,
                                               points::Instant now) {
   try {
-    auto r = d.app.redis.command({"GET", wallet::redis_balance_key(tenant_id, member_id)});
-    if (r.type == RedisReply::Type::string) {
-      auto j = nlohmann::json::parse(r.str, nullptr, false);
-      if (auto v = wallet::balance_view_from_json(j); v && v->holds_at(now)) return v->balance;
-    }
+    return balance_from_view(d.app.redis.command({"GET", wallet::redis_balance_key(tenant_id, member_id)}), now);
   } catch (const std::exception& e) {
     spdlog::debug("redis read failed, falling back: {}", e.what());
   }
   return std::nullopt;
+}
+
+// This I/O thread's asynchronous Redis client (common/async_redis.hpp), made on its first use; nullptr on any
+// other thread (a worker reads with the blocking pool).
+AsyncRedis* async_redis_here(Deps& d) {
+  auto* ioc = HttpServer::this_thread_io_context();
+  if (!ioc) return nullptr;
+  thread_local std::shared_ptr<AsyncRedis> mine;
+  if (!mine || &mine->context() != ioc)
+    mine = std::make_shared<AsyncRedis>(*ioc, d.app.config.redis, std::chrono::milliseconds(1000));
+  return mine.get();
 }
 
 // The member's points state as committed in MySQL (an empty state for a member with none yet).
@@ -275,6 +293,28 @@ wallet::WalletState stored_state(Deps& d, const std::string& tenant_id, const st
     }
     return s;
   });
+}
+
+// A balance read once its member is known (GET /v1/members/{member}/balance).
+struct BalanceRead {
+  std::string tenant_id;
+  std::string tz;         // the tenant's time zone, for the times shown
+  std::string ref;        // the member as the caller named it
+  std::string member_id;  // resolved (the same as ref for a member id)
+  bool by_id = false;     // ref is a member id, not yet known to be the tenant's
+  points::Instant now;
+};
+
+// The balance when the wallet's view did not answer: the state from Redis, else MySQL (may block).
+HttpResponse balance_beyond_view(Deps& d, const RequestContext& ctx, const BalanceRead& read) {
+  if (auto s = cached_state(d, read.tenant_id, read.member_id))
+    return json_response(200, wallet::balance_json(read.member_id, s->points, read.now, read.tz));
+  if (read.by_id) {
+    auto m = member_id_of(d, read.tenant_id, read.ref, false);
+    if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
+  }
+  auto state = stored_state(d, read.tenant_id, read.member_id);
+  return json_response(200, wallet::balance_json(read.member_id, state.points, read.now, read.tz));
 }
 
 // The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
@@ -435,25 +475,49 @@ void register_points_routes(Router& router, App& app) {
                 // then the state (computed as of now), from Redis, else MySQL. A phone or card is resolved
                 // first; a member id is used as it is, because a view or state the wallet wrote under
                 // (tenant, id) proves the member is the tenant's — it is checked only when Redis has neither.
-                const auto& ref = ctx.params["member"];
-                const auto now = now_utc();
-                const bool by_id = ref.rfind("mem_", 0) == 0;
-                std::string member_id = ref;
-                if (!by_id) {
-                  auto m = member_id_of(*d, t->id, ref, false);
+                BalanceRead read{t->id, t->timezone, ctx.params["member"], {}, false, now_utc()};
+                read.by_id = read.ref.rfind("mem_", 0) == 0;
+                read.member_id = read.ref;
+                if (!read.by_id) {
+                  auto m = member_id_of(*d, t->id, read.ref, false);
                   if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
-                  member_id = std::get<std::string>(m);
+                  read.member_id = std::get<std::string>(m);
                 }
-                if (auto b = cached_balance(*d, t->id, member_id, now))
-                  return json_response(200, wallet::balance_json(member_id, *b, t->timezone));
-                if (auto s = cached_state(*d, t->id, member_id))
-                  return json_response(200, wallet::balance_json(member_id, s->points, now, t->timezone));
-                if (by_id) {
-                  auto m = member_id_of(*d, t->id, ref, false);
-                  if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
+                // On an I/O thread the view is asked for without blocking it, and the request is answered
+                // when Redis replies: at once from the view, else by a worker the rest of the way.
+                if (auto* redis = blocking_forbidden() ? async_redis_here(*d) : nullptr) {
+                  if (auto responder = ctx.req.responder()) {
+                    redis->command({"GET", wallet::redis_balance_key(read.tenant_id, read.member_id)},
+                                   [d, responder, read, route = ctx.route,
+                                    request_id = ctx.req.request_id](std::optional<RedisReply> reply) {
+                                     HttpResponse r;
+                                     if (auto b = reply ? balance_from_view(*reply, read.now) : std::nullopt) {
+                                       r = json_response(200, wallet::balance_json(read.member_id, *b, read.tz));
+                                     } else if (HttpServer::post_to_workers([d, responder, read, route, request_id] {
+                                                  HttpRequest req;
+                                                  req.request_id = request_id;
+                                                  const Principal nobody;  // not read beyond the router
+                                                  RequestContext rest{req, nobody, {}, route};
+                                                  auto answer = guarded([&](RequestContext& c) {
+                                                    return balance_beyond_view(*d, c, read);
+                                                  })(rest);
+                                                  answer.route = route;
+                                                  responder(std::move(answer));
+                                                })) {
+                                       return;
+                                     } else {
+                                       r = HttpResponse::from_problem(
+                                           problem(Code::not_ready, "the server is stopping; retry shortly"), request_id);
+                                     }
+                                     r.route = route;
+                                     responder(std::move(r));
+                                   });
+                    return HttpResponse::deferred_response();
+                  }
                 }
-                auto state = stored_state(*d, t->id, member_id);
-                return json_response(200, wallet::balance_json(member_id, state.points, now, t->timezone));
+                if (auto b = cached_balance(*d, read.tenant_id, read.member_id, read.now))
+                  return json_response(200, wallet::balance_json(read.member_id, *b, read.tz));
+                return balance_beyond_view(*d, ctx, read);
               },
               /*inline_ok=*/true});
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/api_client.hpp"
 #include "tests/support/network.hpp"
 
 namespace emtiaz::tests {
@@ -89,6 +90,44 @@ TEST_F(ReadinessTest, RedisDownIsNamedAndRecovers) {
   expect_ready(gateway_, 30s);
   expect_ready(wallet_, 30s);
   expect_ready(clearing_, 30s);
+}
+
+// A balance read is answered from the wallet's view in Redis on the gateway's I/O thread, without blocking
+// it (common/async_redis.hpp); with Redis down it is answered from MySQL instead, by member id and by phone,
+// with the points this test earned.
+TEST_F(ReadinessTest, BalanceReadsAreAnsweredFromMysqlWhileRedisIsDown) {
+  ApiClient api(net_->url(), net_->admin_token());
+  auto tenant = api.create_tenant();
+  ASSERT_FALSE(tenant.id.empty());
+  auto partner = api.create_partner(tenant, 100);  // 100 points per 10,000 rial
+  ASSERT_FALSE(partner.api_key.empty());
+  const std::string phone = random_mobile();
+  const auto enrolled = api.post("/v1/members", partner.api_key, {{"phone", phone}});
+  ASSERT_EQ(enrolled.status, 201) << enrolled.describe();
+  const std::string member = enrolled.json().value("id", "");
+  ASSERT_FALSE(member.empty()) << enrolled.body;
+  const auto earned = api.earn(partner.api_key, member, 250'000);  // 2,500 points
+  ASSERT_EQ(earned.status, 201) << earned.describe();
+  EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 2500);
+
+  net_->stop("redis");
+  for (int i = 0; i < 3; ++i) {  // the first finds the connection broken, the next ones Redis resting
+    for (const auto& ref : {member, "phone:" + phone}) {
+      const auto r = api.balance_response(partner.api_key, ref);
+      ASSERT_EQ(r.status, 200) << ref << ": " << r.describe();
+      EXPECT_EQ(r.json().value("available", -1), 2500) << r.body;
+      EXPECT_EQ(r.json().value("member_id", ""), member) << r.body;
+    }
+  }
+  // Another tenant's member is not found from MySQL either.
+  auto other = api.create_partner(api.create_tenant(), 100);
+  if (!other.api_key.empty()) {
+    const auto r = api.balance_response(other.api_key, member);
+    EXPECT_EQ(r.status, 404) << r.describe();
+  }
+  net_->start("redis");
+  expect_ready(gateway_, 30s);
+  EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 2500);
 }
 
 TEST_F(ReadinessTest, MysqlDownIsNamedAndRecovers) {

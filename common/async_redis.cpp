@@ -1,0 +1,167 @@
+#include "common/async_redis.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace emtiaz {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kRest = std::chrono::seconds(1);  // after a failure, commands are answered nullopt this long
+constexpr size_t kReadChunk = 16 << 10;
+
+// The RESP bytes of one command.
+std::string format_command(const std::vector<std::string>& argv) {
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  ptrs.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (const auto& a : argv) {
+    ptrs.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  char* raw = nullptr;
+  const int n = redisFormatCommandArgv(&raw, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  if (n < 0 || !raw) throw std::bad_alloc();
+  std::string out(raw, static_cast<size_t>(n));
+  redisFreeCommand(raw);
+  return out;
+}
+
+}  // namespace
+
+AsyncRedis::AsyncRedis(asio::io_context& ioc, RedisConfig config, std::chrono::milliseconds timeout)
+    : ioc_(ioc), config_(std::move(config)), timeout_(timeout), resolver_(ioc), socket_(ioc), timer_(ioc) {}
+
+AsyncRedis::~AsyncRedis() = default;
+
+void AsyncRedis::command(const std::vector<std::string>& argv, Callback done) {
+  if (state_ == State::resting) {
+    if (Clock::now() < rest_until_) {
+      done(std::nullopt);
+      return;
+    }
+    state_ = State::idle;
+  }
+  out_ += format_command(argv);
+  waiting_.push_back({std::move(done), Clock::now() + timeout_, false});
+  if (state_ == State::idle) connect();
+  else if (state_ == State::ready) start_write();
+  arm_timer();
+}
+
+void AsyncRedis::connect() {
+  state_ = State::connecting;
+  if (!config_.password.empty()) {
+    // AUTH goes first on the wire and first among the waiting: nothing was written on this connection yet.
+    out_.insert(0, format_command({"AUTH", config_.password}));
+    waiting_.push_front({{}, Clock::now() + timeout_, true});
+  }
+  const auto gen = generation_;
+  auto on_connected = [self = shared_from_this(), gen](const boost::system::error_code& ec) {
+    if (gen != self->generation_) return;
+    if (ec) return self->fail_all("cannot connect");
+    boost::system::error_code ignore;
+    self->socket_.set_option(tcp::no_delay(true), ignore);
+    self->reader_.reset(redisReaderCreate());
+    self->state_ = State::ready;
+    self->start_read();
+    self->start_write();
+  };
+  boost::system::error_code parse_error;
+  const auto address = asio::ip::make_address(config_.host, parse_error);
+  if (!parse_error) {
+    socket_.async_connect(tcp::endpoint(address, static_cast<unsigned short>(config_.port)), std::move(on_connected));
+    return;
+  }
+  resolver_.async_resolve(config_.host, std::to_string(config_.port),
+                          [self = shared_from_this(), gen, on_connected](const boost::system::error_code& ec,
+                                                                         tcp::resolver::results_type results) {
+                            if (gen != self->generation_) return;
+                            if (ec) return self->fail_all("cannot resolve the host");
+                            asio::async_connect(self->socket_, results,
+                                                [on_connected](const boost::system::error_code& e, const tcp::endpoint&) {
+                                                  on_connected(e);
+                                                });
+                          });
+}
+
+void AsyncRedis::start_write() {
+  if (write_busy_ || out_.empty() || state_ != State::ready) return;
+  writing_.swap(out_);
+  out_.clear();
+  write_busy_ = true;
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this(), gen = generation_](const boost::system::error_code& ec, size_t) {
+                      if (gen != self->generation_) return;
+                      self->write_busy_ = false;
+                      if (ec) return self->fail_all("write failed");
+                      self->start_write();
+                    });
+}
+
+void AsyncRedis::start_read() {
+  in_.resize(kReadChunk);
+  socket_.async_read_some(asio::buffer(in_), [self = shared_from_this(), gen = generation_](
+                                                 const boost::system::error_code& ec, size_t n) {
+    if (gen != self->generation_) return;
+    if (ec) return self->fail_all(ec == asio::error::eof ? "connection closed" : "read failed");
+    if (redisReaderFeed(self->reader_.get(), self->in_.data(), n) != REDIS_OK) return self->fail_all("bad reply");
+    for (;;) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(self->reader_.get(), &raw) != REDIS_OK) return self->fail_all("bad reply");
+      if (!raw) break;
+      RedisReply reply = copy_redis_reply(static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      if (self->waiting_.empty()) return self->fail_all("a reply nobody asked for");
+      Waiting w = std::move(self->waiting_.front());
+      self->waiting_.pop_front();
+      if (w.internal) {
+        if (reply.is_error()) return self->fail_all("authentication failed");
+        continue;
+      }
+      w.done(std::move(reply));
+      if (gen != self->generation_) return;  // the callback's own command found the connection dropped
+    }
+    self->start_read();
+  });
+}
+
+void AsyncRedis::arm_timer() {
+  if (timer_armed_ || waiting_.empty()) return;
+  timer_armed_ = true;
+  timer_.expires_at(waiting_.front().deadline);
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
+    self->timer_armed_ = false;
+    if (!self->waiting_.empty() && self->waiting_.front().deadline <= Clock::now())
+      self->fail_all("no reply within the timeout");
+    self->arm_timer();
+  });
+}
+
+void AsyncRedis::fail_all(const char* why) {
+  ++generation_;
+  boost::system::error_code ignore;
+  socket_.close(ignore);
+  resolver_.cancel();
+  reader_.reset();
+  out_.clear();
+  writing_.clear();
+  write_busy_ = false;
+  state_ = State::resting;
+  rest_until_ = Clock::now() + kRest;
+  spdlog::warn("redis (asynchronous reads) at {}:{}: {}; the readers take their other way for a second",
+               config_.host, config_.port, why);
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& w : waiting)
+    if (!w.internal && w.done) w.done(std::nullopt);
+}
+
+}  // namespace emtiaz
