@@ -214,12 +214,14 @@ run_load() {  # run_load LABEL ARGS... : one open-loop step; prints and records 
     t1="$(date +%s.%N)"
     after="$(cpu_all)"
     out="$(python3 -c '
-import json, sys
+import json, sys, time
 r = json.loads(sys.argv[1])
 a = dict(kv.split("=") for kv in sys.argv[2].split())
 b = dict(kv.split("=") for kv in sys.argv[3].split())
 r["step_cpu_s"] = {k: round(float(b[k]) - float(a[k]), 2) for k in a if k in b}
 r["step_wall_s"] = round(float(sys.argv[5]) - float(sys.argv[4]), 2)
+# When the step started (UTC), to line a stall up with the logs of the servers (a Redis AOF rewrite, say).
+r["started_utc"] = time.strftime("%H:%M:%S", time.gmtime(float(sys.argv[4])))
 print(json.dumps(r, separators=(",", ":")))' "$out" "$before" "$after" "$t0" "$t1")"
     record "$out"
     printf '%s\n' "$out" >&2
