@@ -16,24 +16,6 @@ namespace {
 constexpr auto kRest = std::chrono::seconds(1);  // after a failure, commands are answered nullopt this long
 constexpr size_t kReadChunk = 16 << 10;
 
-// The RESP bytes of one command.
-std::string format_command(const std::vector<std::string>& argv) {
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  ptrs.reserve(argv.size());
-  lens.reserve(argv.size());
-  for (const auto& a : argv) {
-    ptrs.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  char* raw = nullptr;
-  const int n = redisFormatCommandArgv(&raw, static_cast<int>(argv.size()), ptrs.data(), lens.data());
-  if (n < 0 || !raw) throw std::bad_alloc();
-  std::string out(raw, static_cast<size_t>(n));
-  redisFreeCommand(raw);
-  return out;
-}
-
 }  // namespace
 
 AsyncRedis::AsyncRedis(asio::io_context& ioc, RedisConfig config, std::chrono::milliseconds timeout)
@@ -49,7 +31,7 @@ void AsyncRedis::command(const std::vector<std::string>& argv, Callback done) {
     }
     state_ = State::idle;
   }
-  out_ += format_command(argv);
+  out_ += format_redis_command(argv);
   waiting_.push_back({std::move(done), Clock::now() + timeout_, false});
   if (state_ == State::idle) connect();
   else if (state_ == State::ready) start_write();
@@ -60,7 +42,7 @@ void AsyncRedis::connect() {
   state_ = State::connecting;
   if (!config_.password.empty()) {
     // AUTH goes first on the wire and first among the waiting: nothing was written on this connection yet.
-    out_.insert(0, format_command({"AUTH", config_.password}));
+    out_.insert(0, format_redis_command({"AUTH", config_.password}));
     waiting_.push_front({{}, Clock::now() + timeout_, true});
   }
   const auto gen = generation_;

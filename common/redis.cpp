@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <new>
+
 namespace emtiaz {
 
 RedisReply copy_redis_reply(const redisReply* r) {
@@ -33,6 +35,23 @@ RedisReply copy_redis_reply(const redisReply* r) {
     default:
       out.type = RedisReply::Type::nil;
   }
+  return out;
+}
+
+std::string format_redis_command(const std::vector<std::string>& argv) {
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  ptrs.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (const auto& a : argv) {
+    ptrs.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  char* raw = nullptr;
+  const int n = redisFormatCommandArgv(&raw, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  if (n < 0 || !raw) throw std::bad_alloc();
+  std::string out(raw, static_cast<size_t>(n));
+  redisFreeCommand(raw);
   return out;
 }
 
@@ -98,13 +117,8 @@ void RedisPool::release(Conn c) {
 std::vector<RedisReply> RedisPool::exec(const std::vector<std::vector<std::string>>& commands) {
   auto c = acquire();
   for (const auto& argv : commands) {
-    std::vector<const char*> ptrs;
-    std::vector<size_t> lens;
-    for (const auto& a : argv) {
-      ptrs.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    redisAppendCommandArgv(c.get(), static_cast<int>(argv.size()), ptrs.data(), lens.data());
+    const auto wire = format_redis_command(argv);
+    redisAppendFormattedCommand(c.get(), wire.data(), wire.size());
   }
   std::vector<RedisReply> out;
   out.reserve(commands.size());

@@ -34,6 +34,8 @@ struct RedisReply {
 
 // hiredis' reply as a RedisReply (nil for nullptr).
 RedisReply copy_redis_reply(const redisReply* r);
+// The RESP bytes of one command, as it goes on the wire.
+std::string format_redis_command(const std::vector<std::string>& argv);
 
 class RedisPool {
  public:

@@ -7,7 +7,6 @@
 #include <memory>
 
 #include "common/async_redis.hpp"
-#include "common/blocking.hpp"
 #include "common/crypto.hpp"
 #include "common/http_server.hpp"
 #include "common/sql_util.hpp"
@@ -269,7 +268,7 @@ std::optional<points::Balance> cached_balance(Deps& d, const std::string& tenant
 }
 
 // This I/O thread's asynchronous Redis client (common/async_redis.hpp), made on its first use; nullptr on any
-// other thread (a worker reads with the blocking pool).
+// other thread (a worker reads with the blocking pool). A handler on an I/O thread is one tried inline.
 AsyncRedis* async_redis_here(Deps& d) {
   auto* ioc = HttpServer::this_thread_io_context();
   if (!ioc) return nullptr;
@@ -315,6 +314,30 @@ HttpResponse balance_beyond_view(Deps& d, const RequestContext& ctx, const Balan
   }
   auto state = stored_state(d, read.tenant_id, read.member_id);
   return json_response(200, wallet::balance_json(read.member_id, state.points, read.now, read.tz));
+}
+
+// Answers a balance read from Redis' reply to the GET of the wallet's view, on the I/O thread that asked: at
+// once from a view that holds, else on a worker the rest of the way (balance_beyond_view).
+void answer_balance(const std::shared_ptr<Deps>& d, const HttpResponder& responder, const BalanceRead& read,
+                    const std::string& route, const std::string& request_id, const std::optional<RedisReply>& reply) {
+  if (auto b = reply ? balance_from_view(*reply, read.now) : std::nullopt) {
+    auto r = json_response(200, wallet::balance_json(read.member_id, *b, read.tz));
+    r.route = route;
+    return responder(std::move(r));
+  }
+  const bool posted = HttpServer::post_to_workers([d, responder, read, route, request_id] {
+    HttpRequest req;
+    req.request_id = request_id;
+    const Principal nobody;  // not read beyond the router
+    RequestContext rest{req, nobody, {}, route};
+    auto answer = guarded([&](RequestContext& c) { return balance_beyond_view(*d, c, read); })(rest);
+    answer.route = route;
+    responder(std::move(answer));
+  });
+  if (posted) return;
+  auto r = HttpResponse::from_problem(problem(Code::not_ready, "the server is stopping; retry shortly"), request_id);
+  r.route = route;
+  responder(std::move(r));
 }
 
 // The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
@@ -484,33 +507,13 @@ void register_points_routes(Router& router, App& app) {
                   read.member_id = std::get<std::string>(m);
                 }
                 // On an I/O thread the view is asked for without blocking it, and the request is answered
-                // when Redis replies: at once from the view, else by a worker the rest of the way.
-                if (auto* redis = blocking_forbidden() ? async_redis_here(*d) : nullptr) {
+                // when Redis replies (answer_balance).
+                if (auto* redis = async_redis_here(*d)) {
                   if (auto responder = ctx.req.responder()) {
                     redis->command({"GET", wallet::redis_balance_key(read.tenant_id, read.member_id)},
-                                   [d, responder, read, route = ctx.route,
-                                    request_id = ctx.req.request_id](std::optional<RedisReply> reply) {
-                                     HttpResponse r;
-                                     if (auto b = reply ? balance_from_view(*reply, read.now) : std::nullopt) {
-                                       r = json_response(200, wallet::balance_json(read.member_id, *b, read.tz));
-                                     } else if (HttpServer::post_to_workers([d, responder, read, route, request_id] {
-                                                  HttpRequest req;
-                                                  req.request_id = request_id;
-                                                  const Principal nobody;  // not read beyond the router
-                                                  RequestContext rest{req, nobody, {}, route};
-                                                  auto answer = guarded([&](RequestContext& c) {
-                                                    return balance_beyond_view(*d, c, read);
-                                                  })(rest);
-                                                  answer.route = route;
-                                                  responder(std::move(answer));
-                                                })) {
-                                       return;
-                                     } else {
-                                       r = HttpResponse::from_problem(
-                                           problem(Code::not_ready, "the server is stopping; retry shortly"), request_id);
-                                     }
-                                     r.route = route;
-                                     responder(std::move(r));
+                                   [d, responder, read, route = ctx.route, request_id = ctx.req.request_id](
+                                       std::optional<RedisReply> reply) {
+                                     answer_balance(d, responder, read, route, request_id, reply);
                                    });
                     return HttpResponse::deferred_response();
                   }
