@@ -70,14 +70,22 @@ std::string CommandReservations::key_of(const std::string& scope, const std::str
   return redis_key(scope, key);
 }
 
+std::vector<std::string> CommandReservations::reserve_command(const std::string& scope, const std::string& key,
+                                                              const std::string& fingerprint) const {
+  return {"SET", redis_key(scope, key),
+          nlohmann::json{{"fp", fingerprint}, {"state", "in_flight"}, {"owner", owner_}}.dump(), "NX", "PX",
+          std::to_string(in_flight_ttl_.count())};
+}
+
 IdempotencyDecision CommandReservations::begin(const std::string& scope, const std::string& key,
                                                const std::string& fingerprint) {
   IdempotencyDecision d;
-  const auto k = redis_key(scope, key);
-  const auto ttl = std::to_string(in_flight_ttl_.count());
   try {
-    const std::string mine = nlohmann::json{{"fp", fingerprint}, {"state", "in_flight"}, {"owner", owner_}}.dump();
-    auto set = redis_.command({"SET", k, mine, "NX", "PX", ttl});
+    auto reserve = reserve_command(scope, key, fingerprint);
+    const auto& k = reserve[1];
+    const auto& mine = reserve[2];
+    const auto& ttl = reserve[5];
+    auto set = redis_.command(reserve);
     if (set.type == RedisReply::Type::status) return d;  // reserved
     auto got = redis_.command({"GET", k});
     if (got.type != RedisReply::Type::string) return d;  // expired in between: let the wallet decide

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/redis.hpp"
 #include "gateway/idempotency.hpp"
@@ -33,6 +34,11 @@ class CommandReservations {
 
   // proceed (reserved, taken over from a dead owner, or Redis is away), replay, reused or in_use.
   IdempotencyDecision begin(const std::string& scope, const std::string& key, const std::string& fingerprint);
+  // The command that reserves (scope, key) for this process if nobody holds it (`SET … NX`): a status reply
+  // means reserved, nil means held already (then begin() decides). For a client that does not block
+  // (common/async_redis.hpp); begin() sends the same command first.
+  std::vector<std::string> reserve_command(const std::string& scope, const std::string& key,
+                                           const std::string& fingerprint) const;
   // Stores the outcome for replay (the wallet does this itself for the commands it sends a reply for, in the
   // same Redis transaction as the member's state: wallet::Command::reservation).
   void complete(const std::string& scope, const std::string& key, const std::string& fingerprint, int status,

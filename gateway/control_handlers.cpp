@@ -144,7 +144,7 @@ void register_control_routes(Router& router, App& app) {
               })});
 
   // ------------------------------------------------------------------------------------------- members
-  router.add({"POST", "/v1/members", kPartner | kOperator, guarded([repos](RequestContext& ctx) {
+  router.add({"POST", "/v1/members", kPartner | kOperator, guarded([repos, &app](RequestContext& ctx) {
                 auto parsed = parse_object(ctx.req.body());
                 if (auto* p = std::get_if<Problem>(&parsed)) return problem_response(ctx, *p);
                 const auto& body = std::get<nlohmann::json>(parsed);
@@ -156,6 +156,8 @@ void register_control_routes(Router& router, App& app) {
                   auto t = caller_tenant(*repos, ctx);
                   if (!t) return not_found(ctx, "tenant");
                   auto [member, created] = repos->members.enroll(t->id, std::get<MemberFields>(fields));
+                  // The phone's entry in the member index, so that its first earn needs no MySQL look-up.
+                  index_member(app.redis, t->id, {MemberRef::Kind::phone, member.phone}, member.id);
                   return json_response(created ? 201 : 200, to_json(member, t->timezone));
                 });
               })});

@@ -49,6 +49,15 @@ class LookupCache {
     return v;
   }
 
+  // The cached value without loading one.
+  std::optional<V> find(const std::string& key) {
+    return get(key, [] { return std::optional<V>(); });
+  }
+  // Caches a value learned elsewhere (the member index in Redis).
+  void put(const std::string& key, const V& value) {
+    get(key, [&] { return std::optional<V>(value); });
+  }
+
   void invalidate(const std::string& key) {
     auto& s = shard(key);
     std::lock_guard lock(s.mu);

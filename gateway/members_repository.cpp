@@ -166,6 +166,18 @@ std::variant<MemberRef, Problem> parse_member_ref(std::string_view ref) {
   return bad();
 }
 
+std::string member_index_key(const std::string& tenant_id, const MemberRef& ref) {
+  const char* kind = ref.kind == MemberRef::Kind::id ? "id" : ref.kind == MemberRef::Kind::phone ? "phone" : "card";
+  return "emtiaz:member:{t:" + tenant_id + "}:" + kind + ":" + ref.value;
+}
+
+void index_member(RedisPool& redis, const std::string& tenant_id, const MemberRef& ref, const std::string& member_id) {
+  try {
+    redis.command({"SET", member_index_key(tenant_id, ref), member_id, "EX", kMemberIndexSeconds});
+  } catch (const RedisUnavailable&) {
+  }
+}
+
 std::optional<Member> MemberRepository::find(const std::string& tenant_id, const char* column, const std::string& value) {
   return pool_.run([&](sql::Connection& c) -> std::optional<Member> {
     auto st = prepare(c, std::string(kSelect) + "WHERE tenant_id = ? AND " + column + " = ?");

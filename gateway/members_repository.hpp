@@ -9,6 +9,7 @@
 
 #include "common/errors.hpp"
 #include "common/mysql.hpp"
+#include "common/redis.hpp"
 #include "common/time.hpp"
 
 namespace emtiaz::gateway {
@@ -56,6 +57,16 @@ struct MemberRef {
 // `mem_...` → id; `phone:<...>` → normalised phone (422 invalid_phone); `card:<16 digits>` (422
 // invalid_field, field "member", unless a valid card number); anything else 422 invalid_field "member".
 std::variant<MemberRef, Problem> parse_member_ref(std::string_view ref);
+
+// The member index in Redis, shared by every gateway: a parsed reference's key → the member's id (one `GET`
+// on a gateway I/O thread instead of a worker and a MySQL look-up). A reference resolves to the same member
+// forever once it exists (members are never deleted; their phone and card never change), so an entry is never
+// wrong and never invalidated; a missing one (never written, expired, Redis lost) costs one MySQL look-up,
+// after which the gateway writes it. Enrolment writes the phone's. Entries live kMemberIndexSeconds.
+std::string member_index_key(const std::string& tenant_id, const MemberRef& ref);
+inline constexpr const char* kMemberIndexSeconds = "2592000";  // 30 days
+// Writes the entry; a Redis that is away only means that the next look-up asks MySQL.
+void index_member(RedisPool& redis, const std::string& tenant_id, const MemberRef& ref, const std::string& member_id);
 
 class MemberRepository {
  public:

@@ -44,17 +44,33 @@ struct Deps {
 
 HttpResponse fail(const RequestContext& ctx, Problem p) { return problem_response(ctx, p); }
 
-// What a command's reply needs of its request once the handler has returned: the idempotency bookkeeping
-// and how to answer.
-struct PendingCommand {
-  std::shared_ptr<Deps> d;  // shared: a waiter may be answered after the routes are gone (at shutdown)
+// This I/O thread's asynchronous Redis client (common/async_redis.hpp), made on its first use; nullptr on any
+// other thread (a worker reads with the blocking pool). A handler on an I/O thread is one tried inline.
+AsyncRedis* async_redis_here(Deps& d) {
+  auto* ioc = HttpServer::this_thread_io_context();
+  if (!ioc) return nullptr;
+  thread_local std::shared_ptr<AsyncRedis> mine;
+  if (!mine || &mine->context() != ioc)
+    mine = std::make_shared<AsyncRedis>(*ioc, d.app.config.redis, std::chrono::milliseconds(1000));
+  return mine.get();
+}
+
+// What a points-moving request still needs once its handler has returned (its member came from Redis on the
+// I/O thread, or a worker finishes it, or the wallet replies): copies of the parts of the request its answer
+// reads.
+struct MovingRequest {
   HttpResponder responder;
-  std::string scope;
-  std::string key;
-  std::string fingerprint;
+  std::optional<std::string> idempotency_key;
+  std::string scope;        // the principal's idempotency scope
+  std::string fingerprint;  // of the method, path and body
   std::string route;
   std::string request_id;
 
+  HttpResponse fail(const Problem& p) const {
+    auto r = HttpResponse::from_problem(p, request_id);
+    r.route = route;
+    return r;
+  }
   HttpResponse respond(int status, std::string body, bool replayed) const {
     HttpResponse r = HttpResponse::json(status, std::move(body));
     if (status >= 400) r.content_type = "application/problem+json";
@@ -62,30 +78,107 @@ struct PendingCommand {
     r.route = route;
     return r;
   }
-  HttpResponse fail(const Problem& p) const {
-    auto r = HttpResponse::from_problem(p, request_id);
+  // Answers through the responder, unless `r` is deferred (whoever deferred it answers).
+  void answer(HttpResponse r) const {
+    if (r.deferred) return;
     r.route = route;
-    return r;
+    responder(std::move(r));
   }
+};
+
+MovingRequest moving_request(RequestContext& ctx, const nlohmann::json& body) {
+  return {ctx.req.responder(), ctx.req.header("Idempotency-Key"), ctx.principal.scope(),
+          request_fingerprint(ctx.req.method(), ctx.req.path, body), ctx.route, ctx.req.request_id};
+}
+
+// Runs the rest of a moving request on a worker, where it may block (MySQL), and answers with what `rest`
+// returns; errors are answered as a guarded route's would be. False when the server is stopping (nothing ran).
+bool finish_on_worker(const MovingRequest& m, std::function<HttpResponse()> rest) {
+  return HttpServer::post_to_workers([m, rest = std::move(rest)] {
+    HttpResponse r;
+    try {
+      r = rest();
+    } catch (const MysqlUnavailable& e) {
+      spdlog::warn("request_id={} {}: {}", m.request_id, m.route, e.what());
+      r = m.fail(problem(Code::not_ready, "the database is unavailable; retry shortly"));
+      r.headers.emplace_back("Retry-After", "1");
+    } catch (const std::exception& e) {
+      spdlog::error("request_id={} {}: {}", m.request_id, m.route, e.what());
+      r = m.fail(problem(Code::internal, "internal error"));
+    }
+    m.answer(std::move(r));
+  });
+}
+
+HttpResponse stopping(const MovingRequest& m) {
+  auto r = m.fail(problem(Code::not_ready, "the server is stopping; retry shortly"));
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+// A command that holds its reservation and its place among the commands waiting for the wallet: what is left
+// is to send it and answer with the wallet's reply.
+struct PendingCommand {
+  std::shared_ptr<Deps> d;  // shared: a waiter may be answered after the routes are gone (at shutdown)
+  MovingRequest m;
 
   // The wallet's reply (or its absence) as the HTTP response. The Redis calls made here run on the command
   // client's reply-reader thread, where every other reply waits behind them: that is acceptable because they
   // are rare and short — `complete` only for a reply from an older wallet that did not complete the
   // reservation itself, `release` only for an outcome that is not stored and for an unknown one.
   HttpResponse outcome(const std::optional<wallet::Reply>& reply) const {
+    const auto& key = *m.idempotency_key;
     if (!reply) {
-      d->idempotency.release(scope, key);
-      auto r = fail(problem(Code::outcome_unknown,
-                            "the outcome could not be learned in time; retry with the same Idempotency-Key"));
+      d->idempotency.release(m.scope, key);
+      auto r = m.fail(problem(Code::outcome_unknown,
+                              "the outcome could not be learned in time; retry with the same Idempotency-Key"));
       r.headers.emplace_back("Retry-After", "1");
       return r;
     }
     if (is_stored_outcome(reply->status, reply->body)) {
-      if (!reply->reservation_done) d->idempotency.complete(scope, key, fingerprint, reply->status, reply->body);
+      if (!reply->reservation_done) d->idempotency.complete(m.scope, key, m.fingerprint, reply->status, reply->body);
     } else {
-      d->idempotency.release(scope, key);
+      d->idempotency.release(m.scope, key);
     }
-    return respond(reply->status, reply->body, reply->replayed);
+    return m.respond(reply->status, reply->body, reply->replayed);
+  }
+
+  // The answer begin() gives without the wallet (reused, in use, a replay); nullopt: send the command.
+  std::optional<HttpResponse> decided(const IdempotencyDecision& decision) const {
+    using K = IdempotencyDecision::Kind;
+    if (decision.kind == K::reused)
+      return m.fail(problem(Code::idempotency_key_reused, "this Idempotency-Key was used with another request"));
+    if (decision.kind == K::in_use)
+      return m.fail(problem(Code::idempotency_key_in_use, "a request with this Idempotency-Key is in flight"));
+    if (decision.kind == K::replay) return m.respond(decision.status, decision.body, true);
+    return std::nullopt;
+  }
+
+  // Sends the command; its reply is answered from the reply-reader thread. Returns at once.
+  void send(CommandClient::Slot slot, wallet::Command cmd) const {
+    d->app.commands.call_async(std::move(slot), std::move(cmd),
+                               std::chrono::milliseconds(d->app.config.command_timeout_ms),
+                               [pending = *this](std::optional<wallet::Reply> reply) {
+                                 HttpResponse resp;
+                                 try {
+                                   resp = pending.outcome(reply);
+                                 } catch (const std::exception& e) {
+                                   // Not thrown on: this runs on the reply-reader thread, which every other
+                                   // waiting request needs. The client retries with the same key.
+                                   spdlog::error("request_id={} {}: answering the wallet's reply failed: {}",
+                                                 pending.m.request_id, pending.m.route, e.what());
+                                   resp = pending.m.fail(problem(Code::internal, "internal error"));
+                                 }
+                                 pending.m.answer(std::move(resp));
+                               });
+  }
+
+  // On a worker: the whole of begin() (replay, reused, in use, a dead owner's reservation taken over), then
+  // the command if it is to be sent.
+  HttpResponse decide_and_send(CommandClient::Slot slot, wallet::Command cmd) const {
+    if (auto r = decided(d->idempotency.begin(m.scope, *m.idempotency_key, m.fingerprint))) return *r;
+    send(std::move(slot), std::move(cmd));
+    return HttpResponse::deferred_response();
   }
 };
 
@@ -96,21 +189,20 @@ struct PendingCommand {
 //
 // The wait for the wallet holds no thread: the command is sent, the handler returns a deferred response, and
 // the reply (or the timeout) is answered through the request's responder from the reply-reader thread. On an
-// I/O thread (an inline route) this runs inside a NoBlockingScope; everything that could need MySQL has
-// happened before it is called, and the reservation below is its first effect: after that, nothing throws
-// WouldBlock (the reservation itself throws it only before it reserves, and call_async never calls back).
-HttpResponse send_command(RequestContext& ctx, const std::shared_ptr<Deps>& dp, wallet::Command cmd,
-                          const nlohmann::json& body) {
+// I/O thread the reservation itself is asked for without blocking (common/async_redis.hpp): a key nobody
+// holds is reserved and the command sent from Redis' reply; a key held already goes to a worker, which
+// decides as begin() does (those are retries: rare). Everything that could need MySQL has happened before
+// this is called, and the reservation is its first effect.
+HttpResponse send_command(const std::shared_ptr<Deps>& dp, MovingRequest m, wallet::Command cmd) {
   Deps& d = *dp;
-  auto key = ctx.req.header("Idempotency-Key");
-  if (!key) return fail(ctx, problem(Code::idempotency_key_required, "this request moves points: send an Idempotency-Key"));
-  if (!is_valid_idempotency_key(*key)) return fail(ctx, invalid_field("Idempotency-Key", "must be 1-255 printable ASCII characters"));
-  // Taken before any effect: only a request no server read (a test's) has none, and then nobody could be
-  // answered later.
-  auto responder = ctx.req.responder();
-  if (!responder) return fail(ctx, problem(Code::internal, "this request cannot wait for the wallet here"));
+  if (!m.idempotency_key)
+    return m.fail(problem(Code::idempotency_key_required, "this request moves points: send an Idempotency-Key"));
+  if (!is_valid_idempotency_key(*m.idempotency_key))
+    return m.fail(invalid_field("Idempotency-Key", "must be 1-255 printable ASCII characters"));
+  // Only a request no server read (a test's) has no responder, and then nobody could be answered later.
+  if (!m.responder) return m.fail(problem(Code::internal, "this request cannot wait for the wallet here"));
   auto not_ready = [&](const char* detail) {
-    auto r = fail(ctx, problem(Code::not_ready, detail));
+    auto r = m.fail(problem(Code::not_ready, detail));
     r.headers.emplace_back("Retry-After", "1");
     return r;
   };
@@ -120,34 +212,38 @@ HttpResponse send_command(RequestContext& ctx, const std::shared_ptr<Deps>& dp, 
   // down or slow makes requests past the bound fail fast with nothing done (docs/reliability.md, overload).
   auto slot = d.app.commands.try_slot();
   if (!slot) return not_ready("too many requests are waiting for the wallet; retry shortly");
-  PendingCommand pending{dp, responder, ctx.principal.scope(), *key,
-                         request_fingerprint(ctx.req.method(), ctx.req.path, body), ctx.route, ctx.req.request_id};
-  auto decision = d.idempotency.begin(pending.scope, pending.key, pending.fingerprint);
-  using K = IdempotencyDecision::Kind;
-  if (decision.kind == K::reused)
-    return fail(ctx, problem(Code::idempotency_key_reused, "this Idempotency-Key was used with another request"));
-  if (decision.kind == K::in_use)
-    return fail(ctx, problem(Code::idempotency_key_in_use, "a request with this Idempotency-Key is in flight"));
-  if (decision.kind == K::replay) return pending.respond(decision.status, decision.body, true);
 
-  cmd.command_id = sha256_hex(pending.scope + "\n" + pending.key);
-  cmd.body_hash = pending.fingerprint;
-  cmd.request_id = ctx.req.request_id;
-  cmd.reservation = d.idempotency.key_of(pending.scope, pending.key);
-  d.app.commands.call_async(std::move(*slot), std::move(cmd), std::chrono::milliseconds(d.app.config.command_timeout_ms),
-                            [pending = std::move(pending)](std::optional<wallet::Reply> reply) {
-                              HttpResponse resp;
-                              try {
-                                resp = pending.outcome(reply);
-                              } catch (const std::exception& e) {
-                                // Not thrown on: this runs on the reply-reader thread, which every other
-                                // waiting request needs. The client retries with the same key.
-                                spdlog::error("request_id={} {}: answering the wallet's reply failed: {}",
-                                              pending.request_id, pending.route, e.what());
-                                resp = pending.fail(problem(Code::internal, "internal error"));
-                              }
-                              pending.responder(std::move(resp));
-                            });
+  cmd.command_id = sha256_hex(m.scope + "\n" + *m.idempotency_key);
+  cmd.body_hash = m.fingerprint;
+  cmd.request_id = m.request_id;
+  cmd.reservation = d.idempotency.key_of(m.scope, *m.idempotency_key);
+  PendingCommand pending{dp, std::move(m)};
+  auto* redis = async_redis_here(d);
+  if (!redis) return pending.decide_and_send(std::move(*slot), std::move(cmd));
+
+  struct Held {
+    PendingCommand pending;
+    CommandClient::Slot slot;
+    wallet::Command cmd;
+  };
+  auto held = std::make_shared<Held>(Held{std::move(pending), std::move(*slot), std::move(cmd)});
+  const auto& p = held->pending;
+  redis->command(d.idempotency.reserve_command(p.m.scope, *p.m.idempotency_key, p.m.fingerprint),
+                 [held](std::optional<RedisReply> reply) {
+                   const auto& m = held->pending.m;
+                   try {
+                     // Reserved, or Redis could not answer (then, as in begin(), the wallet's record decides).
+                     if (!reply || reply->type == RedisReply::Type::status)
+                       return held->pending.send(std::move(held->slot), std::move(held->cmd));
+                     if (!finish_on_worker(m, [held] {
+                           return held->pending.decide_and_send(std::move(held->slot), std::move(held->cmd));
+                         }))
+                       m.answer(stopping(m));
+                   } catch (const std::exception& e) {
+                     spdlog::error("request_id={} {}: {}", m.request_id, m.route, e.what());
+                     m.answer(m.fail(problem(Code::internal, "internal error")));
+                   }
+                 });
   return HttpResponse::deferred_response();
 }
 
@@ -174,6 +270,9 @@ std::variant<std::string, Problem> member_id_of(Deps& d, const std::string& tena
         failed = *p;
         return std::nullopt;
       }
+      // The member index's entry (members_repository.hpp), for the next look-up by any gateway.
+      auto parsed = parse_member_ref(ref);
+      if (auto* r = std::get_if<MemberRef>(&parsed)) index_member(d.app.redis, tenant_id, *r, std::get<Member>(m).id);
       return std::get<Member>(m).id;
     });
     if (!id) return *failed;
@@ -185,6 +284,53 @@ std::variant<std::string, Problem> member_id_of(Deps& d, const std::string& tena
   auto t = d.tenants.get(tenant_id);
   if (!t || !t->auto_enroll) return found;
   return resolve(true);
+}
+
+// Sends the command `build` makes for the member `ref` names (send_command). The member comes from the
+// in-process cache; else, on an I/O thread, from the member index in Redis without blocking the thread
+// (members_repository.hpp); else, or when the index has no entry, from member_id_of on a worker (MySQL, and
+// the entry is written). Nothing has any effect before the member is known.
+using BuildCommand = std::function<wallet::Command(const std::string& member_id)>;
+struct MemberCommand {
+  std::shared_ptr<Deps> d;
+  std::string tenant_id;
+  std::string ref;
+  bool may_enroll;
+  MovingRequest m;
+  BuildCommand build;
+
+  // The member from the cache or MySQL (may block), then the command.
+  HttpResponse by_mysql() const {
+    auto id = member_id_of(*d, tenant_id, ref, may_enroll);
+    if (auto* p = std::get_if<Problem>(&id)) return m.fail(*p);
+    return send_command(d, m, build(std::get<std::string>(id)));
+  }
+};
+
+HttpResponse send_to_member(MemberCommand mc) {
+  Deps& d = *mc.d;
+  auto cache_key = mc.tenant_id + '\n' + mc.ref;
+  if (auto id = d.app.lookups.members.find(cache_key)) return send_command(mc.d, std::move(mc.m), mc.build(*id));
+  auto* redis = async_redis_here(d);
+  if (!redis) return mc.by_mysql();
+  auto parsed = parse_member_ref(mc.ref);
+  if (auto* p = std::get_if<Problem>(&parsed)) return mc.m.fail(*p);
+  auto key = member_index_key(mc.tenant_id, std::get<MemberRef>(parsed));
+  redis->command({"GET", std::move(key)}, [mc = std::move(mc), cache_key = std::move(cache_key)](
+                                               std::optional<RedisReply> reply) {
+    const auto& m = mc.m;
+    try {
+      if (reply && reply->type == RedisReply::Type::string) {
+        mc.d->app.lookups.members.put(cache_key, reply->str);
+        return m.answer(send_command(mc.d, m, mc.build(reply->str)));
+      }
+      if (!finish_on_worker(m, [mc] { return mc.by_mysql(); })) m.answer(stopping(m));
+    } catch (const std::exception& e) {
+      spdlog::error("request_id={} {}: {}", m.request_id, m.route, e.what());
+      m.answer(m.fail(problem(Code::internal, "internal error")));
+    }
+  });
+  return HttpResponse::deferred_response();
 }
 
 // The caller of a command: its tenant and, for a partner, the partner, both cached (at most a second old).
@@ -267,17 +413,6 @@ std::optional<points::Balance> cached_balance(Deps& d, const std::string& tenant
   return std::nullopt;
 }
 
-// This I/O thread's asynchronous Redis client (common/async_redis.hpp), made on its first use; nullptr on any
-// other thread (a worker reads with the blocking pool). A handler on an I/O thread is one tried inline.
-AsyncRedis* async_redis_here(Deps& d) {
-  auto* ioc = HttpServer::this_thread_io_context();
-  if (!ioc) return nullptr;
-  thread_local std::shared_ptr<AsyncRedis> mine;
-  if (!mine || &mine->context() != ioc)
-    mine = std::make_shared<AsyncRedis>(*ioc, d.app.config.redis, std::chrono::milliseconds(1000));
-  return mine.get();
-}
-
 // The member's points state as committed in MySQL (an empty state for a member with none yet).
 wallet::WalletState stored_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
   return d.app.mysql.run([&](sql::Connection& c) {
@@ -304,8 +439,16 @@ struct BalanceRead {
   points::Instant now;
 };
 
-// The balance when the wallet's view did not answer: the state from Redis, else MySQL (may block).
-HttpResponse balance_beyond_view(Deps& d, const RequestContext& ctx, const BalanceRead& read) {
+// The balance when the wallet's view did not answer: the state from Redis, else MySQL (may block). A phone or
+// card the member index did not have (member_id empty) is resolved first, and its view asked for then.
+HttpResponse balance_beyond_view(Deps& d, const RequestContext& ctx, BalanceRead read) {
+  if (read.member_id.empty()) {
+    auto m = member_id_of(d, read.tenant_id, read.ref, false);
+    if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
+    read.member_id = std::get<std::string>(m);
+    if (auto b = cached_balance(d, read.tenant_id, read.member_id, read.now))
+      return json_response(200, wallet::balance_json(read.member_id, *b, read.tz));
+  }
   if (auto s = cached_state(d, read.tenant_id, read.member_id))
     return json_response(200, wallet::balance_json(read.member_id, s->points, read.now, read.tz));
   if (read.by_id) {
@@ -340,6 +483,15 @@ void answer_balance(const std::shared_ptr<Deps>& d, const HttpResponder& respond
   responder(std::move(r));
 }
 
+// Asks this I/O thread's Redis for the member's balance view and answers from its reply (answer_balance).
+void ask_view(const std::shared_ptr<Deps>& d, AsyncRedis& redis, const HttpResponder& responder,
+              const BalanceRead& read, const std::string& route, const std::string& request_id) {
+  redis.command({"GET", wallet::redis_balance_key(read.tenant_id, read.member_id)},
+                [d, responder, read, route, request_id](std::optional<RedisReply> reply) {
+                  answer_balance(d, responder, read, route, request_id, reply);
+                });
+}
+
 // The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
 wallet::WalletState load_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
   if (auto s = cached_state(d, tenant_id, member_id)) return *s;
@@ -371,10 +523,12 @@ void register_points_routes(Router& router, App& app) {
     return std::nullopt;
   };
 
-  // Earns, authorizations and adjustments are tried on the I/O thread (inline_ok): with the tenant, partner and
-  // member in the in-process caches they need only Redis (the reservation) and a produce, and then they wait for
-  // the wallet without any thread. A cache miss needs MySQL, which throws WouldBlock before any effect (the
-  // rate limit's count aside, which the router counts once), and the request goes to a worker instead.
+  // Earns, authorizations and adjustments are tried on the I/O thread (inline_ok): with the tenant and partner in
+  // the in-process caches they need only Redis (the member index unless the member is cached, then the
+  // reservation), both asked without blocking the thread, and a produce; then they wait for the wallet without
+  // any thread. A tenant or partner cache miss needs MySQL, which throws WouldBlock before any effect (the rate
+  // limit's count aside, which the router counts once), and the request goes to a worker instead; a member the
+  // index does not have goes to a worker from Redis' reply (send_to_member).
   // Purchase refunds and the redemption actions look up the earn's or redemption's owner in MySQL every time
   // (owner_member): tried inline they would always fall to a worker after parsing twice, so they start there.
   router.add({"POST", "/v1/earn", kPartner, [d, prologue](RequestContext& ctx) {
@@ -389,13 +543,14 @@ void register_points_routes(Router& router, App& app) {
                 auto occurred = in.string("occurred_at", false, 64);
                 if (!in.ok()) return fail(ctx, *in.err);
                 if (occurred && !parse_rfc3339(*occurred)) return fail(ctx, invalid_field("occurred_at", "must be an RFC 3339 time with offset"));
-                auto m = member_id_of(*d, caller.tenant.id, *member, /*may_enroll=*/true);
-                if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
-                auto cmd = base_command(caller, std::get<std::string>(m), CommandType::earn);
-                cmd.args = {{"amount_irr", *amount}, {"receipt_id", *receipt}};
-                if (category) cmd.args["category"] = *category;
-                if (occurred) cmd.args["occurred_at"] = *occurred;
-                return send_command(ctx, d, std::move(cmd), body);
+                auto build = [caller, amount, receipt, category, occurred](const std::string& member_id) {
+                  auto cmd = base_command(caller, member_id, CommandType::earn);
+                  cmd.args = {{"amount_irr", *amount}, {"receipt_id", *receipt}};
+                  if (category) cmd.args["category"] = *category;
+                  if (occurred) cmd.args["occurred_at"] = *occurred;
+                  return cmd;
+                };
+                return send_to_member({d, caller.tenant.id, *member, /*may_enroll=*/true, moving_request(ctx, body), build});
               },
               /*inline_ok=*/true});
 
@@ -410,7 +565,7 @@ void register_points_routes(Router& router, App& app) {
                 if (!member) return fail(ctx, problem(Code::not_found, "no such earn"));
                 auto cmd = base_command(caller, *member, CommandType::purchase_refund);
                 cmd.args = {{"earn_id", ctx.params["id"]}, {"amount_irr", *amount}};
-                return send_command(ctx, d, std::move(cmd), body);
+                return send_command(d, moving_request(ctx, body), std::move(cmd));
               }});
 
   router.add({"POST", "/v1/redemptions", kPartner, [d, prologue](RequestContext& ctx) {
@@ -426,13 +581,14 @@ void register_points_routes(Router& router, App& app) {
                 if (!in.ok()) return fail(ctx, *in.err);
                 if (pts.has_value() == amount.has_value())
                   return fail(ctx, invalid_field(pts ? "amount_irr" : "points", "send exactly one of points and amount_irr"));
-                auto m = member_id_of(*d, caller.tenant.id, *member, false);
-                if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
-                auto cmd = base_command(caller, std::get<std::string>(m), CommandType::authorize);
-                cmd.args = {{"receipt_id", *receipt}, {"capture", capture.value_or(false)}};
-                if (pts) cmd.args["points"] = *pts;
-                if (amount) cmd.args["amount_irr"] = *amount;
-                return send_command(ctx, d, std::move(cmd), body);
+                auto build = [caller, pts, amount, receipt, capture](const std::string& member_id) {
+                  auto cmd = base_command(caller, member_id, CommandType::authorize);
+                  cmd.args = {{"receipt_id", *receipt}, {"capture", capture.value_or(false)}};
+                  if (pts) cmd.args["points"] = *pts;
+                  if (amount) cmd.args["amount_irr"] = *amount;
+                  return cmd;
+                };
+                return send_to_member({d, caller.tenant.id, *member, false, moving_request(ctx, body), build});
               },
               /*inline_ok=*/true});
 
@@ -450,7 +606,7 @@ void register_points_routes(Router& router, App& app) {
       auto cmd = base_command(caller, *member, type);
       cmd.args = {{"redemption_id", ctx.params["id"]}};
       if (pts) cmd.args["points"] = *pts;
-      return send_command(ctx, d, std::move(cmd), body);
+      return send_command(d, moving_request(ctx, body), std::move(cmd));
     };
   };
   router.add({"POST", "/v1/redemptions/{id}/capture", kPartner, redemption_action(CommandType::capture, true)});
@@ -483,11 +639,12 @@ void register_points_routes(Router& router, App& app) {
                 }
                 auto reason = in.string("reason", true, 500);
                 if (!in.ok()) return fail(ctx, *in.err);
-                auto m = member_id_of(*d, caller.tenant.id, *member, false);
-                if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
-                auto cmd = base_command(caller, std::get<std::string>(m), CommandType::adjust);
-                cmd.args = {{"points", *pts}, {"reason", *reason}};
-                return send_command(ctx, d, std::move(cmd), body);
+                auto build = [caller, pts, reason](const std::string& member_id) {
+                  auto cmd = base_command(caller, member_id, CommandType::adjust);
+                  cmd.args = {{"points", *pts}, {"reason", *reason}};
+                  return cmd;
+                };
+                return send_to_member({d, caller.tenant.id, *member, false, moving_request(ctx, body), build});
               },
               /*inline_ok=*/true});
 
@@ -501,22 +658,40 @@ void register_points_routes(Router& router, App& app) {
                 BalanceRead read{t->id, t->timezone, ctx.params["member"], {}, false, now_utc()};
                 read.by_id = read.ref.rfind("mem_", 0) == 0;
                 read.member_id = read.ref;
+                // On an I/O thread Redis is asked without blocking it, and the request is answered when Redis
+                // replies (answer_balance): a phone or card not in the in-process cache first through the
+                // member index (members_repository.hpp), then the view.
+                auto* redis = async_redis_here(*d);
+                auto responder = redis ? ctx.req.responder() : HttpResponder();
                 if (!read.by_id) {
-                  auto m = member_id_of(*d, t->id, read.ref, false);
-                  if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
-                  read.member_id = std::get<std::string>(m);
-                }
-                // On an I/O thread the view is asked for without blocking it, and the request is answered
-                // when Redis replies (answer_balance).
-                if (auto* redis = async_redis_here(*d)) {
-                  if (auto responder = ctx.req.responder()) {
-                    redis->command({"GET", wallet::redis_balance_key(read.tenant_id, read.member_id)},
-                                   [d, responder, read, route = ctx.route, request_id = ctx.req.request_id](
-                                       std::optional<RedisReply> reply) {
-                                     answer_balance(d, responder, read, route, request_id, reply);
+                  auto cache_key = t->id + '\n' + read.ref;
+                  if (auto id = d->app.lookups.members.find(cache_key)) {
+                    read.member_id = *id;
+                  } else if (responder) {
+                    auto parsed = parse_member_ref(read.ref);
+                    if (auto* p = std::get_if<Problem>(&parsed)) return fail(ctx, *p);
+                    read.member_id.clear();  // unresolved: a worker resolves it if the index cannot
+                    redis->command({"GET", member_index_key(t->id, std::get<MemberRef>(parsed))},
+                                   [d, responder, read, cache_key, route = ctx.route, request_id = ctx.req.request_id](
+                                       std::optional<RedisReply> reply) mutable {
+                                     auto* here = async_redis_here(*d);
+                                     if (here && reply && reply->type == RedisReply::Type::string) {
+                                       d->app.lookups.members.put(cache_key, reply->str);
+                                       read.member_id = reply->str;
+                                       return ask_view(d, *here, responder, read, route, request_id);
+                                     }
+                                     answer_balance(d, responder, read, route, request_id, std::nullopt);
                                    });
                     return HttpResponse::deferred_response();
+                  } else {
+                    auto m = member_id_of(*d, t->id, read.ref, false);
+                    if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
+                    read.member_id = std::get<std::string>(m);
                   }
+                }
+                if (responder) {
+                  ask_view(d, *redis, responder, read, ctx.route, ctx.req.request_id);
+                  return HttpResponse::deferred_response();
                 }
                 if (auto b = cached_balance(*d, read.tenant_id, read.member_id, read.now))
                   return json_response(200, wallet::balance_json(read.member_id, *b, read.tz));

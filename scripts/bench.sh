@@ -192,6 +192,11 @@ while read -r tid _tok n; do
     mysql_root emtiaz -e "SET unique_checks=0; INSERT INTO members (tenant_id, id, phone, card, created_at)
         SELECT '$tid', CONCAT('mem_bench${t}x', LPAD(seq, 12, '0')), CONCAT('+98912', LPAD(seq, 7, '0')),
                CONCAT('9${t}', LPAD(seq, 14, '0')), NOW(6) FROM seq_0_to_$((n - 1));"
+    # The member index in Redis (gateway/members_repository.hpp): what enrolment through the API writes beside
+    # the row (POST /v1/members; a gateway also writes it whenever MySQL resolves a reference).
+    mysql_root emtiaz -e "SELECT CONCAT('SET emtiaz:member:{t:', tenant_id, '}:phone:', phone, ' ', id,
+        ' EX 2592000') FROM members WHERE tenant_id = '$tid'" |
+        redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" --pipe >/dev/null
     t=$((t + 1))
 done <"$WORK/tenants.txt"
 seed_secs=$(awk -v a="$seed_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')

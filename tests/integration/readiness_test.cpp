@@ -63,6 +63,27 @@ class ReadinessTest : public ::testing::Test {
                        << "s; last: " << last.describe();
   }
 
+  // A new tenant (with `tenant_body`), a partner issuing 100 points per 10,000 rial, and a member enrolled by
+  // phone through the API.
+  struct Enrolled {
+    TestPartner partner;
+    std::string phone;   // local form, 09…
+    std::string member;  // its id
+  };
+  static Enrolled enrol(ApiClient& api, const nlohmann::json& tenant_body) {
+    Enrolled e;
+    auto tenant = api.create_tenant(tenant_body);
+    EXPECT_FALSE(tenant.id.empty());
+    e.partner = api.create_partner(tenant, 100);
+    EXPECT_FALSE(e.partner.api_key.empty());
+    e.phone = random_mobile();
+    const auto enrolled = api.post("/v1/members", e.partner.api_key, {{"phone", e.phone}});
+    EXPECT_EQ(enrolled.status, 201) << enrolled.describe();
+    if (enrolled.status == 201) e.member = enrolled.json().value("id", "");
+    EXPECT_FALSE(e.member.empty()) << enrolled.body;
+    return e;
+  }
+
   static std::unique_ptr<PrivateNetwork> net_;
   HttpClient gateway_ = net_ ? net_->gateway() : HttpClient("http://127.0.0.1:1");
   HttpClient wallet_ = net_ ? net_->wallet_admin() : HttpClient("http://127.0.0.1:1");
@@ -97,15 +118,9 @@ TEST_F(ReadinessTest, RedisDownIsNamedAndRecovers) {
 // with the points this test earned.
 TEST_F(ReadinessTest, BalanceReadsAreAnsweredFromMysqlWhileRedisIsDown) {
   ApiClient api(net_->url(), net_->admin_token());
-  auto tenant = api.create_tenant();
-  ASSERT_FALSE(tenant.id.empty());
-  auto partner = api.create_partner(tenant, 100);  // 100 points per 10,000 rial
-  ASSERT_FALSE(partner.api_key.empty());
-  const std::string phone = random_mobile();
-  const auto enrolled = api.post("/v1/members", partner.api_key, {{"phone", phone}});
-  ASSERT_EQ(enrolled.status, 201) << enrolled.describe();
-  const std::string member = enrolled.json().value("id", "");
-  ASSERT_FALSE(member.empty()) << enrolled.body;
+  const auto e = enrol(api, nlohmann::json::object());
+  ASSERT_FALSE(e.member.empty());
+  const auto& [partner, phone, member] = e;
   const auto earned = api.earn(partner.api_key, member, 250'000);  // 2,500 points
   ASSERT_EQ(earned.status, 201) << earned.describe();
   EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 2500);
@@ -128,6 +143,31 @@ TEST_F(ReadinessTest, BalanceReadsAreAnsweredFromMysqlWhileRedisIsDown) {
   net_->start("redis");
   expect_ready(gateway_, 30s);
   EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 2500);
+}
+
+// An earn by phone finds its member in the member index in Redis and reserves its Idempotency-Key there,
+// both without blocking the gateway's I/O thread; with Redis down the member comes from MySQL and the wallet's
+// record alone keeps the earn exactly once: a retry with the same key is not applied twice.
+TEST_F(ReadinessTest, EarnsByPhoneAreAppliedOnceWhileRedisIsDown) {
+  ApiClient api(net_->url(), net_->admin_token());
+  const auto e = enrol(api, {{"auto_enroll", false}});
+  ASSERT_FALSE(e.member.empty());
+  const auto& [partner, phone, member] = e;
+
+  net_->stop("redis");
+  const auto key = new_idempotency_key();
+  const auto receipt = "rc-" + key;
+  for (int i = 0; i < 3; ++i) {  // the first finds the connection broken, the next ones Redis resting
+    const auto earned = api.earn(partner.api_key, "phone:" + mobile_e164(phone), 150'000, receipt, key);
+    ASSERT_EQ(earned.status, 201) << earned.describe();
+    EXPECT_EQ(earned.json()["balance"].value("member_id", ""), member) << earned.body;
+  }
+  const auto read = api.balance_response(partner.api_key, member);
+  ASSERT_EQ(read.status, 200) << read.describe();
+  EXPECT_EQ(read.json().value("available", -1), 1500) << read.body;  // once, not three times
+  net_->start("redis");
+  expect_ready(gateway_, 30s);
+  EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 1500);
 }
 
 TEST_F(ReadinessTest, MysqlDownIsNamedAndRecovers) {
