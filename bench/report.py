@@ -142,7 +142,8 @@ if bd and bd.get("series"):
         w(f"- Mean time the gateway spent on `POST /v1/earn` (from parsed request to response, {n_http:,.0f} requests): "
           f"**{http_ms:.1f} ms**; of which waiting for the wallet's reply over Kafka (command round trip, {n_cmd:,.0f} commands): "
           f"**{cmd_ms:.1f} ms**; the rest ({http_ms - cmd_ms:.1f} ms) is the gateway's own work: auth, the member look-up "
-          "(MySQL, unless cached; tenant and partner come from caches) and the Idempotency-Key reservation in Redis. Time queued before a worker picked the request up, and in the "
+          "(in-process cache, else the member index in Redis, else MySQL on a worker; tenant and partner come from caches) and the "
+          "Idempotency-Key reservation in Redis, both asked without blocking the I/O thread. Time queued before a worker picked the request up, and in the "
           "generator's queue for a connection, is in the table's latencies but not here.")
     w("- CPU profile of gateway, wallet, MariaDB and broker during the earn steps: `bench/results/perf-earn.txt` (perf, 99 Hz).")
     w("")
