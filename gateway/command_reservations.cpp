@@ -70,10 +70,10 @@ std::string CommandReservations::key_of(const std::string& scope, const std::str
   return redis_key(scope, key);
 }
 
-std::vector<std::string> CommandReservations::reserve_command(const std::string& scope, const std::string& key,
-                                                              const std::string& fingerprint) const {
-  return {"SET", redis_key(scope, key),
-          nlohmann::json{{"fp", fingerprint}, {"state", "in_flight"}, {"owner", owner_}}.dump(), "NX", "PX",
+CommandReservations::Reservation CommandReservations::reservation(const std::string& scope, const std::string& key,
+                                                                  const std::string& fingerprint) const {
+  return {redis_key(scope, key),
+          nlohmann::json{{"fp", fingerprint}, {"state", "in_flight"}, {"owner", owner_}}.dump(),
           std::to_string(in_flight_ttl_.count())};
 }
 
@@ -81,13 +81,10 @@ IdempotencyDecision CommandReservations::begin(const std::string& scope, const s
                                                const std::string& fingerprint) {
   IdempotencyDecision d;
   try {
-    auto reserve = reserve_command(scope, key, fingerprint);
-    const auto& k = reserve[1];
-    const auto& mine = reserve[2];
-    const auto& ttl = reserve[5];
-    auto set = redis_.command(reserve);
+    const auto mine = reservation(scope, key, fingerprint);
+    auto set = redis_.command(mine.set_nx());
     if (set.type == RedisReply::Type::status) return d;  // reserved
-    auto got = redis_.command({"GET", k});
+    auto got = redis_.command({"GET", mine.key});
     if (got.type != RedisReply::Type::string) return d;  // expired in between: let the wallet decide
     auto j = nlohmann::json::parse(got.str, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return d;
@@ -103,7 +100,7 @@ IdempotencyDecision CommandReservations::begin(const std::string& scope, const s
       if (!owner.empty() && owner != owner_) {
         auto alive = redis_.command({"EXISTS", liveness_key(owner)});
         if (alive.type == RedisReply::Type::integer && alive.integer == 0) {
-          auto took = redis_.command({"EVAL", kTakeOver, "1", k, got.str, mine, ttl});
+          auto took = redis_.command({"EVAL", kTakeOver, "1", mine.key, got.str, mine.value, mine.ttl_ms});
           if (took.type == RedisReply::Type::integer && took.integer == 1) {
             Metrics::global().add("emtiaz_gateway_idempotency_takeovers_total");
             spdlog::info("idempotency: took over an in-flight reservation of gateway {}, which is gone", owner);

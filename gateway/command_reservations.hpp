@@ -34,11 +34,16 @@ class CommandReservations {
 
   // proceed (reserved, taken over from a dead owner, or Redis is away), replay, reused or in_use.
   IdempotencyDecision begin(const std::string& scope, const std::string& key, const std::string& fingerprint);
-  // The command that reserves (scope, key) for this process if nobody holds it (`SET … NX`): a status reply
-  // means reserved, nil means held already (then begin() decides). For a client that does not block
-  // (common/async_redis.hpp); begin() sends the same command first.
-  std::vector<std::string> reserve_command(const std::string& scope, const std::string& key,
-                                           const std::string& fingerprint) const;
+  // What reserving (scope, key) for this process writes, if nobody holds it: `SET key value NX PX ttl`. A
+  // status reply means reserved, nil means held already (then begin() decides). For a client that does not
+  // block (common/async_redis.hpp); begin() sends the same command first.
+  struct Reservation {
+    std::string key;     // the Redis key (key_of)
+    std::string value;   // in flight, owned by this process, with the request's fingerprint
+    std::string ttl_ms;  // in_flight_ttl
+    std::vector<std::string> set_nx() const { return {"SET", key, value, "NX", "PX", ttl_ms}; }
+  };
+  Reservation reservation(const std::string& scope, const std::string& key, const std::string& fingerprint) const;
   // Stores the outcome for replay (the wallet does this itself for the commands it sends a reply for, in the
   // same Redis transaction as the member's state: wallet::Command::reservation).
   void complete(const std::string& scope, const std::string& key, const std::string& fingerprint, int status,

@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -30,32 +31,34 @@ class LookupCache {
   // The cached value, or `load()`'s; a value `load` returns as nullopt is not cached.
   std::optional<V> get(const std::string& key, const std::function<std::optional<V>()>& load) {
     auto& s = shard(key);
-    const auto now = Clock::now();
+    std::uint64_t epoch;
     {
       std::lock_guard lock(s.mu);
-      auto it = s.map.find(key);
-      if (it != s.map.end() && (ttl_.count() == 0 || now < it->second.expires)) return it->second.value;
+      if (auto v = fresh(s, key)) return v;
+      epoch = s.epoch;
     }
-    const auto epoch = epoch_of(s);
+    const auto loaded_at = Clock::now();  // the value is at least this old
     auto v = load();
     if (v) {
       std::lock_guard lock(s.mu);
       // Not when an invalidation ran while we loaded: what we read may be older than the change.
-      if (s.epoch == epoch) {
-        if (s.map.size() >= per_shard_) s.map.clear();
-        s.map[key] = Entry{*v, now + ttl_};
-      }
+      if (s.epoch == epoch) store(s, key, *v, loaded_at);
     }
     return v;
   }
 
   // The cached value without loading one.
   std::optional<V> find(const std::string& key) {
-    return get(key, [] { return std::optional<V>(); });
+    auto& s = shard(key);
+    std::lock_guard lock(s.mu);
+    return fresh(s, key);
   }
+
   // Caches a value learned elsewhere (the member index in Redis).
   void put(const std::string& key, const V& value) {
-    get(key, [&] { return std::optional<V>(value); });
+    auto& s = shard(key);
+    std::lock_guard lock(s.mu);
+    store(s, key, value, Clock::now());
   }
 
   void invalidate(const std::string& key) {
@@ -85,9 +88,16 @@ class LookupCache {
     std::uint64_t epoch = 0;
   };
   Shard& shard(const std::string& key) { return shards_[std::hash<std::string>{}(key) % kShards]; }
-  static std::uint64_t epoch_of(Shard& s) {
-    std::lock_guard lock(s.mu);
-    return s.epoch;
+  // Under s.mu: the entry for key unless it has expired.
+  std::optional<V> fresh(Shard& s, const std::string& key) const {
+    auto it = s.map.find(key);
+    if (it == s.map.end() || (ttl_.count() != 0 && Clock::now() >= it->second.expires)) return std::nullopt;
+    return it->second.value;
+  }
+  // Under s.mu.
+  void store(Shard& s, const std::string& key, const V& value, Clock::time_point loaded_at) {
+    if (s.map.size() >= per_shard_) s.map.clear();
+    s.map[key] = Entry{value, loaded_at + ttl_};
   }
 
   std::chrono::milliseconds ttl_;

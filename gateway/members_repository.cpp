@@ -246,7 +246,12 @@ std::variant<Member, Problem> MemberRepository::resolve(const std::string& tenan
   if (blocking_forbidden()) throw WouldBlock{};
   auto parsed = parse_member_ref(member_ref);
   if (auto* p = std::get_if<Problem>(&parsed)) return *p;
-  const auto& ref = std::get<MemberRef>(parsed);
+  return resolve(tenant_id, std::get<MemberRef>(parsed), auto_enroll);
+}
+
+std::variant<Member, Problem> MemberRepository::resolve(const std::string& tenant_id, const MemberRef& ref,
+                                                        bool auto_enroll) {
+  if (blocking_forbidden()) throw WouldBlock{};
   std::optional<Member> m;
   switch (ref.kind) {
     case MemberRef::Kind::id: m = get(tenant_id, ref.value); break;

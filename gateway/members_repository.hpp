@@ -82,6 +82,8 @@ class MemberRepository {
   // Resolves a reference within the tenant; an unknown phone is enrolled on the spot when `auto_enroll`,
   // anything else unknown is 404 member_not_found. Another tenant's member is exactly as unknown.
   std::variant<Member, Problem> resolve(const std::string& tenant_id, const std::string& member_ref, bool auto_enroll);
+  // The same for a reference already parsed.
+  std::variant<Member, Problem> resolve(const std::string& tenant_id, const MemberRef& ref, bool auto_enroll);
 
  private:
   std::optional<Member> find(const std::string& tenant_id, const char* column, const std::string& value);

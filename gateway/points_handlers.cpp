@@ -55,6 +55,28 @@ AsyncRedis* async_redis_here(Deps& d) {
   return mine.get();
 }
 
+// Finishes a request on a worker, where it may block (MySQL): answers through `responder` with what `rest`
+// returns (nothing when that is deferred: whoever deferred it answers), its errors answered as any guarded
+// route's are. When no worker will run it (the server is stopping), answers that at once.
+void finish_on_worker(const HttpResponder& responder, const std::string& route, const std::string& request_id,
+                      RouteHandler rest) {
+  const bool posted = HttpServer::post_to_workers([responder, route, request_id, rest = guarded(std::move(rest))] {
+    HttpRequest req;
+    req.request_id = request_id;
+    const Principal nobody;  // not read beyond the router
+    RequestContext ctx{req, nobody, {}, route};
+    auto answer = rest(ctx);
+    if (answer.deferred) return;
+    answer.route = route;
+    responder(std::move(answer));
+  });
+  if (posted) return;
+  auto r = HttpResponse::from_problem(problem(Code::not_ready, "the server is stopping; retry shortly"), request_id);
+  r.headers.emplace_back("Retry-After", "1");
+  r.route = route;
+  responder(std::move(r));
+}
+
 // What a points-moving request still needs once its handler has returned (its member came from Redis on the
 // I/O thread, or a worker finishes it, or the wallet replies): copies of the parts of the request its answer
 // reads.
@@ -89,31 +111,6 @@ struct MovingRequest {
 MovingRequest moving_request(RequestContext& ctx, const nlohmann::json& body) {
   return {ctx.req.responder(), ctx.req.header("Idempotency-Key"), ctx.principal.scope(),
           request_fingerprint(ctx.req.method(), ctx.req.path, body), ctx.route, ctx.req.request_id};
-}
-
-// Runs the rest of a moving request on a worker, where it may block (MySQL), and answers with what `rest`
-// returns; errors are answered as a guarded route's would be. False when the server is stopping (nothing ran).
-bool finish_on_worker(const MovingRequest& m, std::function<HttpResponse()> rest) {
-  return HttpServer::post_to_workers([m, rest = std::move(rest)] {
-    HttpResponse r;
-    try {
-      r = rest();
-    } catch (const MysqlUnavailable& e) {
-      spdlog::warn("request_id={} {}: {}", m.request_id, m.route, e.what());
-      r = m.fail(problem(Code::not_ready, "the database is unavailable; retry shortly"));
-      r.headers.emplace_back("Retry-After", "1");
-    } catch (const std::exception& e) {
-      spdlog::error("request_id={} {}: {}", m.request_id, m.route, e.what());
-      r = m.fail(problem(Code::internal, "internal error"));
-    }
-    m.answer(std::move(r));
-  });
-}
-
-HttpResponse stopping(const MovingRequest& m) {
-  auto r = m.fail(problem(Code::not_ready, "the server is stopping; retry shortly"));
-  r.headers.emplace_back("Retry-After", "1");
-  return r;
 }
 
 // A command that holds its reservation and its place among the commands waiting for the wallet: what is left
@@ -228,17 +225,16 @@ HttpResponse send_command(const std::shared_ptr<Deps>& dp, MovingRequest m, wall
   };
   auto held = std::make_shared<Held>(Held{std::move(pending), std::move(*slot), std::move(cmd)});
   const auto& p = held->pending;
-  redis->command(d.idempotency.reserve_command(p.m.scope, *p.m.idempotency_key, p.m.fingerprint),
+  redis->command(d.idempotency.reservation(p.m.scope, *p.m.idempotency_key, p.m.fingerprint).set_nx(),
                  [held](std::optional<RedisReply> reply) {
                    const auto& m = held->pending.m;
                    try {
                      // Reserved, or Redis could not answer (then, as in begin(), the wallet's record decides).
                      if (!reply || reply->type == RedisReply::Type::status)
                        return held->pending.send(std::move(held->slot), std::move(held->cmd));
-                     if (!finish_on_worker(m, [held] {
-                           return held->pending.decide_and_send(std::move(held->slot), std::move(held->cmd));
-                         }))
-                       m.answer(stopping(m));
+                     finish_on_worker(m.responder, m.route, m.request_id, [held](RequestContext&) {
+                       return held->pending.decide_and_send(std::move(held->slot), std::move(held->cmd));
+                     });
                    } catch (const std::exception& e) {
                      spdlog::error("request_id={} {}: {}", m.request_id, m.route, e.what());
                      m.answer(m.fail(problem(Code::internal, "internal error")));
@@ -262,17 +258,25 @@ std::optional<tenants::Tenant> cached_tenant(Deps& d, const std::string& tenant_
 // rare and writes anyway; a cached tenant could be a second behind a PATCH that turned it off).
 std::variant<std::string, Problem> member_id_of(Deps& d, const std::string& tenant_id, const std::string& ref,
                                                 bool may_enroll) {
+  std::optional<MemberRef> parsed;  // on the first miss of the cache
   auto resolve = [&](bool auto_enroll) -> std::variant<std::string, Problem> {
     std::optional<Problem> failed;
     auto id = d.app.lookups.members.get(tenant_id + '\n' + ref, [&]() -> std::optional<std::string> {
-      auto m = d.members.resolve(tenant_id, ref, auto_enroll);
+      if (!parsed) {
+        auto r = parse_member_ref(ref);
+        if (auto* p = std::get_if<Problem>(&r)) {
+          failed = *p;
+          return std::nullopt;
+        }
+        parsed = std::get<MemberRef>(std::move(r));
+      }
+      auto m = d.members.resolve(tenant_id, *parsed, auto_enroll);
       if (auto* p = std::get_if<Problem>(&m)) {
         failed = *p;
         return std::nullopt;
       }
       // The member index's entry (members_repository.hpp), for the next look-up by any gateway.
-      auto parsed = parse_member_ref(ref);
-      if (auto* r = std::get_if<MemberRef>(&parsed)) index_member(d.app.redis, tenant_id, *r, std::get<Member>(m).id);
+      index_member(d.app.redis, tenant_id, *parsed, std::get<Member>(m).id);
       return std::get<Member>(m).id;
     });
     if (!id) return *failed;
@@ -324,7 +328,7 @@ HttpResponse send_to_member(MemberCommand mc) {
         mc.d->app.lookups.members.put(cache_key, reply->str);
         return m.answer(send_command(mc.d, m, mc.build(reply->str)));
       }
-      if (!finish_on_worker(m, [mc] { return mc.by_mysql(); })) m.answer(stopping(m));
+      finish_on_worker(m.responder, m.route, m.request_id, [mc](RequestContext&) { return mc.by_mysql(); });
     } catch (const std::exception& e) {
       spdlog::error("request_id={} {}: {}", m.request_id, m.route, e.what());
       m.answer(m.fail(problem(Code::internal, "internal error")));
@@ -468,19 +472,8 @@ void answer_balance(const std::shared_ptr<Deps>& d, const HttpResponder& respond
     r.route = route;
     return responder(std::move(r));
   }
-  const bool posted = HttpServer::post_to_workers([d, responder, read, route, request_id] {
-    HttpRequest req;
-    req.request_id = request_id;
-    const Principal nobody;  // not read beyond the router
-    RequestContext rest{req, nobody, {}, route};
-    auto answer = guarded([&](RequestContext& c) { return balance_beyond_view(*d, c, read); })(rest);
-    answer.route = route;
-    responder(std::move(answer));
-  });
-  if (posted) return;
-  auto r = HttpResponse::from_problem(problem(Code::not_ready, "the server is stopping; retry shortly"), request_id);
-  r.route = route;
-  responder(std::move(r));
+  finish_on_worker(responder, route, request_id,
+                   [d, read](RequestContext& c) { return balance_beyond_view(*d, c, read); });
 }
 
 // Asks this I/O thread's Redis for the member's balance view and answers from its reply (answer_balance).

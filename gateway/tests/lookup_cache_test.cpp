@@ -1,0 +1,110 @@
+// The gateway's in-process lookup cache (gateway/lookup_cache.hpp): what it keeps, for how long, and what it
+// must never keep (a miss, a value loaded across an invalidation).
+#include "gateway/lookup_cache.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+
+namespace emtiaz::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(LookupCache, LoadsOnceAndServesFromMemory) {
+  LookupCache<std::string> cache(0ms, 100);
+  int loads = 0;
+  auto load = [&]() -> std::optional<std::string> {
+    ++loads;
+    return "mem_1";
+  };
+  EXPECT_EQ(cache.get("k", load), "mem_1");
+  EXPECT_EQ(cache.get("k", load), "mem_1");
+  EXPECT_EQ(cache.find("k"), "mem_1");
+  EXPECT_EQ(loads, 1);
+}
+
+TEST(LookupCache, MissesAreNotKept) {
+  LookupCache<std::string> cache(0ms, 100);
+  int loads = 0;
+  auto none = [&]() -> std::optional<std::string> {
+    ++loads;
+    return std::nullopt;
+  };
+  EXPECT_FALSE(cache.get("k", none));
+  EXPECT_FALSE(cache.get("k", none));
+  EXPECT_EQ(loads, 2);
+  EXPECT_FALSE(cache.find("k"));
+}
+
+TEST(LookupCache, PutIsFoundAndFindNeverLoads) {
+  LookupCache<std::string> cache(0ms, 100);
+  EXPECT_FALSE(cache.find("k"));
+  cache.put("k", "mem_2");
+  EXPECT_EQ(cache.find("k"), "mem_2");
+  EXPECT_EQ(cache.get("k", []() -> std::optional<std::string> { return "other"; }), "mem_2");
+}
+
+TEST(LookupCache, EntriesExpireAfterTheirTimeToLive) {
+  LookupCache<int> cache(30ms, 100);
+  int loads = 0;
+  auto load = [&]() -> std::optional<int> { return ++loads; };
+  EXPECT_EQ(cache.get("t", load), 1);
+  EXPECT_EQ(cache.get("t", load), 1);
+  std::this_thread::sleep_for(60ms);
+  EXPECT_FALSE(cache.find("t"));
+  EXPECT_EQ(cache.get("t", load), 2);
+  cache.put("p", 7);
+  std::this_thread::sleep_for(60ms);
+  EXPECT_FALSE(cache.find("p"));
+}
+
+// The time to live counts from before the load: a slow load does not make its value live longer.
+TEST(LookupCache, TimeToLiveCountsFromBeforeTheLoad) {
+  LookupCache<int> cache(50ms, 100);
+  EXPECT_EQ(cache.get("t",
+                      []() -> std::optional<int> {
+                        std::this_thread::sleep_for(60ms);
+                        return 1;
+                      }),
+            1);
+  EXPECT_FALSE(cache.find("t"));
+}
+
+TEST(LookupCache, ValueLoadedAcrossAnInvalidationIsNotKept) {
+  LookupCache<int> cache(0ms, 100);
+  EXPECT_EQ(cache.get("k",
+                      [&]() -> std::optional<int> {
+                        cache.invalidate("k");  // a change landed while this load read the old row
+                        return 1;
+                      }),
+            1);
+  EXPECT_FALSE(cache.find("k"));
+  EXPECT_EQ(cache.get("k", []() -> std::optional<int> { return 2; }), 2);
+  EXPECT_EQ(cache.find("k"), 2);
+  cache.invalidate("k");
+  EXPECT_FALSE(cache.find("k"));
+  cache.put("a", 1);
+  cache.clear();
+  EXPECT_FALSE(cache.find("a"));
+}
+
+// Bounded: a full shard is emptied, so the cache never holds much more than its capacity.
+TEST(LookupCache, HoldsAtMostAboutItsCapacity) {
+  constexpr int kCapacity = 160;  // 16 shards of 11
+  LookupCache<int> cache(0ms, kCapacity);
+  for (int i = 0; i < 10'000; ++i) cache.put("key" + std::to_string(i), i);
+  int kept = 0;
+  for (int i = 0; i < 10'000; ++i) {
+    if (auto v = cache.find("key" + std::to_string(i))) {
+      EXPECT_EQ(*v, i);
+      ++kept;
+    }
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_LE(kept, kCapacity + 16);
+}
+
+}  // namespace
+}  // namespace emtiaz::gateway
