@@ -11,8 +11,11 @@
 # SOAK_READ_RATE (600/s) — rates this machine sustains for ten minutes (see docs/performance.md on the
 # local broker), because the question is memory, not saturation. The mixed load starts SOAK_WARM_MIXED
 # seconds (default 120) before the measured window, which begins after them with the load still running.
-# Wallet and gateway RSS are sampled every 5 s. The table gives RSS after the warm-up, at every minute and
-# at the end, the growth from the end of the warm-up, and the least-squares slope over the run (KiB/min).
+# Wallet and gateway RSS are sampled every 5 s, and so is their live heap (emtiaz_heap_in_use_bytes on each
+# one's /metrics: what the allocator has handed out and not had back). The table gives both after the
+# warm-up, at every minute and at the end, the growth from the end of the warm-up, and the least-squares
+# slope over the run (KiB/min): a resident size that creeps up while the live heap stays flat is the
+# allocator's free space spreading over more pages, not memory the service keeps.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,7 +39,8 @@ URL="$EMTIAZ_URL"
 [[ -x "$LOADGEN" ]] || { echo "soak: no $LOADGEN (cmake --build $BUILD --target emtiaz-loadgen)" >&2; exit 2; }
 WORK="$(mktemp -d /tmp/emtiaz-soak.XXXXXX)"
 SAMPLER=""
-trap '[[ -n "$SAMPLER" ]] && kill "$SAMPLER" 2>/dev/null; rm -rf "$WORK"' EXIT
+HEAP_SAMPLER=""
+trap 'kill $SAMPLER $HEAP_SAMPLER 2>/dev/null; rm -rf "$WORK"' EXIT
 
 
 say "creating a tenant and 4 partners through the API"
@@ -63,8 +67,22 @@ run() {  # run LABEL ARGS...: one generator, its JSON line into WORK/LABEL.json
     "$LOADGEN" --url "$URL" --connections 32 --keys "$WORK/keys.txt" --label "$label" "$@" >"$WORK/$label.json"
 }
 
+heap_of() {  # heap_of PORT: the live heap in KiB from the service's /metrics, or 0
+    curl -s --max-time 2 "http://127.0.0.1:$1/metrics" 2>/dev/null |
+        awk '$1 == "emtiaz_heap_in_use_bytes" { printf "%d", $2 / 1024; found = 1 } END { if (!found) print 0 }'
+}
+heap_sampler() {  # prints "epoch wallet_kib gateway_kib" every 5 s until killed
+    local wallet_port gateway_port="${URL##*:}"
+    wallet_port="$(cat "$NETDIR/run/wallet.port")"
+    while :; do
+        printf '%s %s %s\n' "$(date +%s)" "$(heap_of "$wallet_port")" "$(heap_of "$gateway_port")"
+        sleep 5
+    done
+}
 rss_sampler "$NETDIR/pids" 5 >"$WORK/rss.log" 2>/dev/null &
 SAMPLER=$!
+heap_sampler >"$WORK/heap.log" 2>/dev/null &
+HEAP_SAMPLER=$!
 START=$(date +%s)
 
 say "warm-up: an earn with each of the 4 keys for each of $MEMBERS members (enrols them; ${WARM_RATE}/s)"
@@ -85,14 +103,20 @@ run balance --op balance --members-mode warm --warm "$MEMBERS" --rate "$READ_RAT
 p3=$!
 wait "$p1" "$p2" "$p3"
 END=$(date +%s)
-kill "$SAMPLER" 2>/dev/null || true
+kill "$SAMPLER" "$HEAP_SAMPLER" 2>/dev/null || true
 SAMPLER=""
+HEAP_SAMPLER=""
 
 mkdir -p "$(dirname "$OUT")"
 python3 - "$WORK" "$START" "$WARM_END" "$END" "$SECONDS_RUN" "$MEMBERS" "$(uptime | sed 's/^ *//')" "$WARM_MIXED" <<'EOF' | tee "$OUT"
 import json, sys
 work, start, warm_end, end, secs, members, up, warm_mixed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
 rows = [tuple(map(int, l.split())) for l in open(work + "/rss.log") if len(l.split()) == 3]
+heap = [tuple(map(int, l.split())) for l in open(work + "/heap.log") if len(l.split()) == 3]
+def heap_at(t):  # the heap sample nearest to t: (wallet KiB, gateway KiB)
+    if not heap: return None
+    h = min(heap, key=lambda r: abs(r[0] - t))
+    return h[1], h[2]
 def mib(kb): return f"{kb/1024:.1f}"
 after = [r for r in rows if r[0] >= warm_end]
 print(f"# Soak: wallet and gateway memory over {secs} s of mixed load\n")
@@ -108,8 +132,8 @@ for name in ("warmup", "earn", "authorize", "balance"):
         continue
     errs = ", ".join(f"{k}: {v}" for k, v in r.get("errors", {}).items()) or "0"
     print(f"| {name} | {r['offered']:.0f} | {r['achieved']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['p999_ms']:.1f} | {errs} |")
-print("\n| time since the warm-up ended | wallet RSS MiB | gateway RSS MiB |")
-print("|---|---:|---:|")
+print("\n| time since the warm-up ended | wallet RSS MiB | gateway RSS MiB | wallet live heap MiB | gateway live heap MiB |")
+print("|---|---:|---:|---:|---:|")
 marks, nxt = [], 0
 for r in after:
     t = r[0] - warm_end
@@ -117,9 +141,11 @@ for r in after:
         marks.append(r)
         nxt = (t // 60 + 1) * 60
 for r in marks:
-    print(f"| {r[0]-warm_end} s | {mib(r[1])} | {mib(r[2])} |")
-def slope(i):
-    pts = [((r[0]-warm_end)/60.0, r[i]) for r in after]
+    h = heap_at(r[0])
+    hw, hg = (mib(h[0]), mib(h[1])) if h else ("?", "?")
+    print(f"| {r[0]-warm_end} s | {mib(r[1])} | {mib(r[2])} | {hw} | {hg} |")
+def slope(i, samples=None):
+    pts = [((r[0]-warm_end)/60.0, r[i]) for r in (after if samples is None else samples)]
     n = len(pts)
     if n < 2: return 0.0
     mx = sum(p[0] for p in pts)/n; my = sum(p[1] for p in pts)/n
@@ -133,5 +159,10 @@ if after:
     half = [r for r in after if r[0] >= warm_end + (last[0] - warm_end) / 2]
     if half:
         print(f"Second half of the window: wallet {mib(half[0][1])} → {mib(last[1])} MiB, gateway {mib(half[0][2])} → {mib(last[2])} MiB.")
+    heap_after = [h for h in heap if h[0] >= warm_end and h[1] > 0 and h[2] > 0]
+    if heap_after:
+        hf, hl = heap_after[0], heap_after[-1]
+        print(f"Live heap: wallet {mib(hf[1])} → {mib(hl[1])} MiB (peak {mib(max(h[1] for h in heap_after))}), slope {slope(1, heap_after):+.0f} KiB/min; "
+              f"gateway {mib(hf[2])} → {mib(hl[2])} MiB (peak {mib(max(h[2] for h in heap_after))}), slope {slope(2, heap_after):+.0f} KiB/min.")
 EOF
 say "written: bench/results/soak.md"

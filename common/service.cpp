@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/pattern_formatter.h>
@@ -102,6 +103,7 @@ std::optional<HttpResponse> admin_route(HttpRequest& req, const ReadinessMonitor
     return r;
   }
   if (req.path == "/metrics") {
+    heap_gauges();
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = Metrics::global().render();
@@ -109,6 +111,12 @@ std::optional<HttpResponse> admin_route(HttpRequest& req, const ReadinessMonitor
     return r;
   }
   return std::nullopt;
+}
+
+void heap_gauges() {
+  const struct mallinfo2 info = mallinfo2();
+  Metrics::global().set("emtiaz_heap_in_use_bytes", static_cast<double>(info.uordblks + info.hblkhd));
+  Metrics::global().set("emtiaz_heap_free_bytes", static_cast<double>(info.fordblks));
 }
 
 void write_port_file(const std::optional<std::string>& path, unsigned short port) {

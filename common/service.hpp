@@ -43,8 +43,14 @@ class ReadinessMonitor {
   std::thread thread_;
 };
 
-// Answers GET /v1/health, /v1/ready and /metrics; nullopt for any other request.
+// Answers GET /v1/health, /v1/ready and /metrics; nullopt for any other request. /metrics carries the
+// process's heap as the allocator sees it (heap_gauges), so that a resident size that creeps up can be told
+// apart from live memory that grows.
 std::optional<HttpResponse> admin_route(HttpRequest& req, const ReadinessMonitor& readiness);
+
+// emtiaz_heap_in_use_bytes (live allocations, mmapped ones included) and emtiaz_heap_free_bytes (free space
+// the allocator holds in its arenas), read now (glibc's mallinfo2) into the global metrics.
+void heap_gauges();
 
 void write_port_file(const std::optional<std::string>& path, unsigned short port);
 
