@@ -51,6 +51,7 @@ void AsyncRedis::connect() {
     if (ec) return self->fail_all("cannot connect");
     boost::system::error_code ignore;
     self->socket_.set_option(tcp::no_delay(true), ignore);
+    self->socket_.non_blocking(true, ignore);  // start_write tries a write at once
     self->reader_.reset(redisReaderCreate());
     self->state_ = State::ready;
     self->start_read();
@@ -76,6 +77,14 @@ void AsyncRedis::connect() {
 
 void AsyncRedis::start_write() {
   if (write_busy_ || out_.empty() || state_ != State::ready) return;
+  // Sent at once when the socket takes it (nearly always: a few commands on a connection Redis keeps
+  // reading), so that no completion handler costs the I/O thread a pass of its queue; the rest asynchronously.
+  boost::system::error_code ec;
+  const size_t sent = socket_.write_some(asio::buffer(out_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  else if (ec) return fail_all("write failed");
+  else out_.erase(0, sent);
+  if (out_.empty()) return;
   writing_.swap(out_);
   out_.clear();
   write_busy_ = true;

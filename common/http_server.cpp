@@ -79,6 +79,10 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_is_spac
 
 namespace {
 
+// Set on each I/O thread of a server (HttpServer::this_thread_io_context, post_to_workers, Session).
+thread_local HttpServer::Impl* this_thread_server = nullptr;
+thread_local asio::io_context* this_thread_context = nullptr;
+
 std::string new_request_id() { return random_token("req_", 12); }
 
 HttpResponse overloaded(const std::string& request_id) {
@@ -190,12 +194,16 @@ namespace {
 
 class Session final : public std::enable_shared_from_this<Session>, public HttpResponder::Source {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), request_timer_(stream_.get_executor()), server_(server) {}
+  Session(tcp::socket socket, asio::io_context& ioc, HttpServer::Impl* server)
+      : socket_(std::move(socket)), timer_(ioc), ioc_(&ioc), server_(server) {}
 
   ~Session() { server_->connections.fetch_sub(1); }
 
-  void start() { read(); }
+  void start() {
+    beast::error_code ignored;
+    socket_.non_blocking(true, ignored);  // writes are tried at once (write()); Asio's own operations are unaffected
+    read();
+  }
 
   // Called by a handler (HttpRequest::responder()) while this session waits for its answer.
   HttpResponder make_responder(const HttpRequest& req) override {
@@ -215,52 +223,119 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
 
  private:
   friend struct emtiaz::HttpResponder::State;
+  using Clock = std::chrono::steady_clock;
+
+  // What the connection's deadline (deadline_) is for, and so what happens when it passes.
+  enum class Wait {
+    none,     // a handler has the request: no deadline
+    request,  // the rest of a request: cancel the read, answer 408 if part of one came
+    idle,     // a keep-alive connection's next request: cancel the read, close quietly
+    write,    // a response the client is not taking: close
+    linger,   // the client's last bytes after our shutdown (close()): close
+  };
+
+  // A request's way through one I/O thread, in the common case, without a handler posted to the I/O context
+  // between its steps: the bytes are parsed as soon as they are read (parse_buffered), a response is written
+  // with a non-blocking send before any asynchronous write is started, and deadlines do not cancel and re-arm
+  // a timer per request (set_deadline). Each posted handler costs the I/O thread a pass of Asio's queue with an
+  // epoll_wait of its own; a balance read went through seven of them (docs/performance.md, eleventh session).
+
+  // When the connection's deadline is passed, on_deadline acts on what it was for. One timer per connection
+  // is armed at a deadline and, when it fires early (the deadline moved later meanwhile), armed again for the
+  // new one: moving a deadline later costs nothing, only moving it earlier than the armed expiry re-arms.
+  void set_deadline(Wait what, std::chrono::milliseconds after) {
+    waiting_for_ = what;
+    deadline_ = Clock::now() + after;
+    if (timer_armed_ && timer_at_ <= deadline_) return;
+    arm_timer();
+  }
+
+  void clear_deadline() { waiting_for_ = Wait::none; }
+
+  void arm_timer() {
+    timer_armed_ = true;
+    timer_at_ = deadline_;
+    timer_.expires_at(deadline_);  // cancels a wait still pending (its handler sees operation_aborted)
+    // A weak reference: an armed timer does not keep a closed connection (and its place under max_connections)
+    // alive until it fires; the timer is cancelled when the connection is destroyed.
+    timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      if (ec) return;  // re-armed (a newer wait is pending) or destroyed
+      if (auto self = weak.lock()) self->on_deadline();
+    });
+  }
+
+  void on_deadline() {
+    timer_armed_ = false;
+    if (waiting_for_ == Wait::none) return;
+    if (Clock::now() < deadline_) return arm_timer();
+    const Wait what = std::exchange(waiting_for_, Wait::none);
+    beast::error_code ignored;
+    if (what == Wait::request || what == Wait::idle) {
+      timed_out_ = true;
+      socket_.cancel(ignored);  // the read ends with operation_aborted; on_read answers 408 or closes
+    } else {
+      socket_.close(ignored);
+    }
+  }
 
   void read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.header_limit_bytes));
     parser_->body_limit(server_->options.body_limit_bytes);
+    timed_out_ = false;
+    // A request already read whole (pipelined behind the previous one) is served from the buffer.
+    if (buffer_.size() > 0 && parse_buffered()) return;
     // A request must arrive whole within read_timeout of its first byte: a client trickling its headers
     // (or body) more slowly is cut off, whatever else it sends meanwhile. The first request of a
     // connection has read_timeout from the accept; later ones may take idle_timeout to begin (keep-alive),
-    // and then read_timeout again. Reads are timed by request_timer_ rather than the stream's own timeout,
-    // which would close the socket and leave no way to answer 408.
-    stream_.expires_never();
-    if (first_ || buffer_.size() > 0) {
-      first_ = false;
-      arm_request_timer(server_->options.read_timeout);
-      return read_request();
-    }
-    arm_request_timer(server_->options.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->buffer_.commit(n);
-                              if (ec) return self->on_read(ec);
-                              self->arm_request_timer(self->server_->options.read_timeout);
-                              self->read_request();
-                            });
+    // and then read_timeout again. The read is cancelled rather than the socket closed, so that a 408 can
+    // still be written.
+    if (first_ || buffer_.size() > 0) set_deadline(Wait::request, server_->options.read_timeout);
+    else set_deadline(Wait::idle, server_->options.idle_timeout);
+    first_ = false;
+    read_some();
   }
 
-  // (Re)starts the deadline of the read in progress; when it passes, the read is cancelled and ends with
-  // operation_aborted and timed_out_ set.
-  void arm_request_timer(std::chrono::milliseconds timeout) {
-    timed_out_ = false;
-    request_timer_.expires_after(timeout);  // cancels a wait still pending
-    request_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec) return;  // cancelled: the read finished first
-      self->timed_out_ = true;
-      beast::error_code ignored;
-      self->stream_.socket().cancel(ignored);
+  void read_some() {
+    socket_.async_read_some(buffer_.prepare(kReadBytes), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->buffer_.commit(n);
+      if (ec == asio::error::eof) {
+        // The client closed: a request begun and not finished is a partial message (answered 400 to a
+        // half-closed socket, as Beast's read would); between requests it is the end of the stream.
+        ec = http::error::end_of_stream;
+        if (self->parser_->got_some() || self->buffer_.size() > 0) {
+          if (self->parse_buffered()) return;
+          self->parser_->put_eof(ec);
+          if (!ec) ec = http::error::partial_message;
+        }
+      }
+      if (ec) return self->on_read(ec);
+      if (self->parse_buffered()) return;
+      if (self->waiting_for_ != Wait::request) self->set_deadline(Wait::request, self->server_->options.read_timeout);
+      self->read_some();
     });
   }
 
-  void read_request() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  // Feeds the buffered bytes to the parser. True when that ended the read (a whole request, or a bad one) and
+  // on_read has taken it from there; false when more bytes are needed.
+  bool parse_buffered() {
+    beast::error_code ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      const auto used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec || used == 0) break;
+    }
+    if (!ec && !parser_->is_done()) return false;
+    on_read(ec);
+    return true;
   }
 
   void on_read(beast::error_code ec) {
-    request_timer_.cancel();
+    clear_deadline();
     if (timed_out_ && ec) ec = beast::error::timeout;
     if (ec == beast::error::timeout && (buffer_.size() > 0 || parser_->got_some())) {
       // Part of a request came, too slowly: say so (408) and close. An idle connection is just closed.
@@ -301,7 +376,6 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
     req->request_id = rid_header && acceptable_request_id(*rid_header) ? *rid_header : new_request_id();
     const unsigned version = req->raw.version();
     const bool keep_alive = req->raw.keep_alive();
-    stream_.expires_never();
     HttpResponse early;
     const bool answered = prepare(*req, early);
     if (answered || server_->try_inline) {
@@ -310,6 +384,11 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
       if (answered) {
         resp = std::move(early);
       } else {
+        struct InHandler {
+          bool& flag;
+          explicit InHandler(bool& f) : flag(f) { flag = true; }
+          ~InHandler() { flag = false; }
+        } in_handler{in_handler_};
         try {
           resp = run_handler(*req, [&] { return server_->try_inline(*req); });
         } catch (const WouldBlock&) {
@@ -364,7 +443,7 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     Metrics::global().observe_request(resp.route, resp.status, secs);
     if (on_io_thread) return write(std::move(resp), req.request_id, version, keep_alive);
-    asio::dispatch(stream_.get_executor(),
+    asio::dispatch(socket_.get_executor(),
                    [self = shared_from_this(), resp = std::move(resp), rid = req.request_id, version, keep_alive]() mutable {
                      self->write(std::move(resp), rid, version, keep_alive);
                    });
@@ -400,20 +479,54 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
     return false;
   }
 
+  // True on this connection's I/O thread outside a handler it runs inline: a responder may write here at once.
+  bool writable_here() const { return this_thread_context == ioc_ && !in_handler_; }
+
   void write(HttpResponse resp, const std::string& request_id, unsigned version, bool keep_alive) {
-    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(resp.status), version);
-    res->set(http::field::server, "emtiaz");
-    res->set(http::field::content_type, resp.content_type);
-    res->set("X-Request-Id", request_id);
-    for (auto& [k, v] : resp.headers) res->set(k, v);
-    res->body() = std::move(resp.body);
-    res->keep_alive(keep_alive && !server_->stopped.load());
-    res->prepare_payload();
-    stream_.expires_after(server_->options.read_timeout);
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || !res->keep_alive()) return self->close();
-      self->read();
-    });
+    http::response<http::string_body> res(static_cast<http::status>(resp.status), version);
+    res.set(http::field::server, "emtiaz");
+    res.set(http::field::content_type, resp.content_type);
+    res.set("X-Request-Id", request_id);
+    for (auto& [k, v] : resp.headers) res.set(k, v);
+    res.body() = std::move(resp.body);
+    res.keep_alive(keep_alive && !server_->stopped.load());
+    res.prepare_payload();
+    keep_open_ = res.keep_alive();
+    out_.clear();
+    beast::error_code ec;
+    http::response_serializer<http::string_body> sr(res);
+    while (!ec && !sr.is_done()) {
+      sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+        for (auto b : beast::buffers_range_ref(buffers)) out_.append(static_cast<const char*>(b.data()), b.size());
+        sr.consume(beast::buffer_bytes(buffers));
+      });
+    }
+    if (ec) return close();
+    // Sent at once when the socket takes it all (a response is small, and the client is waiting for it); what
+    // it does not take goes out asynchronously, within read_timeout.
+    std::size_t sent = socket_.write_some(asio::buffer(out_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      sent = 0;
+    }
+    if (ec) return close();
+    if (sent == out_.size()) return written();
+    set_deadline(Wait::write, server_->options.read_timeout);
+    asio::async_write(socket_, asio::buffer(out_.data() + sent, out_.size() - sent),
+                      [self = shared_from_this()](beast::error_code e, std::size_t) {
+                        self->clear_deadline();
+                        if (e) return self->close();
+                        self->written();
+                      });
+  }
+
+  void written() {
+    if (!keep_open_) return close();
+    // The next request, if the client pipelined it, is served from the buffer on this stack; a long run of
+    // them goes back through the I/O context now and then, so that the stack stays bounded.
+    if (buffer_.size() > 0 && ++pipelined_ % 16 == 0)
+      return asio::post(socket_.get_executor(), [self = shared_from_this()] { self->read(); });
+    read();
   }
 
   // Ends the connection without losing what was just written: closing a socket that still has unread
@@ -422,24 +535,33 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
   // sends for a short while (until it closes, or kLingerTime), and only then close.
   void close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return;
-    stream_.expires_after(kLingerTime);
+    set_deadline(Wait::linger, kLingerTime);
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    socket_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (!ec) self->drain();
     });
   }
 
-  static constexpr std::size_t kFirstReadBytes = 4096;
+  static constexpr std::size_t kReadBytes = 4096;
   static constexpr std::chrono::seconds kLingerTime{2};
 
-  beast::tcp_stream stream_;
-  asio::steady_timer request_timer_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  asio::io_context* ioc_;  // the I/O context (and so the thread) this connection's handlers run on
+  Wait waiting_for_ = Wait::none;
+  Clock::time_point deadline_{};
+  bool timer_armed_ = false;
+  Clock::time_point timer_at_{};  // when the armed timer fires
   bool timed_out_ = false;
+  bool in_handler_ = false;  // a handler runs inline on this connection's stack (on_read)
+  bool keep_open_ = false;   // the response being written keeps the connection open
+  unsigned pipelined_ = 0;
+  std::string out_;          // the response being written
   beast::flat_buffer buffer_;
   std::array<char, 4096> discard_{};
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -451,7 +573,7 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
 
 // Runs on the thread that answers, any thread; the write itself runs on the connection's I/O thread.
 bool HttpResponder::State::answer(HttpResponse resp) {
-  std::lock_guard lock(registry->mu);
+  std::unique_lock lock(registry->mu);
   if (!session) return false;
   std::shared_ptr<Session> s = std::move(session);
   session.reset();
@@ -459,11 +581,18 @@ bool HttpResponder::State::answer(HttpResponse resp) {
   // Counted before the write, like an answer a handler returns: a client that has its answer finds it counted.
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   Metrics::global().observe_request(resp.route, resp.status, secs);
-  auto ex = s->stream_.get_executor();
-  // Posted (never run here, even on the connection's own I/O thread, where the handler may still be on the
-  // stack) and while the registry's mutex is held: stop() takes that mutex after the I/O threads have ended and
-  // before the I/O contexts may be destroyed. The connection moves into the handler, so that no reference to
-  // it is left on this thread to outlive them.
+  // On the connection's own I/O thread, outside a handler it runs inline (an asynchronous Redis reply, say), the
+  // write runs here, after the mutex is released (the write may read and start the next request, whose handler
+  // may take a responder). Elsewhere it is posted (never run here: the handler may still be on the stack) and
+  // while the registry's mutex is held: stop() takes that mutex after the I/O threads have ended and before the
+  // I/O contexts may be destroyed. The connection moves into the handler, so that no reference to it is left
+  // on this thread to outlive them.
+  if (s->writable_here()) {
+    lock.unlock();
+    s->write(std::move(resp), request_id, version, keep_alive);
+    return true;
+  }
+  auto ex = s->socket_.get_executor();
   asio::post(ex, [s = std::move(s), resp = std::move(resp), rid = request_id, version = version,
                   keep_alive = keep_alive]() mutable { s->write(std::move(resp), rid, version, keep_alive); });
   return true;
@@ -515,7 +644,7 @@ void HttpServer::Impl::detach_responders() {
 
 void HttpServer::Impl::accept() {
   auto& peer = *iocs[next_ioc++ % iocs.size()];
-  acceptor->async_accept(peer, [this](beast::error_code ec, tcp::socket socket) {
+  acceptor->async_accept(peer, [this, &peer](beast::error_code ec, tcp::socket socket) {
     if (stopped.load()) return;
     if (!ec) {
       if (connections.fetch_add(1) >= options.max_connections) {
@@ -523,7 +652,7 @@ void HttpServer::Impl::accept() {
         beast::error_code ignored;
         socket.close(ignored);  // over the connection limit: refuse rather than queue without bound
       } else {
-        std::make_shared<Session>(std::move(socket), this)->start();
+        std::make_shared<Session>(std::move(socket), peer, this)->start();
       }
     }
     accept();
@@ -532,12 +661,6 @@ void HttpServer::Impl::accept() {
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler, InlineHandler try_inline)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(try_inline))) {}
-
-namespace {
-// Set on each I/O thread of a server (HttpServer::this_thread_io_context, post_to_workers).
-thread_local HttpServer::Impl* this_thread_server = nullptr;
-thread_local asio::io_context* this_thread_context = nullptr;
-}  // namespace
 
 HttpServer::~HttpServer() { stop(); }
 

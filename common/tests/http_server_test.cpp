@@ -2,13 +2,18 @@
 // and answers later from another thread, on the worker path and on the inline (I/O thread) path; answers keep
 // the order of pipelined requests; a responder answers once; a responder dropped unanswered answers 500; a
 // handler that defers without a responder answers 500; a responder that outlives the server is harmless; and
-// each deferred answer is counted in the request metric. Overload is shed only past the busy workers and the
-// waiting room. No server but the one the test starts.
+// each deferred answer is counted in the request metric; an answer given on the connection's own I/O thread
+// after its handler returned is written there, in order among the others; a hundred pipelined requests come back
+// in order. Overload is shed only past the busy workers and the waiting room. A response larger than the socket
+// takes at once arrives whole; a client that does not take its response is cut off after the read timeout. No
+// server but the one the test starts.
 #include "common/http_server.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -94,6 +99,10 @@ class Answerer {
 //   /no-responder        defers without taking a responder
 //   /kept                takes a responder and keeps it in `kept` (never answered while the server runs)
 //   /block?ms=N          holds the thread that runs it for N ms, then answers
+//   /here?ms=N&body=B    answers B after N ms from the I/O thread that read the request, when the handler runs
+//                        there (inline), outside the handler (the way an asynchronous Redis reply answers a
+//                        balance read); from the Answerer's thread otherwise
+//   /big?kb=N            answers N KiB at once (more than a socket takes: the rest goes out asynchronously)
 struct TestServer {
   Answerer answerer;
   std::mutex kept_mu;
@@ -133,6 +142,27 @@ struct TestServer {
       std::lock_guard lock(kept_mu);
       kept.push_back(req.responder());
       return HttpResponse::deferred_response();
+    }
+    if (req.path == "/here") {
+      auto responder = req.responder();
+      const auto ms = std::chrono::milliseconds(std::stoi(req.query["ms"]));
+      auto answer = [responder, body = req.query["body"], text] { responder(text(201, body, "GET /here")); };
+      if (auto* ioc = HttpServer::this_thread_io_context()) {
+        if (ms.count() == 0) {
+          asio::post(*ioc, answer);
+        } else {
+          auto timer = std::make_shared<asio::steady_timer>(*ioc, ms);
+          timer->async_wait([timer, answer](const boost::system::error_code&) { answer(); });
+        }
+      } else {
+        answerer.later(ms, answer);
+      }
+      return HttpResponse::deferred_response();
+    }
+    if (req.path == "/big") {
+      std::string body(static_cast<size_t>(std::stoi(req.query["kb"])) << 10, 'x');
+      for (size_t i = 0; i < body.size(); i += 4096) body[i] = static_cast<char>('a' + (i / 4096) % 26);
+      return text(200, std::move(body), "GET /big");
     }
     if (req.path == "/block") {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(req.query["ms"])));
@@ -180,8 +210,10 @@ double requests_counted(const std::string& route, int status) {
 
 struct Fixture : ::testing::Test {
   // inline_too: the same routes are also tried on the I/O thread (try_inline), as the gateway's are.
-  void start(bool inline_too, int workers = 2, size_t max_queued = 0) {
+  void start(bool inline_too, int workers = 2, size_t max_queued = 0,
+             std::chrono::milliseconds read_timeout = std::chrono::milliseconds(30000)) {
     HttpServerOptions opts;
+    opts.read_timeout = read_timeout;
     opts.worker_threads = workers;
     opts.max_queued = max_queued;
     opts.io_threads = 1;
@@ -294,6 +326,45 @@ TEST_P(DeferredAnswers, AResponderThatOutlivesTheServerAnswersNothing) {
   routes.kept.clear();
 }
 
+// Answered on the connection's own I/O thread after its handler returned (written there at once, not posted):
+// on a keep-alive connection, one after another, and pipelined among answers from elsewhere, in order.
+TEST_P(DeferredAnswers, AnsweredLaterOnTheIOThreadThatReadTheRequest) {
+  start(GetParam());
+  Connection c(port);
+  const double before = requests_counted("GET /here", 201);
+  for (int i = 0; i < 3; ++i) {
+    auto res = c.get("/here?ms=" + std::to_string(i * 10) + "&body=h" + std::to_string(i));
+    EXPECT_EQ(res.result_int(), 201);
+    EXPECT_EQ(res.body(), "h" + std::to_string(i));
+    EXPECT_TRUE(res.keep_alive());
+  }
+  c.send({"/here?ms=50&body=slow", "/now", "/later?ms=1&body=fast", "/here?ms=0&body=at-once", "/now"});
+  EXPECT_EQ(c.receive().body(), "slow");
+  EXPECT_EQ(c.receive().body(), "now");
+  EXPECT_EQ(c.receive().body(), "fast");
+  EXPECT_EQ(c.receive().body(), "at-once");
+  EXPECT_EQ(c.receive().body(), "now");
+  EXPECT_EQ(requests_counted("GET /here", 201), before + 5);
+}
+
+// A long run of pipelined requests, answered at once and deferred alike, comes back whole and in order (the
+// connection serves what it has buffered without going back to the I/O context each time, and still now and
+// then does, so that its stack stays bounded).
+TEST_P(DeferredAnswers, AHundredPipelinedRequestsAreAnsweredInOrder) {
+  start(GetParam());
+  Connection c(port);
+  std::vector<std::string> targets;
+  for (int i = 0; i < 100; ++i)
+    targets.push_back(i % 3 == 0 ? "/here?ms=0&body=p" + std::to_string(i)
+                                 : i % 3 == 1 ? "/now" : "/later?ms=0&body=p" + std::to_string(i));
+  c.send(targets);
+  for (int i = 0; i < 100; ++i) {
+    auto res = c.receive();
+    EXPECT_EQ(res.body(), i % 3 == 1 ? std::string("now") : "p" + std::to_string(i)) << "answer " << i;
+  }
+  EXPECT_EQ(c.get("/now").body(), "now");
+}
+
 INSTANTIATE_TEST_SUITE_P(WorkerAndInline, DeferredAnswers, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Inline" : "Worker"; });
 
@@ -349,6 +420,49 @@ TEST(HttpResponder, AnEmptyResponderDoesNothing) {
   EXPECT_FALSE(responder);
   responder(HttpResponse::json(200, "{}"));
   EXPECT_TRUE(responder.withdraw());
+}
+
+}  // namespace
+}  // namespace emtiaz
+
+namespace emtiaz {
+namespace {
+
+using LargeResponses = Fixture;
+
+// A response larger than the socket takes at once is finished asynchronously, whole, and the keep-alive
+// connection goes on.
+TEST_F(LargeResponses, AResponseTheSocketCannotTakeAtOnceArrivesWhole) {
+  start(true);
+  Connection c(port);
+  for (int kb : {1, 16 << 10}) {
+    auto res = c.get("/big?kb=" + std::to_string(kb));
+    ASSERT_EQ(res.result_int(), 200);
+    ASSERT_EQ(res.body().size(), static_cast<size_t>(kb) << 10);
+    for (size_t i = 0; i < res.body().size(); i += 4096)
+      ASSERT_EQ(res.body()[i], static_cast<char>('a' + (i / 4096) % 26)) << "at byte " << i;
+  }
+  EXPECT_EQ(c.get("/now").body(), "now");
+}
+
+// A client that does not take its response is cut off once read_timeout has passed: the connection is
+// closed, and what the client then reads ends before the body does.
+TEST_F(LargeResponses, AClientThatDoesNotReadItsResponseIsCutOffAfterTheReadTimeout) {
+  start(true, 2, 0, std::chrono::milliseconds(300));
+  asio::io_context ioc;
+  asio::ip::tcp::socket s(ioc);
+  s.connect({asio::ip::make_address("127.0.0.1"), port});
+  const std::string req = "GET /big?kb=65536 HTTP/1.1\r\nHost: test\r\n\r\n";
+  asio::write(s, asio::buffer(req));
+  std::this_thread::sleep_for(1500ms);  // well past the read timeout, reading nothing
+  std::size_t got = 0;
+  std::array<char, 1 << 16> buf{};
+  boost::system::error_code ec;
+  while (!ec) got += s.read_some(asio::buffer(buf), ec);
+  EXPECT_LT(got, std::size_t{64} << 20) << ec.message();
+  // The server is still there for others.
+  Connection c(port);
+  EXPECT_EQ(c.get("/now").body(), "now");
 }
 
 }  // namespace
