@@ -82,6 +82,8 @@ namespace {
 // Set on each I/O thread of a server (HttpServer::this_thread_io_context, post_to_workers, Session).
 thread_local HttpServer::Impl* this_thread_server = nullptr;
 thread_local asio::io_context* this_thread_context = nullptr;
+// Handlers running inline (on_read's try_inline) on this thread: a responder answered meanwhile posts its write.
+thread_local int this_thread_inline_handlers = 0;
 
 std::string new_request_id() { return random_token("req_", 12); }
 
@@ -388,10 +390,9 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
         resp = std::move(early);
       } else {
         struct InHandler {
-          bool& flag;
-          explicit InHandler(bool& f) : flag(f) { flag = true; }
-          ~InHandler() { flag = false; }
-        } in_handler{in_handler_};
+          InHandler() { ++this_thread_inline_handlers; }
+          ~InHandler() { --this_thread_inline_handlers; }
+        } in_handler;
         try {
           resp = run_handler(*req, [&] { return server_->try_inline(*req); });
         } catch (const WouldBlock&) {
@@ -482,8 +483,10 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
     return false;
   }
 
-  // True on this connection's I/O thread outside a handler it runs inline: a responder may write here at once.
-  bool writable_here() const { return this_thread_context == ioc_ && !in_handler_; }
+  // True on this connection's I/O thread while no handler runs inline on it (of this connection or another:
+  // a write here may go on to read and run the connection's next request, which must not run inside a
+  // handler that is still on the stack).
+  bool writable_here() const { return this_thread_context == ioc_ && this_thread_inline_handlers == 0; }
 
   void write(HttpResponse resp, const std::string& request_id, unsigned version, bool keep_alive) {
     http::response<http::string_body> res(static_cast<http::status>(resp.status), version);
@@ -561,7 +564,6 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
   bool timer_armed_ = false;
   Clock::time_point timer_at_{};  // when the armed timer fires
   bool timed_out_ = false;
-  bool in_handler_ = false;  // a handler runs inline on this connection's stack (on_read)
   bool keep_open_ = false;   // the response being written keeps the connection open
   unsigned pipelined_ = 0;
   std::string out_;          // the response being written
