@@ -81,6 +81,13 @@ struct Work {
 struct Stats {
   emtiaz::bench::Histogram ok_hist;
   emtiaz::bench::Histogram all_hist;
+  // How late each request was handed to a connection against its schedule: the generator's own lateness
+  // (its timer, its thread busy with answers) plus any wait for a free connection. What a latency holds
+  // beyond this was spent on the wire and in the server.
+  emtiaz::bench::Histogram lag_hist;
+  // How late the generator's own timer ran against the time it was set for: its thread not getting a core
+  // (or busy with answers). Lag beyond this was a wait for a free connection.
+  emtiaz::bench::Histogram tick_late_hist;
   std::uint64_t sent = 0, ok = 0;
   std::map<std::string, std::uint64_t> errors;
   Clock::time_point last_done;
@@ -163,6 +170,9 @@ class Generator {
 
   void tick() {
     auto now = Clock::now();
+    if (wake_at_ != Clock::time_point{})
+      stats_.tick_late_hist.record(std::max<std::int64_t>(
+          0, std::chrono::duration_cast<std::chrono::microseconds>(now - wake_at_).count()));
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double horizon = std::min(elapsed, o_.duration);
     // Request i is scheduled at i / rate, so by `horizon` requests 0 .. floor(horizon * rate) are due — one
@@ -192,6 +202,7 @@ class Generator {
       auto next_due = start_ + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * static_cast<double>(scheduled_) / o_.rate));
       wake = std::min(wake, std::max(now + std::chrono::microseconds(200), next_due));
     }
+    wake_at_ = wake;
     timer_.expires_at(wake);
     timer_.async_wait([this](beast::error_code) { tick(); });
   }
@@ -201,11 +212,14 @@ class Generator {
   }
 
   void dispatch() {
+    const auto now = Clock::now();
     for (auto& c : conns_) {
       if (queue_.empty()) return;
       if (!c->idle()) continue;
       auto w = queue_.front();
       queue_.pop_front();
+      stats_.lag_hist.record(std::max<std::int64_t>(
+          0, std::chrono::duration_cast<std::chrono::microseconds>(now - w.scheduled).count()));
       ++in_flight_;
       ++stats_.sent;
       c->send(w);
@@ -322,6 +336,11 @@ class Generator {
                           {"max_ms", static_cast<double>(h.max()) / 1000.0},
                           {"mean_ms", h.mean() / 1000.0},
                           {"errors", stats_.errors},
+                          {"send_lag_p50_ms", static_cast<double>(stats_.lag_hist.percentile(0.50)) / 1000.0},
+                          {"send_lag_p99_ms", static_cast<double>(stats_.lag_hist.percentile(0.99)) / 1000.0},
+                          {"send_lag_p999_ms", static_cast<double>(stats_.lag_hist.percentile(0.999)) / 1000.0},
+                          {"tick_late_p99_ms", static_cast<double>(stats_.tick_late_hist.percentile(0.99)) / 1000.0},
+                          {"tick_late_max_ms", static_cast<double>(stats_.tick_late_hist.max()) / 1000.0},
                           {"loadgen_cpu_s", self_cpu_seconds()}};
     std::cout << out.dump() << std::endl;
     ids_out_.close();
@@ -336,6 +355,7 @@ class Generator {
   Options o_;
   asio::io_context& ioc_;
   asio::steady_timer timer_;
+  Clock::time_point wake_at_{};  // when the timer was last set to fire
   std::mt19937_64 rng_;
   std::string run_id_;
   tcp::endpoint endpoint_;
