@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 #include <unordered_set>
@@ -302,7 +303,7 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
   }
 
   void read_some() {
-    socket_.async_read_some(buffer_.prepare(kReadBytes), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    socket_.async_read_some(buffer_.prepare(read_size()), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
       self->buffer_.commit(n);
       if (ec == asio::error::eof) {
         // The client closed: a request begun and not finished is a partial message (answered 400 to a
@@ -319,6 +320,15 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
       if (self->waiting_for_ != Wait::request) self->set_deadline(Wait::request, self->server_->options.read_timeout);
       self->read_some();
     });
+  }
+
+  // How much to read next: a few KiB for a request's head (most requests are that whole), up to 64 KiB at a
+  // time for the rest of a larger body.
+  std::size_t read_size() const {
+    if (parser_->is_header_done())
+      if (auto left = parser_->content_length_remaining())
+        return static_cast<std::size_t>(std::clamp<std::uint64_t>(*left, kReadBytes, kMaxReadBytes));
+    return kReadBytes;
   }
 
   // Feeds the buffered bytes to the parser. True when that ended the read (a whole request, or a bad one) and
@@ -554,6 +564,7 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
   }
 
   static constexpr std::size_t kReadBytes = 4096;
+  static constexpr std::uint64_t kMaxReadBytes = 64 << 10;
   static constexpr std::chrono::seconds kLingerTime{2};
 
   tcp::socket socket_;

@@ -5,8 +5,8 @@
 // each deferred answer is counted in the request metric; an answer given on the connection's own I/O thread
 // after its handler returned is written there, in order among the others; a hundred pipelined requests come back
 // in order. Overload is shed only past the busy workers and the waiting room. A response larger than the socket
-// takes at once arrives whole; a client that does not take its response is cut off after the read timeout. No
-// server but the one the test starts.
+// takes at once arrives whole, and so does a request body of most of the limit; a client that does not take
+// its response is cut off after the read timeout. No server but the one the test starts.
 #include "common/http_server.hpp"
 
 #include <gtest/gtest.h>
@@ -103,6 +103,7 @@ class Answerer {
 //                        there (inline), outside the handler (the way an asynchronous Redis reply answers a
 //                        balance read); from the Answerer's thread otherwise
 //   /big?kb=N            answers N KiB at once (more than a socket takes: the rest goes out asynchronously)
+//   /size                answers "<body size>:<bytes that differ from the pattern 'a' + i % 26>"
 struct TestServer {
   Answerer answerer;
   std::mutex kept_mu;
@@ -163,6 +164,11 @@ struct TestServer {
       std::string body(static_cast<size_t>(std::stoi(req.query["kb"])) << 10, 'x');
       for (size_t i = 0; i < body.size(); i += 4096) body[i] = static_cast<char>('a' + (i / 4096) % 26);
       return text(200, std::move(body), "GET /big");
+    }
+    if (req.path == "/size") {
+      size_t wrong = 0;
+      for (size_t i = 0; i < req.body().size(); ++i) wrong += req.body()[i] != static_cast<char>('a' + i % 26);
+      return text(200, std::to_string(req.body().size()) + ":" + std::to_string(wrong), "POST /size");
     }
     if (req.path == "/block") {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(req.query["ms"])));
@@ -443,6 +449,28 @@ TEST_F(LargeResponses, AResponseTheSocketCannotTakeAtOnceArrivesWhole) {
       ASSERT_EQ(res.body()[i], static_cast<char>('a' + (i / 4096) % 26)) << "at byte " << i;
   }
   EXPECT_EQ(c.get("/now").body(), "now");
+}
+
+// A request body of most of the 1 MiB limit arrives whole and in order (read in chunks sized for the rest of the
+// body), and the keep-alive connection goes on.
+TEST_F(LargeResponses, ALargeRequestBodyArrivesWhole) {
+  start(true);
+  asio::io_context ioc;
+  asio::ip::tcp::socket s(ioc);
+  s.connect({asio::ip::make_address("127.0.0.1"), port});
+  std::string body(900 << 10, ' ');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+  const std::string head = "POST /size HTTP/1.1\r\nHost: test\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  asio::write(s, asio::buffer(head + body));
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(s, buf, res);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), std::to_string(body.size()) + ":0");
+  asio::write(s, asio::buffer(std::string("GET /now HTTP/1.1\r\nHost: test\r\n\r\n")));
+  http::response<http::string_body> again;
+  http::read(s, buf, again);
+  EXPECT_EQ(again.body(), "now");
 }
 
 // A client that does not take its response is cut off once read_timeout has passed: the connection is
