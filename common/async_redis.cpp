@@ -5,6 +5,8 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/send_now.hpp"
+
 namespace emtiaz {
 
 namespace asio = boost::asio;
@@ -77,13 +79,8 @@ void AsyncRedis::connect() {
 
 void AsyncRedis::start_write() {
   if (write_busy_ || out_.empty() || state_ != State::ready) return;
-  // Sent at once when the socket takes it (nearly always: a few commands on a connection Redis keeps
-  // reading), so that no completion handler costs the I/O thread a pass of its queue; the rest asynchronously.
-  boost::system::error_code ec;
-  const size_t sent = socket_.write_some(asio::buffer(out_), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-  else if (ec) return fail_all("write failed");
-  else out_.erase(0, sent);
+  // Sent at once when the socket takes it (common/send_now.hpp); the rest asynchronously.
+  if (!send_now(socket_, out_)) return fail_all("write failed");
   if (out_.empty()) return;
   writing_.swap(out_);
   out_.clear();

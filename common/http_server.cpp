@@ -16,6 +16,7 @@
 #include "common/blocking.hpp"
 #include "common/crypto.hpp"
 #include "common/metrics.hpp"
+#include "common/send_now.hpp"
 #include "common/service.hpp"
 
 namespace emtiaz {
@@ -306,14 +307,10 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
     socket_.async_read_some(buffer_.prepare(read_size()), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
       self->buffer_.commit(n);
       if (ec == asio::error::eof) {
-        // The client closed: a request begun and not finished is a partial message (answered 400 to a
-        // half-closed socket, as Beast's read would); between requests it is the end of the stream.
-        ec = http::error::end_of_stream;
-        if (self->parser_->got_some() || self->buffer_.size() > 0) {
-          if (self->parse_buffered()) return;
-          self->parser_->put_eof(ec);
-          if (!ec) ec = http::error::partial_message;
-        }
+        // The client closed: a request begun and not finished (what was read is parsed already) is a partial
+        // message, answered 400 to a half-closed socket as Beast's read would; between requests it is the end
+        // of the stream.
+        ec = self->parser_->got_some() ? http::error::partial_message : http::error::end_of_stream;
       }
       if (ec) return self->on_read(ec);
       if (self->parse_buffered()) return;
@@ -518,17 +515,12 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
       });
     }
     if (ec) return close();
-    // Sent at once when the socket takes it all (a response is small, and the client is waiting for it); what
-    // it does not take goes out asynchronously, within read_timeout.
-    std::size_t sent = socket_.write_some(asio::buffer(out_), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      ec = {};
-      sent = 0;
-    }
-    if (ec) return close();
-    if (sent == out_.size()) return written();
+    // Sent at once when the socket takes it all (common/send_now.hpp: a response is small, and the client is
+    // waiting for it); what it does not take goes out asynchronously, within read_timeout.
+    if (!send_now(socket_, out_)) return close();
+    if (out_.empty()) return written();
     set_deadline(Wait::write, server_->options.read_timeout);
-    asio::async_write(socket_, asio::buffer(out_.data() + sent, out_.size() - sent),
+    asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](beast::error_code e, std::size_t) {
                         self->clear_deadline();
                         if (e) return self->close();
