@@ -168,11 +168,14 @@ class Generator {
     });
   }
 
+  // Microseconds from `from` to `to`, never negative (what the histograms record).
+  static std::int64_t micros(Clock::time_point from, Clock::time_point to) {
+    return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
+  }
+
   void tick() {
     auto now = Clock::now();
-    if (wake_at_ != Clock::time_point{})
-      stats_.tick_late_hist.record(std::max<std::int64_t>(
-          0, std::chrono::duration_cast<std::chrono::microseconds>(now - wake_at_).count()));
+    if (wake_at_ != Clock::time_point{}) stats_.tick_late_hist.record(micros(wake_at_, now));
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double horizon = std::min(elapsed, o_.duration);
     // Request i is scheduled at i / rate, so by `horizon` requests 0 .. floor(horizon * rate) are due — one
@@ -212,14 +215,14 @@ class Generator {
   }
 
   void dispatch() {
+    if (queue_.empty()) return;
     const auto now = Clock::now();
     for (auto& c : conns_) {
       if (queue_.empty()) return;
       if (!c->idle()) continue;
       auto w = queue_.front();
       queue_.pop_front();
-      stats_.lag_hist.record(std::max<std::int64_t>(
-          0, std::chrono::duration_cast<std::chrono::microseconds>(now - w.scheduled).count()));
+      stats_.lag_hist.record(micros(w.scheduled, now));
       ++in_flight_;
       ++stats_.sent;
       c->send(w);
@@ -229,7 +232,7 @@ class Generator {
   void done(const Work& w, int status, const std::string& body, int key_index, const std::string& error) {
     --in_flight_;
     auto now = Clock::now();
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - w.scheduled).count();
+    const auto us = micros(w.scheduled, now);
     stats_.all_hist.record(us);
     stats_.last_done = now;
     if (error.empty() && status >= 200 && status < 300) {
