@@ -106,6 +106,13 @@ struct MovingRequest {
     r.route = route;
     responder(std::move(r));
   }
+  // For a continuation of this request that caught `e` where nothing may throw on (a Redis callback on an I/O
+  // thread, the reply reader): logs it, `doing` saying what failed if given, and answers 500 (the client
+  // retries with the same key).
+  void internal_error(const std::exception& e, std::string_view doing = {}) const {
+    spdlog::error("request_id={} {}: {}{}{}", request_id, route, doing, doing.empty() ? "" : ": ", e.what());
+    answer(fail(problem(Code::internal, "internal error")));
+  }
 };
 
 MovingRequest moving_request(RequestContext& ctx, const nlohmann::json& body) {
@@ -161,10 +168,8 @@ struct PendingCommand {
                                    resp = pending.outcome(reply);
                                  } catch (const std::exception& e) {
                                    // Not thrown on: this runs on the reply-reader thread, which every other
-                                   // waiting request needs. The client retries with the same key.
-                                   spdlog::error("request_id={} {}: answering the wallet's reply failed: {}",
-                                                 pending.m.request_id, pending.m.route, e.what());
-                                   resp = pending.m.fail(problem(Code::internal, "internal error"));
+                                   // waiting request needs.
+                                   return pending.m.internal_error(e, "answering the wallet's reply failed");
                                  }
                                  pending.m.answer(std::move(resp));
                                });
@@ -236,8 +241,7 @@ HttpResponse send_command(const std::shared_ptr<Deps>& dp, MovingRequest m, wall
                        return held->pending.decide_and_send(std::move(held->slot), std::move(held->cmd));
                      });
                    } catch (const std::exception& e) {
-                     spdlog::error("request_id={} {}: {}", m.request_id, m.route, e.what());
-                     m.answer(m.fail(problem(Code::internal, "internal error")));
+                     m.internal_error(e);
                    }
                  });
   return HttpResponse::deferred_response();
@@ -330,8 +334,7 @@ HttpResponse send_to_member(MemberCommand mc) {
       }
       finish_on_worker(m.responder, m.route, m.request_id, [mc](RequestContext&) { return mc.by_mysql(); });
     } catch (const std::exception& e) {
-      spdlog::error("request_id={} {}: {}", m.request_id, m.route, e.what());
-      m.answer(m.fail(problem(Code::internal, "internal error")));
+      m.internal_error(e);
     }
   });
   return HttpResponse::deferred_response();
