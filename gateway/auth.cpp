@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "common/crypto.hpp"
+#include "common/http_server.hpp"
 #include "partners/partner_repository.hpp"
 #include "tenants/tenant_repository.hpp"
 
@@ -16,12 +17,22 @@ namespace {
 struct Entry {
   std::optional<Principal> principal;
   std::chrono::steady_clock::time_point fetched;
+  bool refreshing = false;  // a lookup was handed to AuthOptions::later and has not ended
 };
 
 // Keyed by the token's hash, so that the cache holds no secrets either.
 struct Cache {
   std::mutex mu;
   std::unordered_map<std::string, Entry> entries;
+
+  // Under mu: caps the map, then keeps `found` as fetched at `at`.
+  void store(const std::string& hash, std::optional<Principal> found, std::chrono::steady_clock::time_point at,
+             size_t entries_max) {
+    // Bounded: a flood of random tokens must not grow memory without limit. Dropping everything is crude
+    // but cheap, and the next second refills the cache with the tokens in actual use.
+    if (entries.size() >= entries_max) entries.clear();
+    entries[hash] = Entry{std::move(found), at};
+  }
 };
 
 constexpr std::chrono::seconds kStaleOnOutage{30};
@@ -43,8 +54,30 @@ Authenticator make_caching_authenticator(AuthOptions options, TokenLookup lookup
     {
       std::lock_guard lock(cache->mu);
       if (auto it = cache->entries.find(hash); it != cache->entries.end()) {
-        if (now - it->second.fetched < options.cache_ttl) return it->second.principal;
-        stale = it->second;
+        auto& e = it->second;
+        const auto age = now - e.fetched;
+        if (age < options.cache_ttl) {
+          // In its last quarter: one lookup ahead, on a worker, so a token in use never expires on an I/O thread
+          // (where a miss moves the request, and every request with that token meanwhile, to a worker).
+          if (options.later && !e.refreshing && age >= options.cache_ttl - options.cache_ttl / 4) {
+            e.refreshing = true;
+            auto ahead = [cache, lookup, token, hash, max = options.cache_entries_max] {
+              const auto at = std::chrono::steady_clock::now();
+              try {
+                auto found = lookup(token, hash);
+                std::lock_guard lock(cache->mu);
+                cache->store(hash, std::move(found), at, max);
+              } catch (const std::exception& ex) {
+                spdlog::warn("auth: lookup ahead of expiry failed ({}); the entry expires", ex.what());
+                std::lock_guard lock(cache->mu);
+                if (auto it = cache->entries.find(hash); it != cache->entries.end()) it->second.refreshing = false;
+              }
+            };
+            if (!options.later(std::move(ahead))) e.refreshing = false;
+          }
+          return e.principal;
+        }
+        stale = e;
       }
     }
     std::optional<Principal> found;
@@ -60,10 +93,7 @@ Authenticator make_caching_authenticator(AuthOptions options, TokenLookup lookup
     }
     {
       std::lock_guard lock(cache->mu);
-      // Bounded: a flood of random tokens must not grow memory without limit. Dropping everything is crude
-      // but cheap, and the next second refills the cache with the tokens in actual use.
-      if (cache->entries.size() >= options.cache_entries_max) cache->entries.clear();
-      cache->entries[hash] = Entry{found, now};
+      cache->store(hash, found, now, options.cache_entries_max);
     }
     return found;
   };
@@ -74,6 +104,7 @@ Authenticator make_authenticator(App& app) {
   auto partners = std::make_shared<partners::PartnerRepository>(app.mysql);
   AuthOptions options;
   options.admin_token = app.config.admin_token;
+  options.later = HttpServer::post_to_workers;
   return make_caching_authenticator(
       std::move(options), [tenants, partners](const std::string& token, const std::string& hash) -> std::optional<Principal> {
         if (token.rfind("op_", 0) == 0) {

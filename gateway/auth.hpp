@@ -22,6 +22,9 @@ struct AuthOptions {
   // stops working within one second on every gateway.
   std::chrono::milliseconds cache_ttl{500};
   size_t cache_entries_max = 100'000;
+  // Runs a task on another thread (HttpServer::post_to_workers); false: it could not. When set, a token in use
+  // is looked up again there in the last quarter of its entry's life (see make_caching_authenticator).
+  std::function<bool(std::function<void()>)> later;
 };
 
 // The caching authenticator over any lookup (unit-testable without MySQL). When the lookup throws (MySQL

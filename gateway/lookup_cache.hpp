@@ -28,23 +28,42 @@ class LookupCache {
   // ttl of zero: entries never expire.
   LookupCache(std::chrono::milliseconds ttl, size_t capacity) : ttl_(ttl), per_shard_(capacity / kShards + 1) {}
 
+  using Load = std::function<std::optional<V>()>;
+  // Runs a task on another thread (HttpServer::post_to_workers); false: it could not.
+  using Later = std::function<bool(std::function<void()>)>;
+
   // The cached value, or `load()`'s; a value `load` returns as nullopt is not cached.
-  std::optional<V> get(const std::string& key, const std::function<std::optional<V>()>& load) {
+  //
+  // With `later`: once an entry has less than a quarter of its time to live left, the first get() hands one
+  // reload to `later` and still answers the cached value, so a key in steady use is replaced before it
+  // expires and a request on an I/O thread does not find it missing (a miss needs MySQL: the request moves
+  // to a worker, and every request for that key meanwhile does too). Nothing older than the ttl is answered.
+  // `load` must then own what it captures: it may run after get() has returned.
+  std::optional<V> get(const std::string& key, const Load& load, const Later& later = {}) {
     auto& s = shard(key);
     std::uint64_t epoch;
     {
-      std::lock_guard lock(s.mu);
-      if (auto v = fresh(s, key)) return v;
+      std::unique_lock lock(s.mu);
+      if (auto it = s.map.find(key); it != s.map.end() && !expired(it->second)) {
+        V v = it->second.value;
+        if (later && refresh_due(it->second)) {
+          it->second.refreshing = true;
+          const auto at = s.epoch;
+          lock.unlock();
+          // A reload that throws (MySQL away) leaves the entry to expire: the request after it meets the failure.
+          auto task = [this, key, load, at] {
+            try {
+              reload(key, load, at);
+            } catch (...) {
+            }
+          };
+          if (!later(std::move(task))) end_refresh(key, at);
+        }
+        return v;
+      }
       epoch = s.epoch;
     }
-    const auto loaded_at = Clock::now();  // the value is at least this old
-    auto v = load();
-    if (v) {
-      std::lock_guard lock(s.mu);
-      // Not when an invalidation ran while we loaded: what we read may be older than the change.
-      if (s.epoch == epoch) store(s, key, *v, loaded_at);
-    }
-    return v;
+    return reload(key, load, epoch);
   }
 
   // The cached value without loading one.
@@ -81,6 +100,7 @@ class LookupCache {
   struct Entry {
     V value;
     Clock::time_point expires;
+    bool refreshing = false;  // a reload was handed to `later` and has not ended
   };
   struct Shard {
     std::mutex mu;
@@ -88,11 +108,40 @@ class LookupCache {
     std::uint64_t epoch = 0;
   };
   Shard& shard(const std::string& key) { return shards_[std::hash<std::string>{}(key) % kShards]; }
+  bool expired(const Entry& e) const { return ttl_.count() != 0 && Clock::now() >= e.expires; }
+  bool refresh_due(const Entry& e) const {
+    return ttl_.count() != 0 && !e.refreshing && Clock::now() >= e.expires - ttl_ / 4;
+  }
   // Under s.mu: the entry for key unless it has expired.
   std::optional<V> fresh(Shard& s, const std::string& key) const {
     auto it = s.map.find(key);
-    if (it == s.map.end() || (ttl_.count() != 0 && Clock::now() >= it->second.expires)) return std::nullopt;
+    if (it == s.map.end() || expired(it->second)) return std::nullopt;
     return it->second.value;
+  }
+  // Loads key's value and caches it unless an invalidation ran since `epoch` (what was read may then be older
+  // than the change). A reload in the background that fails or finds nothing leaves the entry to expire.
+  std::optional<V> reload(const std::string& key, const Load& load, std::uint64_t epoch) {
+    const auto loaded_at = Clock::now();  // the value is at least this old
+    std::optional<V> v;
+    try {
+      v = load();
+    } catch (...) {
+      end_refresh(key, epoch);
+      throw;
+    }
+    auto& s = shard(key);
+    std::lock_guard lock(s.mu);
+    if (v && s.epoch == epoch) {
+      store(s, key, *v, loaded_at);
+    } else if (auto it = s.map.find(key); it != s.map.end() && s.epoch == epoch) {
+      it->second.refreshing = false;
+    }
+    return v;
+  }
+  void end_refresh(const std::string& key, std::uint64_t epoch) {
+    auto& s = shard(key);
+    std::lock_guard lock(s.mu);
+    if (auto it = s.map.find(key); it != s.map.end() && s.epoch == epoch) it->second.refreshing = false;
   }
   // Under s.mu.
   void store(Shard& s, const std::string& key, const V& value, Clock::time_point loaded_at) {

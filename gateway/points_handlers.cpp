@@ -252,9 +252,12 @@ struct Caller {
   std::optional<partners::Partner> partner;
 };
 
-// The tenant, from a cache at most a second old (gateway/app.hpp: what it may be used for).
+// The tenant, from a cache at most a second old (gateway/app.hpp: what it may be used for), reloaded by a worker
+// before it expires while it is in use. The reload may run after the request: it holds the Deps by address
+// (they live in the router, which outlives the server's workers).
 std::optional<tenants::Tenant> cached_tenant(Deps& d, const std::string& tenant_id) {
-  return d.app.lookups.tenants.get(tenant_id, [&] { return d.tenants.get(tenant_id); });
+  return d.app.lookups.tenants.get(
+      tenant_id, [dp = &d, tenant_id] { return dp->tenants.get(tenant_id); }, HttpServer::post_to_workers);
 }
 
 // A member reference resolved to the member's id (cached once it exists; see gateway/lookup_cache.hpp). An
@@ -352,7 +355,8 @@ std::variant<Caller, Problem> load_caller(RequestContext& ctx, Deps& d) {
   if (ctx.principal.kind == Principal::Kind::partner) {
     const auto& tid = ctx.principal.tenant_id;
     const auto& pid = ctx.principal.partner_id;
-    auto p = d.app.lookups.partners.get(tid + '\n' + pid, [&] { return d.partners.get(tid, pid); });
+    auto p = d.app.lookups.partners.get(
+        tid + '\n' + pid, [dp = &d, tid, pid] { return dp->partners.get(tid, pid); }, HttpServer::post_to_workers);
     if (!p) return problem(Code::unauthorized, "unknown partner");
     c.partner = *p;
   }

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
+#include <vector>
 
 #include "common/ids.hpp"
 #include "gateway/auth.hpp"
@@ -228,10 +230,12 @@ struct FakeLookup {
   std::atomic<bool> down{false};
 };
 
-Authenticator fake_authenticator(std::shared_ptr<FakeLookup> f, std::chrono::milliseconds ttl) {
+Authenticator fake_authenticator(std::shared_ptr<FakeLookup> f, std::chrono::milliseconds ttl,
+                                 std::function<bool(std::function<void()>)> later = {}) {
   AuthOptions o;
   o.admin_token = "admin-secret";
   o.cache_ttl = ttl;
+  o.later = std::move(later);
   return make_caching_authenticator(o, [f](const std::string& token, const std::string& hash) -> std::optional<Principal> {
     ++f->calls;
     EXPECT_EQ(hash.size(), 64u);
@@ -280,6 +284,57 @@ TEST(Auth, AnswersAreCachedBrieflyThenRefreshed) {
   auto p = auth("pk_good");
   ASSERT_TRUE(p);
   EXPECT_TRUE(p->suspended);
+}
+
+// A token in use is looked up again, once, in the last quarter of its entry's life, by the task handed to
+// AuthOptions::later (the server's workers), and the answer meanwhile is the cached one; what that lookup finds
+// is what is answered next. Never an answer older than the TTL.
+TEST(Auth, ATokenInUseIsLookedUpAheadOfExpiryOnce) {
+  auto f = std::make_shared<FakeLookup>();
+  std::vector<std::function<void()>> handed;
+  auto auth = fake_authenticator(f, std::chrono::milliseconds(2000), [&](std::function<void()> task) {
+    handed.push_back(std::move(task));
+    return true;
+  });
+  ASSERT_TRUE(auth("pk_good"));
+  ASSERT_TRUE(auth("pk_good"));
+  EXPECT_EQ(f->calls, 1);
+  EXPECT_TRUE(handed.empty());  // three quarters of its life left
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+  f->suspended = true;
+  auto p = auth("pk_good");
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->suspended);  // still the cached answer
+  ASSERT_EQ(handed.size(), 1u);
+  ASSERT_TRUE(auth("pk_good"));
+  EXPECT_EQ(handed.size(), 1u);  // one lookup ahead at a time
+  EXPECT_EQ(f->calls, 1);
+  handed[0]();
+  EXPECT_EQ(f->calls, 2);
+  p = auth("pk_good");
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->suspended);  // what the lookup ahead found
+  EXPECT_EQ(f->calls, 2);
+  EXPECT_EQ(handed.size(), 1u);  // a fresh entry again
+
+  // A lookup ahead that fails leaves the entry to expire; a later one may be tried again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+  ASSERT_TRUE(auth("pk_good"));
+  ASSERT_EQ(handed.size(), 2u);
+  f->down = true;
+  handed[1]();
+  EXPECT_EQ(f->calls, 3);
+  ASSERT_TRUE(auth("pk_good"));
+  EXPECT_EQ(handed.size(), 3u);
+
+  // When nothing can take the task, the request is answered from the entry all the same.
+  auto refused = fake_authenticator(f, std::chrono::milliseconds(2000), [](std::function<void()>) { return false; });
+  f->down = false;
+  ASSERT_TRUE(refused("pk_good"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+  ASSERT_TRUE(refused("pk_good"));
+  ASSERT_TRUE(refused("pk_good"));
+  EXPECT_EQ(f->calls, 4);
 }
 
 TEST(Auth, AnOutageReusesARecentAnswerElsePropagates) {

@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace emtiaz::gateway {
 namespace {
@@ -44,6 +47,51 @@ TEST(LookupCache, PutIsFoundAndFindNeverLoads) {
   cache.put("k", "mem_2");
   EXPECT_EQ(cache.find("k"), "mem_2");
   EXPECT_EQ(cache.get("k", []() -> std::optional<std::string> { return "other"; }), "mem_2");
+}
+
+// With a `later` (the server's workers), an entry in the last quarter of its life is reloaded once by the task
+// handed to it, the cached value answered meanwhile; a reload across an invalidation is not kept.
+TEST(LookupCache, AnEntryInUseIsReloadedAheadOfExpiryOnce) {
+  LookupCache<int> cache(2000ms, 100);
+  int loads = 0;
+  auto load = [&]() -> std::optional<int> { return ++loads; };
+  std::vector<std::function<void()>> handed;
+  auto later = [&](std::function<void()> task) {
+    handed.push_back(std::move(task));
+    return true;
+  };
+  EXPECT_EQ(cache.get("t", load, later), 1);
+  EXPECT_EQ(cache.get("t", load, later), 1);
+  EXPECT_TRUE(handed.empty());
+  std::this_thread::sleep_for(1600ms);
+  EXPECT_EQ(cache.get("t", load, later), 1);
+  EXPECT_EQ(cache.get("t", load, later), 1);
+  ASSERT_EQ(handed.size(), 1u);
+  EXPECT_EQ(loads, 1);
+  handed[0]();
+  EXPECT_EQ(loads, 2);
+  EXPECT_EQ(cache.get("t", load, later), 2);
+  EXPECT_EQ(handed.size(), 1u);
+
+  // Invalidated while the reload runs: the reload's value is not kept, the next get loads again.
+  std::this_thread::sleep_for(1600ms);
+  EXPECT_EQ(cache.get("t", load, later), 2);
+  ASSERT_EQ(handed.size(), 2u);
+  cache.invalidate("t");
+  handed[1]();
+  EXPECT_EQ(loads, 3);
+  EXPECT_FALSE(cache.find("t"));
+  EXPECT_EQ(cache.get("t", load, later), 4);
+
+  // A reload that throws is swallowed by the task and leaves the entry as it was, to expire.
+  std::this_thread::sleep_for(1600ms);
+  auto failing = []() -> std::optional<int> { throw std::runtime_error("mysql away"); };
+  EXPECT_EQ(cache.get("t", failing, later), 4);
+  ASSERT_EQ(handed.size(), 3u);
+  EXPECT_NO_THROW(handed[2]());
+  EXPECT_EQ(cache.find("t"), 4);
+  EXPECT_EQ(cache.get("t", load, later), 4);
+  EXPECT_EQ(handed.size(), 4u);  // tried again
 }
 
 TEST(LookupCache, EntriesExpireAfterTheirTimeToLive) {
