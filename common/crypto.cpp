@@ -4,8 +4,15 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <span>
 #include <stdexcept>
 
 namespace emtiaz {
@@ -13,7 +20,7 @@ namespace {
 
 constexpr std::string_view kBase62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-void fill_random(unsigned char* out, std::size_t n) {
+void rand_bytes(unsigned char* out, std::size_t n) {
   // RAND_bytes takes an int; ask in bounded chunks.
   while (n > 0) {
     const int chunk = static_cast<int>(n > 4096 ? 4096 : n);
@@ -24,6 +31,43 @@ void fill_random(unsigned char* out, std::size_t n) {
     out += chunk;
     n -= static_cast<std::size_t>(chunk);
   }
+}
+
+// Bumped in a forked child: a pool filled before the fork must not hand the child the parent's bytes.
+std::atomic<std::uint64_t> fork_generation{0};
+[[maybe_unused]] const int fork_handler_installed = pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+
+// Each thread takes its random bytes from a pool of 4 KiB filled by the CSPRNG: every RAND_bytes call costs
+// a getpid system call (OpenSSL's fork check) and the DRBG's setup, and a request id was one call per request.
+struct RandomPool {
+  std::array<unsigned char, 4096> bytes{};
+  std::size_t used = bytes.size();
+  std::uint64_t generation = 0;
+
+  void take(unsigned char* out, std::size_t n) {
+    if (generation != fork_generation.load(std::memory_order_relaxed)) {
+      generation = fork_generation.load(std::memory_order_relaxed);
+      used = bytes.size();
+    }
+    while (n > 0) {
+      if (used == bytes.size()) {
+        rand_bytes(bytes.data(), bytes.size());
+        used = 0;
+      }
+      const auto k = std::min(n, bytes.size() - used);
+      std::memcpy(out, bytes.data() + used, k);
+      OPENSSL_cleanse(bytes.data() + used, k);  // handed out once, then not kept
+      used += k;
+      out += k;
+      n -= k;
+    }
+  }
+};
+
+void fill_random(unsigned char* out, std::size_t n) {
+  if (n >= 4096) return rand_bytes(out, n);
+  thread_local RandomPool pool;
+  pool.take(out, n);
 }
 
 }  // namespace
@@ -49,8 +93,10 @@ std::string random_base62(std::size_t count) {
   out.reserve(count);
   std::array<unsigned char, 64> buffer{};
   while (out.size() < count) {
-    fill_random(buffer.data(), buffer.size());
-    for (unsigned char b : buffer) {
+    // What is still needed and a little more (about 3 % of bytes are rejected below).
+    const auto n = std::min(buffer.size(), count - out.size() + 2);
+    fill_random(buffer.data(), n);
+    for (unsigned char b : std::span(buffer.data(), n)) {
       // 248 = 4 * 62: bytes at or above it would make the first characters more likely.
       if (b >= 248) continue;
       out.push_back(kBase62[b % 62]);

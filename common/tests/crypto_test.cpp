@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace emtiaz {
 namespace {
@@ -41,6 +46,43 @@ TEST(RandomToken, HasThePrefixAndEnoughBase62Characters) {
 TEST(RandomToken, DoesNotRepeat) {
   std::set<std::string> seen;
   for (int i = 0; i < 10'000; ++i) EXPECT_TRUE(seen.insert(random_token("t_", 16)).second);
+}
+
+// Random bytes come from a per-thread pool (common/crypto.cpp): threads never share bytes, and a forked child
+// does not hand out what its parent's pool had left.
+TEST(RandomToken, ThreadsAndAForkedChildGetBytesOfTheirOwn) {
+  (void)random_token("", 16);  // this thread's pool is filled
+  std::vector<std::vector<std::string>> by_thread(4);
+  {
+    std::vector<std::thread> threads;
+    for (auto& out : by_thread)
+      threads.emplace_back([&out] {
+        for (int i = 0; i < 2'000; ++i) out.push_back(random_token("", 16));
+      });
+    for (auto& t : threads) t.join();
+  }
+  std::set<std::string> seen;
+  for (const auto& tokens : by_thread)
+    for (const auto& t : tokens) EXPECT_TRUE(seen.insert(t).second);
+
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const auto t = random_token("", 16);
+    _exit(write(pipe_fds[1], t.data(), t.size()) == static_cast<ssize_t>(t.size()) ? 0 : 1);
+  }
+  const auto parents = random_token("", 16);
+  close(pipe_fds[1]);
+  std::string childs(64, '\0');
+  const auto n = read(pipe_fds[0], childs.data(), childs.size());
+  close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_EQ(n, static_cast<ssize_t>(parents.size()));
+  childs.resize(static_cast<size_t>(n));
+  EXPECT_NE(childs, parents);
 }
 
 TEST(RandomBase62, IsRoughlyUniform) {
