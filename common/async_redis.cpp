@@ -34,9 +34,16 @@ void AsyncRedis::command(const std::vector<std::string>& argv, Callback done) {
     state_ = State::idle;
   }
   out_ += format_redis_command(argv);
+  ++unsent_;
   waiting_.push_back({std::move(done), Clock::now() + timeout_, false});
-  if (state_ == State::idle) connect();
-  else if (state_ == State::ready) start_write();
+  if (state_ == State::idle) {
+    connect();
+  } else if (state_ == State::ready && (in_flight_ == 0 || out_.size() >= kHoldBytes)) {
+    // With commands in flight, this one waits for their replies and goes out with the others issued meanwhile
+    // (start_read flushes): one write and one read for several on both sides, where each of them was a send,
+    // a Redis read and write, and a receive. It waits at most one round trip Redis makes anyway.
+    start_write();
+  }
   arm_timer();
 }
 
@@ -45,6 +52,7 @@ void AsyncRedis::connect() {
   if (!config_.password.empty()) {
     // AUTH goes first on the wire and first among the waiting: nothing was written on this connection yet.
     out_.insert(0, format_redis_command({"AUTH", config_.password}));
+    ++unsent_;
     waiting_.push_front({{}, Clock::now() + timeout_, true});
   }
   const auto gen = generation_;
@@ -81,6 +89,8 @@ void AsyncRedis::start_write() {
   if (write_busy_ || out_.empty() || state_ != State::ready) return;
   // Sent at once when the socket takes it (common/send_now.hpp); the rest asynchronously.
   if (!send_now(socket_, out_)) return fail_all("write failed");
+  in_flight_ += unsent_;  // answered in order whether sent now or by the write below
+  unsent_ = 0;
   if (out_.empty()) return;
   writing_.swap(out_);
   out_.clear();
@@ -101,6 +111,9 @@ void AsyncRedis::start_read() {
     if (gen != self->generation_) return;
     if (ec) return self->fail_all(ec == asio::error::eof ? "connection closed" : "read failed");
     if (redisReaderFeed(self->reader_.get(), self->in_.data(), n) != REDIS_OK) return self->fail_all("bad reply");
+    // The commands held while others were in flight go out first: Redis works on them while the callbacks run.
+    self->start_write();
+    if (gen != self->generation_) return;
     for (;;) {
       void* raw = nullptr;
       if (redisReaderGetReply(self->reader_.get(), &raw) != REDIS_OK) return self->fail_all("bad reply");
@@ -110,12 +123,18 @@ void AsyncRedis::start_read() {
       if (self->waiting_.empty()) return self->fail_all("a reply nobody asked for");
       Waiting w = std::move(self->waiting_.front());
       self->waiting_.pop_front();
+      if (self->in_flight_ > 0) --self->in_flight_;
       if (w.internal) {
         if (reply.is_error()) return self->fail_all("authentication failed");
         continue;
       }
       w.done(std::move(reply));
       if (gen != self->generation_) return;  // the callback's own command found the connection dropped
+    }
+    // What the callbacks issued goes out now if nothing is left in flight to carry it with the next reply.
+    if (self->in_flight_ == 0) {
+      self->start_write();
+      if (gen != self->generation_) return;
     }
     self->start_read();
   });
@@ -142,6 +161,8 @@ void AsyncRedis::fail_all(const char* why) {
   out_.clear();
   writing_.clear();
   write_busy_ = false;
+  unsent_ = 0;
+  in_flight_ = 0;
   state_ = State::resting;
   rest_until_ = Clock::now() + kRest;
   spdlog::warn("redis (asynchronous reads) at {}:{}: {}; the readers take their other way for a second",

@@ -67,6 +67,10 @@ class AsyncRedis : public std::enable_shared_from_this<AsyncRedis> {
   std::string out_;      // commands not yet handed to a write
   std::string writing_;  // the bytes of the write under way
   bool write_busy_ = false;
+  size_t unsent_ = 0;     // commands in out_
+  size_t in_flight_ = 0;  // commands written (or being written) and not answered yet
+  // A command is held while others are in flight (see command()) unless this much is already held.
+  static constexpr size_t kHoldBytes = 16 * 1024;
   std::vector<char> in_;
   struct ReaderFree {
     void operator()(redisReader* r) const { redisReaderFree(r); }

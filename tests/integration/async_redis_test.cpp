@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -97,6 +98,67 @@ TEST(AsyncRedis, APipelinedBurstGetsEachReplyInOrder) {
   ASSERT_TRUE(refused[0].reply && refused[1].reply);
   EXPECT_TRUE(refused[0].reply->is_error());
   EXPECT_EQ(refused[1].reply->str, "v0");
+}
+
+// A command issued while others are in flight is held and goes out with the next reply's read (with every
+// other command issued meanwhile): commands from separate handlers, and from the callbacks of earlier ones,
+// each still get their own reply, in the order issued, and none is left unsent when the replies stop.
+TEST(AsyncRedis, CommandsIssuedWhileOthersAreInFlightAreEachAnswered) {
+  const auto config = suite_redis();
+  const std::string key = "test:async:" + random_token("", 8) + ":n";
+  asio::io_context ioc;
+  auto redis = std::make_shared<AsyncRedis>(ioc, config, 2000ms);
+  constexpr int kPosts = 300;
+  std::vector<std::int64_t> counted;         // INCR replies, in the order the callbacks ran
+  std::vector<std::int64_t> chained;         // the value a callback's own GET saw
+  std::vector<std::int64_t> at_chain_issue;  // the INCR value when that GET was issued
+  int failed = 0;
+  int left = kPosts + kPosts / 2;
+  auto finish = [&] {
+    if (--left == 0) ioc.stop();
+  };
+  // Connected first (commands issued while connecting all go out together when it is up).
+  std::optional<RedisReply> pong;
+  redis->command({"PING"}, [&](std::optional<RedisReply> r) { pong = std::move(r); });
+  while (!pong && ioc.run_one_for(2s) > 0) {
+  }
+  ASSERT_TRUE(pong);
+  for (int i = 0; i < kPosts; ++i) {
+    // Each its own handler: after the first, the others find a command in flight and are held.
+    asio::post(ioc, [&] {
+      redis->command({"INCR", key}, [&](std::optional<RedisReply> r) {
+        if (!r || r->type != RedisReply::Type::integer) {
+          ++failed;
+          return;
+        }
+        counted.push_back(r->integer);
+        // Every other callback issues a command of its own (the first does not: the held INCRs must go out
+        // with the reply's read, not only when a callback writes).
+        if (r->integer % 2 == 0) {
+          at_chain_issue.push_back(r->integer);
+          redis->command({"GET", key}, [&](std::optional<RedisReply> g) {
+            if (!g || g->type != RedisReply::Type::string) ++failed;
+            else chained.push_back(std::stoll(g->str));
+            finish();
+          });
+        }
+        finish();
+      });
+    });
+  }
+  ioc.run_for(20s);
+  EXPECT_EQ(failed, 0);
+  ASSERT_EQ(left, 0) << "commands left unanswered";
+  ASSERT_EQ(counted.size(), static_cast<size_t>(kPosts));
+  for (int i = 0; i < kPosts; ++i) EXPECT_EQ(counted[i], i + 1) << "the INCRs were answered out of order";
+  ASSERT_EQ(chained.size(), static_cast<size_t>(kPosts / 2));
+  for (size_t i = 0; i < chained.size(); ++i) {
+    EXPECT_GE(chained[i], at_chain_issue[i]) << i;  // a GET sees at least the INCR that issued it
+    if (i > 0) {
+      EXPECT_GE(chained[i], chained[i - 1]) << i;
+    }
+  }
+  EXPECT_EQ(chained.back(), kPosts);
 }
 
 TEST(AsyncRedis, NothingListeningAnswersNulloptAndTheNextSecondAtOnce) {
