@@ -28,7 +28,9 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/resource.h>
@@ -91,6 +93,42 @@ struct Stats {
   std::uint64_t sent = 0, ok = 0;
   std::map<std::string, std::uint64_t> errors;
   Clock::time_point last_done;
+};
+
+// The machine's own hiccups during the step: a thread of its own that sleeps 1 ms at a time and records how
+// late it woke. It uses almost no CPU, so its lateness is what any light thread on the machine saw: the run
+// queue when the cores are busy, and pauses of the whole (virtual) machine, which no server can answer through.
+class Sleeper {
+ public:
+  Sleeper()
+      : thread_([this] {
+          while (!stop_.load(std::memory_order_relaxed)) {
+            const auto before = Clock::now();
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            const auto late = Clock::now() - before - std::chrono::milliseconds(1);
+            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(late).count();
+            hist_.record(std::max<std::int64_t>(us, 0));
+            if (us > 10'000) ++over_10ms_;
+          }
+        }) {}
+  ~Sleeper() { stop(); }
+  Sleeper(const Sleeper&) = delete;
+  Sleeper& operator=(const Sleeper&) = delete;
+
+  // Stops the thread; the figures are final afterwards.
+  nlohmann::json stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return {{"sleeper_late_p99_ms", static_cast<double>(hist_.percentile(0.99)) / 1000.0},
+            {"sleeper_late_max_ms", static_cast<double>(hist_.max()) / 1000.0},
+            {"sleeper_late_over_10ms", over_10ms_}};
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  emtiaz::bench::Histogram hist_;
+  std::uint64_t over_10ms_ = 0;
+  std::thread thread_;  // last: starts once the rest is built
 };
 
 class Generator;
@@ -345,16 +383,19 @@ class Generator {
                           {"tick_late_p99_ms", static_cast<double>(stats_.tick_late_hist.percentile(0.99)) / 1000.0},
                           {"tick_late_max_ms", static_cast<double>(stats_.tick_late_hist.max()) / 1000.0},
                           {"loadgen_cpu_s", self_cpu_seconds()}};
+    if (sleeper_) out.update(sleeper_->stop());
     std::cout << out.dump() << std::endl;
     ids_out_.close();
     ioc_.stop();
   }
 
+  void watch_machine_with(Sleeper* s) { sleeper_ = s; }
   const Options& options() const { return o_; }
   const tcp::endpoint& endpoint() const { return endpoint_; }
   void connection_ready() { dispatch(); }
 
  private:
+  Sleeper* sleeper_ = nullptr;
   Options o_;
   asio::io_context& ioc_;
   asio::steady_timer timer_;
@@ -488,6 +529,8 @@ int main(int argc, char** argv) {
     auto o = parse(argc, argv);
     asio::io_context ioc(1);  // one thread: no locking inside Asio
     Generator g(o, ioc);
+    Sleeper sleeper;
+    g.watch_machine_with(&sleeper);
     g.start();
     ioc.run();
     return 0;
