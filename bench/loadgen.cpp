@@ -19,6 +19,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,7 +29,6 @@
 #include <map>
 #include <memory>
 #include <random>
-#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -95,6 +95,14 @@ struct Stats {
   Clock::time_point last_done;
 };
 
+// Microseconds from `from` to `to`, never negative (what the histograms record).
+std::int64_t micros(Clock::time_point from, Clock::time_point to) {
+  return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
+}
+
+// A histogram's figure (microseconds) in milliseconds, as the JSON line reports it.
+double ms(std::uint64_t us) { return static_cast<double>(us) / 1000.0; }
+
 // The machine's own hiccups during the step: a thread of its own that sleeps 1 ms at a time and records how
 // late it woke. It uses almost no CPU, so its lateness is what any light thread on the machine saw: the run
 // queue when the cores are busy, and pauses of the whole (virtual) machine, which no server can answer through.
@@ -103,11 +111,10 @@ class Sleeper {
   Sleeper()
       : thread_([this] {
           while (!stop_.load(std::memory_order_relaxed)) {
-            const auto before = Clock::now();
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            const auto late = Clock::now() - before - std::chrono::milliseconds(1);
-            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(late).count();
-            hist_.record(std::max<std::int64_t>(us, 0));
+            const auto due = Clock::now() + std::chrono::milliseconds(1);
+            std::this_thread::sleep_until(due);
+            const auto us = micros(due, Clock::now());
+            hist_.record(us);
             if (us > 10'000) ++over_10ms_;
           }
         }) {}
@@ -119,8 +126,8 @@ class Sleeper {
   nlohmann::json stop() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
-    return {{"sleeper_late_p99_ms", static_cast<double>(hist_.percentile(0.99)) / 1000.0},
-            {"sleeper_late_max_ms", static_cast<double>(hist_.max()) / 1000.0},
+    return {{"sleeper_late_p99_ms", ms(hist_.percentile(0.99))},
+            {"sleeper_late_max_ms", ms(hist_.max())},
             {"sleeper_late_over_10ms", over_10ms_}};
   }
 
@@ -204,11 +211,6 @@ class Generator {
       stats_.last_done = start_;
       tick();
     });
-  }
-
-  // Microseconds from `from` to `to`, never negative (what the histograms record).
-  static std::int64_t micros(Clock::time_point from, Clock::time_point to) {
-    return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
   }
 
   void tick() {
@@ -371,17 +373,17 @@ class Generator {
                           {"ok", stats_.ok},
                           {"achieved", static_cast<double>(stats_.ok) / window},
                           {"window_s", window},
-                          {"p50_ms", static_cast<double>(h.percentile(0.50)) / 1000.0},
-                          {"p99_ms", static_cast<double>(h.percentile(0.99)) / 1000.0},
-                          {"p999_ms", static_cast<double>(h.percentile(0.999)) / 1000.0},
-                          {"max_ms", static_cast<double>(h.max()) / 1000.0},
+                          {"p50_ms", ms(h.percentile(0.50))},
+                          {"p99_ms", ms(h.percentile(0.99))},
+                          {"p999_ms", ms(h.percentile(0.999))},
+                          {"max_ms", ms(h.max())},
                           {"mean_ms", h.mean() / 1000.0},
                           {"errors", stats_.errors},
-                          {"send_lag_p50_ms", static_cast<double>(stats_.lag_hist.percentile(0.50)) / 1000.0},
-                          {"send_lag_p99_ms", static_cast<double>(stats_.lag_hist.percentile(0.99)) / 1000.0},
-                          {"send_lag_p999_ms", static_cast<double>(stats_.lag_hist.percentile(0.999)) / 1000.0},
-                          {"tick_late_p99_ms", static_cast<double>(stats_.tick_late_hist.percentile(0.99)) / 1000.0},
-                          {"tick_late_max_ms", static_cast<double>(stats_.tick_late_hist.max()) / 1000.0},
+                          {"send_lag_p50_ms", ms(stats_.lag_hist.percentile(0.50))},
+                          {"send_lag_p99_ms", ms(stats_.lag_hist.percentile(0.99))},
+                          {"send_lag_p999_ms", ms(stats_.lag_hist.percentile(0.999))},
+                          {"tick_late_p99_ms", ms(stats_.tick_late_hist.percentile(0.99))},
+                          {"tick_late_max_ms", ms(stats_.tick_late_hist.max())},
                           {"loadgen_cpu_s", self_cpu_seconds()}};
     if (sleeper_) out.update(sleeper_->stop());
     std::cout << out.dump() << std::endl;
