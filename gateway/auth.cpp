@@ -33,6 +33,26 @@ struct Cache {
     if (entries.size() >= entries_max) entries.clear();
     entries[hash] = Entry{std::move(found), at};
   }
+
+  // Not under mu: `hash`'s lookup ahead of its entry's expiry (AuthOptions::later runs it on a worker). A failed
+  // one leaves the entry to expire; the request after that meets the failure itself.
+  void look_up_ahead(const TokenLookup& lookup, const std::string& token, const std::string& hash, size_t entries_max) {
+    const auto at = std::chrono::steady_clock::now();
+    try {
+      auto found = lookup(token, hash);
+      std::lock_guard lock(mu);
+      store(hash, std::move(found), at, entries_max);
+    } catch (const std::exception& e) {
+      spdlog::warn("auth: lookup ahead of expiry failed ({}); the entry expires", e.what());
+      end_refresh(hash);
+    }
+  }
+
+  // Not under mu: the lookup ahead for `hash` ended without an answer (failed, or never started).
+  void end_refresh(const std::string& hash) {
+    std::lock_guard lock(mu);
+    if (auto it = entries.find(hash); it != entries.end()) it->second.refreshing = false;
+  }
 };
 
 constexpr std::chrono::seconds kStaleOnOutage{30};
@@ -51,6 +71,8 @@ Authenticator make_caching_authenticator(AuthOptions options, TokenLookup lookup
     const auto hash = sha256_hex(token);
     const auto now = std::chrono::steady_clock::now();
     std::optional<Entry> stale;
+    std::optional<Principal> cached;  // the answer when the entry is within its TTL
+    bool ahead = false;
     {
       std::lock_guard lock(cache->mu);
       if (auto it = cache->entries.find(hash); it != cache->entries.end()) {
@@ -59,26 +81,22 @@ Authenticator make_caching_authenticator(AuthOptions options, TokenLookup lookup
         if (age < options.cache_ttl) {
           // In its last quarter: one lookup ahead, on a worker, so a token in use never expires on an I/O thread
           // (where a miss moves the request, and every request with that token meanwhile, to a worker).
-          if (options.later && !e.refreshing && age >= options.cache_ttl - options.cache_ttl / 4) {
-            e.refreshing = true;
-            auto ahead = [cache, lookup, token, hash, max = options.cache_entries_max] {
-              const auto at = std::chrono::steady_clock::now();
-              try {
-                auto found = lookup(token, hash);
-                std::lock_guard lock(cache->mu);
-                cache->store(hash, std::move(found), at, max);
-              } catch (const std::exception& ex) {
-                spdlog::warn("auth: lookup ahead of expiry failed ({}); the entry expires", ex.what());
-                std::lock_guard lock(cache->mu);
-                if (auto it = cache->entries.find(hash); it != cache->entries.end()) it->second.refreshing = false;
-              }
-            };
-            if (!options.later(std::move(ahead))) e.refreshing = false;
-          }
-          return e.principal;
+          ahead = options.later && !e.refreshing && age >= options.cache_ttl - options.cache_ttl / 4;
+          if (ahead) e.refreshing = true;
+          cached = e.principal;
+          if (!ahead) return cached;
+        } else {
+          stale = e;
         }
-        stale = e;
       }
+    }
+    if (ahead) {
+      // Handed over after the lock is released: the hand-over may wake a worker.
+      auto task = [cache, lookup, token, hash, max = options.cache_entries_max] {
+        cache->look_up_ahead(lookup, token, hash, max);
+      };
+      if (!options.later(std::move(task))) cache->end_refresh(hash);
+      return cached;
     }
     std::optional<Principal> found;
     try {
