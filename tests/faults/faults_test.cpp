@@ -59,6 +59,7 @@ constexpr auto kLoadBetweenFaults = 4s;
 constexpr auto kMinLoad = 65s;
 constexpr auto kRecoveryWait = 90s;        // a fault not recovered within this is reported
 constexpr auto kGiveUpRetrying = 150s;     // a request still without a definitive answer after this is "in doubt"
+constexpr auto kSayStuckAfter = 30s;       // a request still retried after this is printed at once
 constexpr auto kClientTimeout = 12s;       // the gateway's own command deadline is 5 s
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {
@@ -159,6 +160,7 @@ struct Fault {
 
 struct Record {
   std::atomic<long> requests{0}, ok{0}, expected_4xx{0}, retries{0}, in_doubt{0}, stale_reads{0};
+  std::atomic<long> stuck{0};  // requests retried longer than kSayStuckAfter
   std::mutex mu;
   std::map<std::string, long> non2xx;     // "op status code" -> count
   std::vector<std::string> unexpected;    // definitive answers the model did not allow
@@ -272,6 +274,7 @@ class Client {
     const auto started = Clock::now();
     auto backoff = 100ms;
     int attempts = 0;
+    bool said_stuck = false;
     while (true) {
       ++attempts;
       const auto sent = Clock::now();
@@ -295,6 +298,14 @@ class Client {
           record_.note_non2xx(op, r);
         }
         return {std::move(r), true, attempts};
+      }
+      if (!said_stuck && Clock::now() - started > kSayStuckAfter) {
+        // Said while it happens: if the network has stopped answering, the suite's output shows when and what.
+        said_stuck = true;
+        ++record_.stuck;
+        std::fprintf(stderr, "[faults %s] client %d: %s %s key %s has no definitive answer after %d attempts; last: %s\n",
+                     now_text().c_str(), index_, method.c_str(), target.c_str(), idem_key.c_str(), attempts,
+                     r.describe().substr(0, 300).c_str());
       }
       if (Clock::now() - started > kGiveUpRetrying) {
         ++record_.in_doubt;
@@ -921,9 +932,17 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
   const auto load_end_wall = std::chrono::system_clock::now();
   std::fprintf(stderr, "[faults %s] load ended after %.1f s\n", now_text().c_str(),
                seconds_between(load_started, load_ended));
+  if (record.in_doubt > 0) {
+    failures.push_back(std::to_string(record.in_doubt.load()) +
+                       " request(s) had no definitive answer within the retry limit: the network stopped answering");
+    for (const char* part : {"wallet", "gateway", "clearing", "broker", "mariadb"}) {
+      std::fprintf(stderr, "---- last lines of %s.log at the end of the load\n%s\n", part, net.log_tail(part, 40).c_str());
+    }
+  }
   if (!failures.empty()) {
     // The network did not come back: checking every member against it would only wait on time-outs.
     for (const auto& f : failures) ADD_FAILURE() << "fault: " << f;
+    for (const auto& u : record.unexpected) ADD_FAILURE() << "unexpected answer: " << u;
     keep_logs(net, run_id);
     return;
   }
@@ -1247,6 +1266,7 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
   row("answered the expected 4xx (must have no effect)", std::to_string(record.expected_4xx.load()));
   row("retries (extra attempts, same key and body)", std::to_string(record.retries.load()));
   row("2xx earns checked", std::to_string(earns_2xx));
+  row("requests retried longer than 30 s", std::to_string(record.stuck.load()));
   row("requests left in doubt (must be 0)", std::to_string(record.in_doubt.load()));
   row("faults injected", std::to_string(record.faults.size()));
   row("effects lost (must be 0)", std::to_string(lost));
