@@ -16,6 +16,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <spdlog/spdlog.h>
+
 namespace emtiaz::gateway {
 
 // A thread-safe map from string keys to values with an optional time to live and a size bound. Sharded by
@@ -54,7 +56,10 @@ class LookupCache {
           auto task = [this, key, load, at] {
             try {
               reload(key, load, at);
+            } catch (const std::exception& e) {
+              spdlog::warn("cache: a reload ahead of expiry failed (the entry expires as usual): {}", e.what());
             } catch (...) {
+              spdlog::warn("cache: a reload ahead of expiry failed (the entry expires as usual)");
             }
           };
           if (!later(std::move(task))) end_refresh(key, at);

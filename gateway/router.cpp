@@ -120,8 +120,11 @@ HttpResponse Router::dispatch(HttpRequest& req, const Route* found, std::map<std
     if (!(found->roles & role)) return problem_response(ctx, problem(Code::forbidden, "this principal may not call this route"));
     if (principal->suspended) return problem_response(ctx, problem(Code::partner_suspended, "this partner is suspended"));
     if (limit_ && !req.limits_counted) {
-      req.limits_counted = true;  // counted once, also when the request moves from an I/O thread to a worker
-      if (auto wait = limit_(*principal)) {
+      // Counted once, also when the request moves from an I/O thread to a worker; a limiter that would wait
+      // for its counter throws WouldBlock before counting, and the request is counted on the worker.
+      auto wait = limit_(*principal);
+      req.limits_counted = true;
+      if (wait) {
         auto r = problem_response(ctx, problem(Code::rate_limited, "too many requests for this API key; slow down"));
         r.headers.emplace_back("Retry-After", std::to_string(*wait));
         return r;

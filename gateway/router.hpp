@@ -37,7 +37,8 @@ struct Route {
 // Resolves a bearer token to a principal (nullopt: unknown or revoked token).
 using Authenticator = std::function<std::optional<Principal>(const std::string& token)>;
 
-// Says whether a principal is over its request rate: nullopt to proceed, or the seconds to wait.
+// Says whether a principal is over its request rate: nullopt to proceed, or the seconds to wait. On an I/O
+// thread it may throw WouldBlock (it would wait for its shared counter): the request is then counted on a worker.
 using RateLimiter = std::function<std::optional<int>(const Principal&)>;
 
 class Router {
