@@ -752,18 +752,22 @@ void register_points_routes(Router& router, App& app) {
                     };
                     auto partner = str(5);
                     bool own = !is_partner || (partner.is_string() && partner.get<std::string>() == ctx.principal.partner_id);
-                    items.push_back({{"id", std::string(rs->getString(2))},
-                                     {"type", std::string(rs->getString(3))},
-                                     {"points", rs->getInt64(4)},
-                                     {"at", format_rfc3339(parse_sql_time(rs->getString(11)), t->timezone, TimePrecision::micros)},
-                                     {"partner_id", partner},
-                                     {"partner_name", str(6)},
-                                     {"receipt_id", own ? str(7) : nlohmann::json(nullptr)},
-                                     {"reason", str(8)},
-                                     {"earn_id", str(9)},
-                                     {"redemption_id", str(10)}});
+                    // Filled field by field: a braced list builds a two-element array per field first.
+                    nlohmann::json item(nlohmann::json::value_t::object);
+                    item["id"] = std::string(rs->getString(2));
+                    item["type"] = std::string(rs->getString(3));
+                    item["points"] = rs->getInt64(4);
+                    item["at"] = format_rfc3339(parse_sql_time(rs->getString(11)), t->timezone, TimePrecision::micros);
+                    item["partner_id"] = std::move(partner);
+                    item["partner_name"] = str(6);
+                    item["receipt_id"] = own ? str(7) : nlohmann::json(nullptr);
+                    item["reason"] = str(8);
+                    item["earn_id"] = str(9);
+                    item["redemption_id"] = str(10);
+                    items.push_back(std::move(item));
                   }
-                  nlohmann::json out = {{"items", items},
+                  // Moved, not copied: an initializer list copies what it is given (a whole page, again).
+                  nlohmann::json out = {{"items", std::move(items)},
                                         {"next_cursor", more ? nlohmann::json(encode_cursor("txn", last)) : nlohmann::json(nullptr)}};
                   return json_response(200, out);
                 });
