@@ -21,26 +21,30 @@ Instant instant_at(const nlohmann::json& j, const char* field) { return from_mic
 
 }  // namespace
 
+// The to_json functions fill their objects field by field: a braced list (`json{{"id", ...}, ...}`) builds a
+// two-element array for every field before the object, and a member's state is serialised by every command
+// that changes it (wallet/wallet_service.cpp).
 std::int64_t to_micros(Instant t) { return t.time_since_epoch().count(); }
 Instant from_micros(std::int64_t micros) { return Instant{std::chrono::microseconds{micros}}; }
 
 void to_json(nlohmann::json& j, const Lot& lot) {
-  j = nlohmann::json{{"id", lot.id},
-                     {"issuer", lot.issuer},
-                     {"issue_price_irr", lot.issue_price_irr},
-                     {"fee_bps", lot.fee_bps},
-                     {"earn_id", lot.earn_id},
-                     {"amount_irr", lot.amount_irr},
-                     {"points", lot.points},
-                     {"remaining", lot.remaining},
-                     {"created_at", to_micros(lot.created_at)},
-                     {"available_at", to_micros(lot.available_at)},
-                     {"expires_at", to_micros(lot.expires_at)},
-                     {"seq", lot.seq},
-                     {"pending", lot.pending},
-                     {"expired", lot.expired},
-                     {"refunded_irr", lot.refunded_irr},
-                     {"clawed_back", lot.clawed_back}};
+  j = nlohmann::json(nlohmann::json::value_t::object);
+  j["id"] = lot.id;
+  j["issuer"] = lot.issuer;
+  j["issue_price_irr"] = lot.issue_price_irr;
+  j["fee_bps"] = lot.fee_bps;
+  j["earn_id"] = lot.earn_id;
+  j["amount_irr"] = lot.amount_irr;
+  j["points"] = lot.points;
+  j["remaining"] = lot.remaining;
+  j["created_at"] = to_micros(lot.created_at);
+  j["available_at"] = to_micros(lot.available_at);
+  j["expires_at"] = to_micros(lot.expires_at);
+  j["seq"] = lot.seq;
+  j["pending"] = lot.pending;
+  j["expired"] = lot.expired;
+  j["refunded_irr"] = lot.refunded_irr;
+  j["clawed_back"] = lot.clawed_back;
 }
 
 void from_json(const nlohmann::json& j, Lot& lot) {
@@ -63,10 +67,11 @@ void from_json(const nlohmann::json& j, Lot& lot) {
 }
 
 void to_json(nlohmann::json& j, const Allocation& allocation) {
-  j = nlohmann::json{{"lot_id", allocation.lot_id},
-                     {"held", allocation.held},
-                     {"captured", allocation.captured},
-                     {"refunded", allocation.refunded}};
+  j = nlohmann::json(nlohmann::json::value_t::object);
+  j["lot_id"] = allocation.lot_id;
+  j["held"] = allocation.held;
+  j["captured"] = allocation.captured;
+  j["refunded"] = allocation.refunded;
 }
 
 void from_json(const nlohmann::json& j, Allocation& allocation) {
@@ -77,17 +82,18 @@ void from_json(const nlohmann::json& j, Allocation& allocation) {
 }
 
 void to_json(nlohmann::json& j, const Redemption& redemption) {
-  j = nlohmann::json{{"id", redemption.id},
-                     {"partner_id", redemption.partner_id},
-                     {"redeem_value_irr", redemption.redeem_value_irr},
-                     {"status", redemption.status},
-                     {"points", redemption.points},
-                     {"points_captured", redemption.points_captured},
-                     {"points_refunded", redemption.points_refunded},
-                     {"created_at", to_micros(redemption.created_at)},
-                     {"expires_at", to_micros(redemption.expires_at)},
-                     {"seq", redemption.seq},
-                     {"allocations", redemption.allocations}};
+  j = nlohmann::json(nlohmann::json::value_t::object);
+  j["id"] = redemption.id;
+  j["partner_id"] = redemption.partner_id;
+  j["redeem_value_irr"] = redemption.redeem_value_irr;
+  j["status"] = redemption.status;
+  j["points"] = redemption.points;
+  j["points_captured"] = redemption.points_captured;
+  j["points_refunded"] = redemption.points_refunded;
+  j["created_at"] = to_micros(redemption.created_at);
+  j["expires_at"] = to_micros(redemption.expires_at);
+  j["seq"] = redemption.seq;
+  j["allocations"] = redemption.allocations;
 }
 
 void from_json(const nlohmann::json& j, Redemption& redemption) {
@@ -105,11 +111,12 @@ void from_json(const nlohmann::json& j, Redemption& redemption) {
 }
 
 void to_json(nlohmann::json& j, const MemberState& state) {
-  j = nlohmann::json{{"lots", state.lots},
-                     {"redemptions", state.redemptions},
-                     {"debt", state.debt},
-                     {"next_seq", state.next_seq},
-                     {"as_of", to_micros(state.as_of)}};
+  j = nlohmann::json(nlohmann::json::value_t::object);
+  j["lots"] = state.lots;
+  j["redemptions"] = state.redemptions;
+  j["debt"] = state.debt;
+  j["next_seq"] = state.next_seq;
+  j["as_of"] = to_micros(state.as_of);
 }
 
 bool contains_float(const nlohmann::json& j) {
@@ -130,14 +137,15 @@ void from_json(const nlohmann::json& j, MemberState& state) {
 }
 
 void to_json(nlohmann::json& j, const Movement& movement) {
-  j = nlohmann::json{{"type", movement.type},
-                     {"points", movement.points},
-                     {"lot_id", movement.lot_id},
-                     {"issuer", movement.issuer},
-                     {"partner_id", movement.partner_id},
-                     {"redemption_id", movement.redemption_id},
-                     {"earn_id", movement.earn_id},
-                     {"at", to_micros(movement.at)}};
+  j = nlohmann::json(nlohmann::json::value_t::object);
+  j["type"] = movement.type;
+  j["points"] = movement.points;
+  j["lot_id"] = movement.lot_id;
+  j["issuer"] = movement.issuer;
+  j["partner_id"] = movement.partner_id;
+  j["redemption_id"] = movement.redemption_id;
+  j["earn_id"] = movement.earn_id;
+  j["at"] = to_micros(movement.at);
 }
 
 void from_json(const nlohmann::json& j, Movement& movement) {
@@ -152,7 +160,9 @@ void from_json(const nlohmann::json& j, Movement& movement) {
 }
 
 void to_json(nlohmann::json& j, const ExpiringPoints& expiring) {
-  j = nlohmann::json{{"points", expiring.points}, {"expires_at", to_micros(expiring.expires_at)}};
+  j = nlohmann::json(nlohmann::json::value_t::object);
+  j["points"] = expiring.points;
+  j["expires_at"] = to_micros(expiring.expires_at);
 }
 
 void from_json(const nlohmann::json& j, ExpiringPoints& expiring) {
@@ -161,10 +171,11 @@ void from_json(const nlohmann::json& j, ExpiringPoints& expiring) {
 }
 
 void to_json(nlohmann::json& j, const Balance& balance) {
-  j = nlohmann::json{{"available", balance.available},
-                     {"pending", balance.pending},
-                     {"held", balance.held},
-                     {"expiring", balance.expiring}};
+  j = nlohmann::json(nlohmann::json::value_t::object);
+  j["available"] = balance.available;
+  j["pending"] = balance.pending;
+  j["held"] = balance.held;
+  j["expiring"] = balance.expiring;
 }
 
 void from_json(const nlohmann::json& j, Balance& balance) {
