@@ -1,119 +1,47 @@
 #include "gateway/auth.hpp"
 
-#include <spdlog/spdlog.h>
 
 #include <memory>
-#include <mutex>
-#include <unordered_map>
 
 #include "common/crypto.hpp"
 #include "common/http_server.hpp"
+#include "gateway/lookup_cache.hpp"
 #include "partners/partner_repository.hpp"
 #include "tenants/tenant_repository.hpp"
 
 namespace emtiaz::gateway {
 namespace {
 
-struct Entry {
+// What a token resolved to, unknown or revoked included: a negative answer is kept as long as a positive one.
+struct Answer {
   std::optional<Principal> principal;
-  std::chrono::steady_clock::time_point fetched;
-  bool refreshing = false;  // a lookup was handed to AuthOptions::later and has not ended
 };
 
-// Keyed by the token's hash, so that the cache holds no secrets either.
-struct Cache {
-  std::mutex mu;
-  std::unordered_map<std::string, Entry> entries;
-
-  // Under mu: caps the map, then keeps `found` as fetched at `at`.
-  void store(const std::string& hash, std::optional<Principal> found, std::chrono::steady_clock::time_point at,
-             size_t entries_max) {
-    // Bounded: a flood of random tokens must not grow memory without limit. Dropping everything is crude
-    // but cheap, and the next second refills the cache with the tokens in actual use.
-    if (entries.size() >= entries_max) entries.clear();
-    entries[hash] = Entry{std::move(found), at};
-  }
-
-  // Not under mu: `hash`'s lookup ahead of its entry's expiry (AuthOptions::later runs it on a worker). A failed
-  // one leaves the entry to expire; the request after that meets the failure itself.
-  void look_up_ahead(const TokenLookup& lookup, const std::string& token, const std::string& hash, size_t entries_max) {
-    const auto at = std::chrono::steady_clock::now();
-    try {
-      auto found = lookup(token, hash);
-      std::lock_guard lock(mu);
-      store(hash, std::move(found), at, entries_max);
-    } catch (const std::exception& e) {
-      spdlog::warn("auth: lookup ahead of expiry failed ({}); the entry expires", e.what());
-      end_refresh(hash);
-    }
-  }
-
-  // Not under mu: the lookup ahead for `hash` ended without an answer (failed, or never started).
-  void end_refresh(const std::string& hash) {
-    std::lock_guard lock(mu);
-    if (auto it = entries.find(hash); it != entries.end()) it->second.refreshing = false;
-  }
-};
-
+// A lookup that fails (MySQL away) is answered from an entry at most this old rather than with a 5xx.
 constexpr std::chrono::seconds kStaleOnOutage{30};
 
 }  // namespace
 
 Authenticator make_caching_authenticator(AuthOptions options, TokenLookup lookup) {
-  auto cache = std::make_shared<Cache>();
-  return [options = std::move(options), lookup = std::move(lookup), cache](const std::string& token) -> std::optional<Principal> {
+  // Keyed by the token's hash, so that the cache holds no secrets. Bounded: a flood of random tokens must not
+  // grow memory without limit (a full shard is emptied; the tokens in actual use come back within a second).
+  auto cache = std::make_shared<LookupCache<Answer>>(options.cache_ttl, options.cache_entries_max, kStaleOnOutage);
+  auto shared_lookup = std::make_shared<TokenLookup>(std::move(lookup));
+  return [options = std::move(options), shared_lookup, cache](const std::string& token) -> std::optional<Principal> {
     if (token.empty() || token.size() > 512) return std::nullopt;
     if (!options.admin_token.empty() && constant_time_equal(token, options.admin_token)) {
       Principal p;
       p.kind = Principal::Kind::admin;
       return p;
     }
-    const auto hash = sha256_hex(token);
-    const auto now = std::chrono::steady_clock::now();
-    std::optional<Entry> stale;
-    std::optional<Principal> cached;  // the answer when the entry is within its TTL
-    bool ahead = false;
-    {
-      std::lock_guard lock(cache->mu);
-      if (auto it = cache->entries.find(hash); it != cache->entries.end()) {
-        auto& e = it->second;
-        const auto age = now - e.fetched;
-        if (age < options.cache_ttl) {
-          // In its last quarter: one lookup ahead, on a worker, so a token in use never expires on an I/O thread
-          // (where a miss moves the request, and every request with that token meanwhile, to a worker).
-          ahead = options.later && !e.refreshing && age >= options.cache_ttl - options.cache_ttl / 4;
-          if (ahead) e.refreshing = true;
-          cached = e.principal;
-          if (!ahead) return cached;
-        } else {
-          stale = e;
-        }
-      }
-    }
-    if (ahead) {
-      // Handed over after the lock is released: the hand-over may wake a worker.
-      auto task = [cache, lookup, token, hash, max = options.cache_entries_max] {
-        cache->look_up_ahead(lookup, token, hash, max);
-      };
-      if (!options.later(std::move(task))) cache->end_refresh(hash);
-      return cached;
-    }
-    std::optional<Principal> found;
-    try {
-      found = lookup(token, hash);
-    } catch (const std::exception& e) {
-      if (stale && now - stale->fetched < kStaleOnOutage) {
-        spdlog::warn("auth: lookup failed ({}); using an answer cached {} ms ago", e.what(),
-                     std::chrono::duration_cast<std::chrono::milliseconds>(now - stale->fetched).count());
-        return stale->principal;
-      }
-      throw;
-    }
-    {
-      std::lock_guard lock(cache->mu);
-      cache->store(hash, found, now, options.cache_entries_max);
-    }
-    return found;
+    auto hash = sha256_hex(token);
+    // With `later`, a token in use is looked up again on a worker in the last quarter of its entry's life, so
+    // that it never expires on an I/O thread (where a miss moves the request, and every request with that
+    // token meanwhile, to a worker). The load owns its copies: it may run after this returns.
+    auto answer = cache->get(
+        hash, [shared_lookup, token, hash] { return std::optional<Answer>(Answer{(*shared_lookup)(token, hash)}); },
+        options.later);
+    return answer ? answer->principal : std::nullopt;
   };
 }
 

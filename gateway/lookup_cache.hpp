@@ -27,10 +27,13 @@ template <typename V>
 class LookupCache {
  public:
   using Clock = std::chrono::steady_clock;
-  // ttl of zero: entries never expire.
-  LookupCache(std::chrono::milliseconds ttl, size_t capacity) : ttl_(ttl), per_shard_(capacity / kShards + 1) {}
+  // ttl of zero: entries never expire. stale_on_failure: when a load throws, an entry loaded less than this
+  // long ago is answered instead (an outage of what `load` reads does not stop what was just known); zero: the
+  // failure propagates.
+  LookupCache(std::chrono::milliseconds ttl, size_t capacity,
+              std::chrono::milliseconds stale_on_failure = std::chrono::milliseconds(0))
+      : ttl_(ttl), stale_on_failure_(stale_on_failure), per_shard_(capacity / kShards + 1) {}
 
-  using Load = std::function<std::optional<V>()>;
   // Runs a task on another thread (HttpServer::post_to_workers); false: it could not.
   using Later = std::function<bool(std::function<void()>)>;
 
@@ -40,7 +43,9 @@ class LookupCache {
   // reload to `later` and still answers the cached value, so a key in steady use is replaced before it
   // expires and a request on an I/O thread does not find it missing (a miss needs MySQL: the request moves
   // to a worker, and every request for that key meanwhile does too). Nothing older than the ttl is answered.
-  // `load` must then own what it captures: it may run after get() has returned.
+  // `load` (a callable returning std::optional<V>) must then own what it captures: it may run after get() has
+  // returned.
+  template <typename Load>
   std::optional<V> get(const std::string& key, const Load& load, const Later& later = {}) {
     auto& s = shard(key);
     std::uint64_t epoch;
@@ -68,7 +73,12 @@ class LookupCache {
       }
       epoch = s.epoch;
     }
-    return reload(key, load, epoch);
+    try {
+      return reload(key, load, epoch);
+    } catch (const std::exception& e) {
+      if (auto v = recent(key, e)) return v;
+      throw;
+    }
   }
 
   // The cached value without loading one.
@@ -123,8 +133,22 @@ class LookupCache {
     if (it == s.map.end() || expired(it->second)) return std::nullopt;
     return it->second.value;
   }
+  // After a failed load: the entry for key if it was loaded less than stale_on_failure_ ago.
+  std::optional<V> recent(const std::string& key, const std::exception& failure) {
+    if (stale_on_failure_.count() == 0) return std::nullopt;
+    auto& s = shard(key);
+    std::lock_guard lock(s.mu);
+    auto it = s.map.find(key);
+    if (it == s.map.end()) return std::nullopt;
+    const auto age = Clock::now() - (it->second.expires - ttl_);
+    if (age >= stale_on_failure_) return std::nullopt;
+    spdlog::warn("cache: a load failed ({}); answering what was loaded {} ms ago", failure.what(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(age).count());
+    return it->second.value;
+  }
   // Loads key's value and caches it unless an invalidation ran since `epoch` (what was read may then be older
   // than the change). A reload in the background that fails or finds nothing leaves the entry to expire.
+  template <typename Load>
   std::optional<V> reload(const std::string& key, const Load& load, std::uint64_t epoch) {
     const auto loaded_at = Clock::now();  // the value is at least this old
     std::optional<V> v;
@@ -155,6 +179,7 @@ class LookupCache {
   }
 
   std::chrono::milliseconds ttl_;
+  std::chrono::milliseconds stale_on_failure_;
   size_t per_shard_;
   std::array<Shard, kShards> shards_;
 };

@@ -108,6 +108,32 @@ TEST(LookupCache, EntriesExpireAfterTheirTimeToLive) {
   EXPECT_FALSE(cache.find("p"));
 }
 
+// A load that fails is answered from an entry loaded less than stale_on_failure ago, never from an older one,
+// and not at all without that window.
+TEST(LookupCache, AFailedLoadIsAnsweredFromARecentEntryOnlyWithinItsWindow) {
+  bool down = false;
+  int loads = 0;
+  auto load = [&]() -> std::optional<int> {
+    if (down) throw std::runtime_error("down");
+    return ++loads;
+  };
+  LookupCache<int> cache(20ms, 100, 150ms);
+  EXPECT_EQ(cache.get("k", load), 1);
+  std::this_thread::sleep_for(40ms);  // expired, 40 ms old
+  down = true;
+  EXPECT_EQ(cache.get("k", load), 1);
+  EXPECT_THROW(cache.get("never-loaded", load), std::runtime_error);
+  std::this_thread::sleep_for(150ms);  // older than the window
+  EXPECT_THROW(cache.get("k", load), std::runtime_error);
+
+  LookupCache<int> strict(20ms, 100);
+  down = false;
+  EXPECT_EQ(strict.get("k", load), 2);
+  std::this_thread::sleep_for(40ms);
+  down = true;
+  EXPECT_THROW(strict.get("k", load), std::runtime_error);
+}
+
 // The time to live counts from before the load: a slow load does not make its value live longer.
 TEST(LookupCache, TimeToLiveCountsFromBeforeTheLoad) {
   LookupCache<int> cache(50ms, 100);
