@@ -132,6 +132,21 @@ if asc:
       f"**{asc.get('audit_s', 0):.2f} s**, exit {asc.get('rc')}, peak RSS {asc.get('peak_rss_kb', 0) / 1024:.0f} MiB (seeding took {asc.get('seed_s', 0):.0f} s).")
 w("")
 
+sc = kind("state_codec")
+if sc:
+    w("## The member state's cost by its size")
+    w("")
+    w("The wallet parses a member's state and serialises it again for every command that changes the member "
+      "(MySQL's row and Redis' copy are the same text), and the state keeps every captured redemption "
+      "(docs/performance.md, thirteenth session). CPU only, this machine, median of many rounds "
+      "(`bench/state_codec.cpp`):")
+    w("")
+    w("| lots | captured redemptions | bytes | build + dump µs | parse µs |")
+    w("|---:|---:|---:|---:|---:|")
+    for r in sc:
+        w(f"| {r['lots']} | {r['redemptions']:,} | {r['bytes']:,} | {r['dump_us']:.1f} | {r['parse_us']:.1f} |")
+    w("")
+
 bd = one("breakdown")
 if bd and bd.get("series"):
     ser = bd["series"]

@@ -105,7 +105,7 @@ cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=
     -DEMTIAZ_DEVBROKER_RDKAFKA="$MOCK_LIB" >/dev/null
 # Only the programs the benchmark runs (the unit tests are not needed here).
 nice cmake --build build-bench -j2 --target emtiaz-gateway emtiaz-wallet emtiaz-clearing emtiaz-devbroker \
-    emtiaz-audit emtiaz-loadgen emtiaz-bare-server emtiaz-kafka-echo emtiaz-mysql-commit >/dev/null
+    emtiaz-audit emtiaz-loadgen emtiaz-bare-server emtiaz-kafka-echo emtiaz-mysql-commit emtiaz-state-codec >/dev/null
 fi
 
 # --------------------------------------------------------------------------------------------- network
@@ -280,6 +280,9 @@ out="$("$BUILD/bench/emtiaz-kafka-echo" --bootstrap-file "$EMTIAZ_KAFKA_BOOTSTRA
     --inflight 256 --duration "$STEP" --fetch-wait-ms "${EMTIAZ_KAFKA_FETCH_WAIT_MS:-1}")"
 record "{\"kind\":\"kafka\",\"r\":$out}"
 echo "$out" >&2
+
+say "the member state's cost by its size (CPU only: build + dump, parse)"
+while read -r line; do record "$line"; echo "$line" >&2; done < <("$BUILD/bench/emtiaz-state-codec")
 
 # --------------------------------------------------------------------------------------------- load
 wallet_commands() { curl -s "$EMTIAZ_WALLET_ADMIN_URL/metrics" | awk '/^emtiaz_wallet_commands_total /{print $2}'; }

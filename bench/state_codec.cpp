@@ -1,0 +1,94 @@
+// What a member's state costs the wallet by its size: the state is parsed from MySQL or Redis and serialised
+// again by every command that changes it (wallet/wallet_service.cpp), and it grows with the member's history
+// (every captured redemption stays in it: docs/performance.md, thirteenth session). For states of 5 lots and
+// N captured redemptions, prints one JSON line per N: the text's bytes and the median microseconds to build
+// and dump it, and to parse it back. CPU only; no server.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "points/points_json.hpp"
+
+using namespace emtiaz::points;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// An id like the services' (a prefix and 24 base62 characters), distinct per n.
+std::string id(const char* prefix, int n) {
+  static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string out = std::string(prefix) + "_";
+  unsigned long long x = 0x9E3779B97F4A7C15ull * static_cast<unsigned long long>(n + 1);
+  for (int i = 0; i < 24; ++i) {
+    out += digits[x % 62];
+    x = x / 62 + 0x2545F4914F6CDD1Dull * static_cast<unsigned long long>(i + 1);
+  }
+  return out;
+}
+
+MemberState state_with(int redemptions) {
+  MemberState s;
+  const auto t0 = from_micros(1796407620722461);
+  for (int i = 0; i < 5; ++i) {
+    Lot l;
+    l.id = id("lot", i);
+    l.issuer = id("prt", i % 3);
+    l.issue_price_irr = 1000;
+    l.fee_bps = 150;
+    l.earn_id = id("ern", i);
+    l.amount_irr = 10'000'000;
+    l.points = 100'000;
+    l.remaining = 100'000 - redemptions;
+    l.created_at = l.available_at = t0;
+    l.expires_at = t0 + std::chrono::hours(24 * 365);
+    l.seq = i + 1;
+    s.lots.push_back(l);
+  }
+  for (int i = 0; i < redemptions; ++i) {
+    Redemption r;
+    r.id = id("red", 1000 + i);
+    r.partner_id = id("prt", 10 + i % 20);
+    r.redeem_value_irr = 900;
+    r.status = RedemptionStatus::captured;
+    r.points = r.points_captured = 1;
+    r.created_at = t0 + std::chrono::seconds(i);
+    r.expires_at = r.created_at + std::chrono::minutes(15);
+    r.seq = 6 + i;
+    r.allocations.push_back({s.lots[static_cast<std::size_t>(i % 5)].id, 0, 1, 0});
+    s.redemptions.push_back(r);
+  }
+  s.next_seq = 6 + redemptions;
+  return s;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main() {
+  for (int n : {0, 10, 40, 100, 365}) {
+    const auto state = state_with(n);
+    std::string text;
+    std::vector<double> dump_us, parse_us;
+    const int rounds = n >= 100 ? 200 : 1000;
+    for (int i = 0; i < rounds; ++i) {
+      const auto a = Clock::now();
+      nlohmann::json j = state;
+      text = j.dump();
+      const auto b = Clock::now();
+      MemberState back = nlohmann::json::parse(text).get<MemberState>();
+      const auto c = Clock::now();
+      if (back.redemptions.size() != state.redemptions.size()) return 1;
+      dump_us.push_back(std::chrono::duration<double, std::micro>(b - a).count());
+      parse_us.push_back(std::chrono::duration<double, std::micro>(c - b).count());
+    }
+    std::printf("{\"kind\":\"state_codec\",\"lots\":5,\"redemptions\":%d,\"bytes\":%zu,\"dump_us\":%.1f,\"parse_us\":%.1f}\n", n,
+                text.size(), median(dump_us), median(parse_us));
+  }
+  return 0;
+}
