@@ -1,6 +1,5 @@
 #include "gateway/auth.hpp"
 
-
 #include <memory>
 
 #include "common/crypto.hpp"
