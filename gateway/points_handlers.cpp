@@ -18,6 +18,7 @@
 #include "gateway/pagination.hpp"
 #include "partners/partner_repository.hpp"
 #include "tenants/tenant_repository.hpp"
+#include "wallet/archive.hpp"
 #include "wallet/views.hpp"
 #include "wallet/wallet_service.hpp"
 
@@ -493,6 +494,27 @@ void ask_view(const std::shared_ptr<Deps>& d, AsyncRedis& redis, const HttpRespo
 }
 
 // The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
+// A redemption the wallet archived once it was finished (wallet/archive.hpp); nullopt when there is none.
+std::optional<wallet::ArchivedRedemption> archived_redemption(Deps& d, const std::string& tenant_id,
+                                                              const std::string& member_id, const std::string& id) {
+  return d.app.mysql.run([&](sql::Connection& c) -> std::optional<wallet::ArchivedRedemption> {
+    auto st = prepare(c, "SELECT kind, receipt_id, record FROM member_archive WHERE tenant_id = ? AND member_id = ? "
+                         "AND id = ?");
+    st->setString(1, tenant_id);
+    st->setString(2, member_id);
+    st->setString(3, id);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    if (!rs->next()) return std::nullopt;
+    wallet::ArchiveRow row;
+    row.id = id;
+    row.kind = rs->getString(1);
+    row.receipt_id = rs->isNull(2) ? std::string() : std::string(rs->getString(2));
+    row.record = rs->getString(3);
+    auto r = wallet::archived_redemption(row);
+    return r;
+  });
+}
+
 wallet::WalletState load_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
   if (auto s = cached_state(d, tenant_id, member_id)) return *s;
   return stored_state(d, tenant_id, member_id);
@@ -706,12 +728,16 @@ void register_points_routes(Router& router, App& app) {
                 if (!member) return fail(ctx, problem(Code::not_found, "no such redemption"));
                 auto state = load_state(*d, t->id, *member);
                 auto now = now_utc();
-                points::MemberState as_of = state.points;
-                (void)points::advance(as_of, now);
-                const auto* r = points::find_redemption(as_of, ctx.params["id"]);
-                if (!r) return fail(ctx, problem(Code::not_found, "no such redemption"));
                 wallet::WalletState view = state;
-                view.points = as_of;
+                (void)points::advance(view.points, now);
+                const auto* r = points::find_redemption(view.points, ctx.params["id"]);
+                std::optional<wallet::ArchivedRedemption> finished;
+                if (!r) {  // a finished redemption has left the state for the archive
+                  finished = archived_redemption(*d, t->id, *member, ctx.params["id"]);
+                  if (!finished) return fail(ctx, problem(Code::not_found, "no such redemption"));
+                  r = &finished->redemption;
+                  view.redemption_receipts[r->id] = finished->receipt_id;
+                }
                 return json_response(200, wallet::redemption_json(*member, view, *r, now, t->timezone));
               }});
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <numeric>
+#include <stdexcept>
 
 namespace emtiaz::points {
 namespace {
@@ -17,6 +18,17 @@ Lot* lot_by_id(MemberState& state, std::string_view id) {
     if (lot.id == id) return &lot;
   }
   return nullptr;
+}
+
+// The lot an allocation names. Its absence is a caller's bug (a lot an authorized redemption holds from is
+// never archived; a caller restoring a finished redemption restores its missing_lots too), reported before
+// anything has changed rather than followed into a null pointer.
+Lot& allocation_lot(MemberState& state, const Allocation& allocation, std::string_view redemption_id) {
+  for (auto& lot : state.lots) {
+    if (lot.id == allocation.lot_id) return lot;
+  }
+  throw std::logic_error("points state: redemption " + std::string(redemption_id) + " names lot " +
+                         allocation.lot_id + ", which is not in the state");
 }
 
 Redemption* redemption_by_id(MemberState& state, std::string_view id) {
@@ -100,8 +112,7 @@ void release_all(MemberState& state, Redemption& redemption, MovementType type, 
                  std::vector<Movement>& out) {
   for (auto& allocation : redemption.allocations) {
     if (allocation.held <= 0) continue;
-    Lot* lot = lot_by_id(state, allocation.lot_id);
-    assert(lot != nullptr && "a lot referenced by an allocation is never pruned");
+    Lot* lot = &allocation_lot(state, allocation, redemption.id);
     const Points points = allocation.held;
     allocation.held = 0;
     auto movement = lot_movement(type, points, *lot, at);
@@ -426,9 +437,7 @@ Outcome<Redemption> capture(MemberState& state, Instant now, std::string_view re
   // anyway so the rule does not depend on how they were stored.
   std::vector<std::pair<Allocation*, Lot*>> order;
   for (auto& allocation : redemption->allocations) {
-    Lot* lot = lot_by_id(state, allocation.lot_id);
-    assert(lot != nullptr);
-    order.emplace_back(&allocation, lot);
+    order.emplace_back(&allocation, &allocation_lot(state, allocation, redemption->id));
   }
   std::stable_sort(order.begin(), order.end(),
                    [](const auto& a, const auto& b) { return earlier_expiry(a.second, b.second); });
@@ -502,9 +511,7 @@ Outcome<Redemption> refund_redemption(MemberState& state, Instant now, std::stri
   // Latest expiry first: the exact reverse of the spending order.
   std::vector<std::pair<Allocation*, Lot*>> order;
   for (auto& allocation : redemption->allocations) {
-    Lot* lot = lot_by_id(state, allocation.lot_id);
-    assert(lot != nullptr);
-    order.emplace_back(&allocation, lot);
+    order.emplace_back(&allocation, &allocation_lot(state, allocation, redemption->id));
   }
   std::stable_sort(order.begin(), order.end(),
                    [](const auto& a, const auto& b) { return earlier_expiry(b.second, a.second); });
@@ -620,30 +627,55 @@ Points held_points(const Redemption& redemption) {
                          [](Points sum, const Allocation& a) { return sum + a.held; });
 }
 
-void prune(MemberState& state, bool drop_final_records) {
-  auto is_final = [](const Redemption& r) {
-    return r.status == RedemptionStatus::voided || r.status == RedemptionStatus::expired ||
-           r.status == RedemptionStatus::refunded;
-  };
-  if (drop_final_records) {
-    std::erase_if(state.redemptions, is_final);
-  }
-  auto referenced = [&](const Lot& lot) {
+Archived archive_finished(MemberState& state) {
+  Archived out;
+  auto holds_for_authorized = [&](const Lot& lot) {
     for (const auto& redemption : state.redemptions) {
-      if (is_final(redemption)) continue;
+      if (redemption.status != RedemptionStatus::authorized) continue;
       for (const auto& allocation : redemption.allocations) {
         if (allocation.lot_id == lot.id) return true;
       }
     }
     return false;
   };
-  std::erase_if(state.lots, [&](const Lot& lot) {
-    // An earn lot carries its purchase's refund bookkeeping: a refund arriving later must still find it
-    // (refund_exceeds_purchase once fully refunded), so only a caller keeping its own records drops it.
-    const bool keeps_refund_record =
-        !lot.earn_id.empty() && (!drop_final_records || lot.refunded_irr < lot.amount_irr);
-    return lot.remaining == 0 && !keeps_refund_record && !referenced(lot);
-  });
+  auto finished_lot = [&](const Lot& lot) { return lot.remaining == 0 && !lot.pending && !holds_for_authorized(lot); };
+  auto finished_redemption = [](const Redemption& r) { return r.status != RedemptionStatus::authorized; };
+  // Stable partitions: what stays keeps its creation order, and so does what leaves.
+  auto lots = std::stable_partition(state.lots.begin(), state.lots.end(), [&](const Lot& l) { return !finished_lot(l); });
+  out.lots.assign(std::make_move_iterator(lots), std::make_move_iterator(state.lots.end()));
+  state.lots.erase(lots, state.lots.end());
+  auto reds = std::stable_partition(state.redemptions.begin(), state.redemptions.end(),
+                                    [&](const Redemption& r) { return !finished_redemption(r); });
+  out.redemptions.assign(std::make_move_iterator(reds), std::make_move_iterator(state.redemptions.end()));
+  state.redemptions.erase(reds, state.redemptions.end());
+  return out;
+}
+
+void restore(MemberState& state, Archived records) {
+  for (auto& lot : records.lots) {
+    if (lot_by_id(state, lot.id) != nullptr) continue;
+    assert(lot.remaining == 0 && !lot.pending && "only finished lots are archived");
+    if (lot.expires_at <= state.as_of) lot.expired = true;
+    auto at = std::upper_bound(state.lots.begin(), state.lots.end(), lot.seq,
+                               [](std::uint64_t seq, const Lot& l) { return seq < l.seq; });
+    state.lots.insert(at, std::move(lot));
+  }
+  for (auto& redemption : records.redemptions) {
+    if (redemption_by_id(state, redemption.id) != nullptr) continue;
+    auto at = std::upper_bound(state.redemptions.begin(), state.redemptions.end(), redemption.seq,
+                               [](std::uint64_t seq, const Redemption& r) { return seq < r.seq; });
+    state.redemptions.insert(at, std::move(redemption));
+  }
+}
+
+std::vector<std::string> missing_lots(const MemberState& state, const Redemption& redemption) {
+  std::vector<std::string> out;
+  for (const auto& allocation : redemption.allocations) {
+    if (find_lot(state, allocation.lot_id) == nullptr &&
+        std::find(out.begin(), out.end(), allocation.lot_id) == out.end())
+      out.push_back(allocation.lot_id);
+  }
+  return out;
 }
 
 }  // namespace emtiaz::points

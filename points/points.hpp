@@ -292,12 +292,33 @@ std::vector<Movement> advance(MemberState& state, Instant now);
 // Points currently held by a redemption (0 unless authorized).
 [[nodiscard]] Points held_points(const Redemption& redemption);
 
-// Drops what can never change or be referenced again, without changing a balance, a movement or the
-// conservation figures. Always: adjustment lots that are empty (remaining 0) and not referenced by a
-// redemption that can still move points (authorized, captured, partially_refunded). With
-// drop_final_records, also voided, expired and fully refunded redemptions, and empty, unreferenced earn
-// lots whose purchase is fully refunded — only for a caller that answers later requests about them
-// (redemption_not_authorized, refund_exceeds_redemption, refund_exceeds_purchase) from its own records.
-void prune(MemberState& state, bool drop_final_records = false);
+// ---------------------------------------------------------------------------------------------------
+// The archive: finished records out of the state
+// ---------------------------------------------------------------------------------------------------
+// A member's state is read and rewritten by every command, so it holds only what can still change by
+// itself or hold points: lots with points (unheld, or held by an authorized redemption, or pending) and
+// authorized redemptions. Everything else is finished: a lot with nothing left, a redemption captured,
+// voided, expired or refunded. Such a record holds no points, no timer is due for it (an empty lot's expiry
+// moves nothing), and only an operation naming it can change it again: a purchase refund of an earn (its
+// lot's refund bookkeeping), a redemption refund (the redemption and the lots its points return to), a
+// capture or void of a finished redemption (refused, from its status). The caller keeps archived records
+// and restores the ones an operation needs before applying it; then every outcome, movement and balance is
+// what it would have been had they never left (points_random_test checks exactly that).
+struct Archived {
+  std::vector<Lot> lots;
+  std::vector<Redemption> redemptions;
+};
+
+// Moves every finished record out of the state: redemptions no longer authorized, and lots with no unheld
+// points that are neither pending nor holding points for an authorized redemption.
+[[nodiscard]] Archived archive_finished(MemberState& state);
+
+// Puts archived records back, in creation order; a record whose id is in the state already is skipped (the
+// state's copy is the newer). A lot whose expiry is due at or before state.as_of is flagged expired (it was
+// empty when archived, so its expiry moves nothing), which keeps "every event due by as_of is applied".
+void restore(MemberState& state, Archived records);
+
+// The lots a redemption's allocations name that are not in the state: what restoring it also needs.
+[[nodiscard]] std::vector<std::string> missing_lots(const MemberState& state, const Redemption& redemption);
 
 }  // namespace emtiaz::points

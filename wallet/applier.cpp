@@ -109,16 +109,7 @@ std::string arg_str(const Command& cmd, const char* name) {
 
 }  // namespace
 
-Effect apply_command_unpruned(WalletState& state, const Command& cmd, points::Instant now, bool receipt_taken);
-
 Effect apply_command(WalletState& state, const Command& cmd, points::Instant now, bool receipt_taken) {
-  auto e = apply_command_unpruned(state, cmd, now, receipt_taken);
-  // Keeps the state (rewritten on every command) from growing with lots that can never change again.
-  points::prune(state.points);
-  return e;
-}
-
-Effect apply_command_unpruned(WalletState& state, const Command& cmd, points::Instant now, bool receipt_taken) {
   Effect e;
   const auto& tz = cmd.tenant.timezone;
   // Every clock of the ledger runs from the commit time, exactly (times are shown to the microsecond).
@@ -308,7 +299,6 @@ Effect apply_time(WalletState& state, points::Instant now) {
   Effect e;
   e.movements = points::advance(state.points, now);
   e.history = to_history(e.movements, nullptr, "", "");
-  points::prune(state.points);
   return e;
 }
 

@@ -12,6 +12,7 @@
 #include "common/metrics.hpp"
 #include "common/sql_util.hpp"
 #include "points/points_json.hpp"
+#include "wallet/archive.hpp"
 
 namespace emtiaz::wallet {
 namespace {
@@ -38,6 +39,9 @@ std::optional<Problem> use_control_plane(Command& cmd, const TenantRows& tenant_
     return problem(Code::invalid_amount, "this partner has no redeem value: redeem by points");
   return std::nullopt;
 }
+
+// An optional text column: NULL when empty.
+SqlValue nullable(const std::string& s) { return s.empty() ? SqlValue(nullptr) : SqlValue(s); }
 
 }  // namespace
 
@@ -66,6 +70,8 @@ struct WalletService::Unit {
   bool changed = false;
   std::vector<std::pair<std::int64_t, std::string>> events;  // (seq, payload) to publish
   std::string state_text;  // the state as written to MySQL (JSON), reused for Redis: serialised once per batch
+  std::map<std::string, std::string> restored;  // id -> record as read from member_archive in this batch
+  std::vector<ArchiveRow> archive;               // finished records to write to member_archive
 };
 
 WalletService::WalletService(WalletConfig config, MysqlPool& mysql, RedisPool& redis, KafkaProducer& producer)
@@ -220,6 +226,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     u.changed = false;
     u.events.clear();
     u.state_text.clear();
+    u.restored.clear();
+    u.archive.clear();
     for (auto* p : u.commands) p->reply.reset();
   }
   // One query: START TRANSACTION, then one SELECT per kind for the whole batch, whatever its tenants (row
@@ -355,6 +363,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     while (results.at(0)->next()) next[results[0]->getInt(1)] = results[0]->getInt64(2);
   }
 
+  load_archived(c, units);
+
   // 2. Apply, in order, per member.
   BulkInsert cmd_rows("wallet_commands", {"tenant_id", "command_id", "body_hash", "status", "response", "created_at"});
   BulkInsert entry_rows("ledger_entries", {"tenant_id", "member_id", "txn_id", "type", "points", "lot_id", "issuer",
@@ -394,9 +404,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                          {"at", points::to_micros(m.at)}});
     }
     for (const auto& h : e.history) {
-      auto opt = [](const std::string& s) -> SqlValue { return s.empty() ? SqlValue(nullptr) : SqlValue(s); };
-      history_rows.add({u.tenant_id, u.member_id, h.txn_id, h.type, h.points, opt(h.partner_id), opt(h.receipt_id),
-                        opt(h.reason), opt(h.earn_id), opt(h.redemption_id), sql_time(h.at)});
+      history_rows.add({u.tenant_id, u.member_id, h.txn_id, h.type, h.points, nullable(h.partner_id), nullable(h.receipt_id),
+                        nullable(h.reason), nullable(h.earn_id), nullable(h.redemption_id), sql_time(h.at)});
     }
     if (!entries.empty()) {
       events_by_part[u.part].push_back({&u, {{"kind", "ledger"},
@@ -410,11 +419,23 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
 
   std::map<std::string, const Effect*> applied_here;  // command_id -> effect, for duplicates within a batch
   std::vector<std::unique_ptr<Effect>> effects;
+  // Finished records leave the state once the unit's commands are applied (their movements are recorded
+  // with the lots' and redemptions' prices by then); a record restored for this batch and leaving unchanged
+  // is not written again.
+  auto archive_finished_records = [&](Unit& u) {
+    for (auto& row : archive_finished(u.state)) {
+      auto it = u.restored.find(row.id);
+      if (it != u.restored.end() && it->second == row.record) continue;
+      u.archive.push_back(std::move(row));
+    }
+    if (!u.archive.empty()) u.changed = true;  // the state lost them: rewritten even if no command changed it
+  };
   for (auto& u : units) {
     if (u.time_only) {
       auto e = apply_time(u.state, now);
       record_effect(u, e, "");
       if (!u.changed && u.exists) u.changed = true;  // rewrite next_due even if nothing moved
+      archive_finished_records(u);
       continue;
     }
     for (auto* p : u.commands) {
@@ -464,6 +485,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       applied_here[cmd.command_id] = e.get();
       effects.push_back(std::move(e));
     }
+    archive_finished_records(u);
   }
 
   // 3. Sequence the batch's events per partition (the wallet's own positions, which survive a broker that
@@ -491,7 +513,14 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                      "ON DUPLICATE KEY UPDATE version = VALUES(version), state = VALUES(state), "
                      "next_due = VALUES(next_due), updated_at = VALUES(updated_at)");
   BulkInsert inserts("member_states", {"tenant_id", "member_id", "part", "version", "state", "next_due", "updated_at"});
+  BulkInsert archive_rows("member_archive",
+                          {"tenant_id", "member_id", "id", "kind", "earn_id", "receipt_id", "record", "archived_at"},
+                          "ON DUPLICATE KEY UPDATE record = VALUES(record), receipt_id = VALUES(receipt_id), "
+                          "archived_at = VALUES(archived_at)");
   for (auto& u : units) {
+    for (auto& row : u.archive)
+      archive_rows.add({u.tenant_id, u.member_id, row.id, row.kind, nullable(row.earn_id), nullable(row.receipt_id), row.record,
+                        committed});
     if (!u.changed) continue;
     auto due = points::next_due(u.state.points);
     SqlValue due_v = due ? SqlValue(sql_time(*due)) : SqlValue(nullptr);
@@ -505,10 +534,56 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
   // 5. Everything in one query, ending with the COMMIT.
   std::vector<std::string> writes;
   for (const BulkInsert* b : {&outbox, &positions, &cmd_rows, &entry_rows, &history_rows, &earn_rows,
-                              &redemption_rows, &updates, &inserts})
+                              &redemption_rows, &archive_rows, &updates, &inserts})
     for (auto& stmt : b->statements(c)) writes.push_back(std::move(stmt));
   writes.push_back("COMMIT");
   execute_multi(c, writes);
+}
+
+void WalletService::load_archived(sql::Connection& c, std::vector<Unit>& units) {
+  // One query for the whole batch per round, only when a command names a record its state lacks (a refund
+  // of a finished redemption or of an emptied earn, a capture or void of a finished redemption): the named
+  // records first, then the lots the restored redemptions' points came from. The member rows are locked by
+  // this transaction, so their archive rows cannot change under it.
+  std::vector<ArchiveNeeds> needs(units.size());
+  for (size_t i = 0; i < units.size(); ++i)
+    for (auto* p : units[i].commands) add_needs(units[i].state, p->cmd, needs[i]);
+  for (int round = 0; round < 2; ++round) {
+    std::string id_keys, earn_keys;
+    auto add_key = [&](std::string& list, const Unit& u, const std::string& v) {
+      list += list.empty() ? "(" : ",(";
+      sql_literal(c, u.tenant_id, list);
+      list += ',';
+      sql_literal(c, u.member_id, list);
+      list += ',';
+      sql_literal(c, v, list);
+      list += ')';
+    };
+    for (size_t i = 0; i < units.size(); ++i) {
+      for (const auto& id : needs[i].ids) add_key(id_keys, units[i], id);
+      for (const auto& id : needs[i].earn_ids) add_key(earn_keys, units[i], id);
+    }
+    if (id_keys.empty() && earn_keys.empty()) return;
+    const std::string select = "SELECT tenant_id, member_id, id, kind, earn_id, receipt_id, record FROM member_archive WHERE ";
+    std::vector<std::string> sql;
+    if (!id_keys.empty()) sql.push_back(select + "(tenant_id, member_id, id) IN (" + id_keys + ")");
+    if (!earn_keys.empty()) sql.push_back(select + "(tenant_id, member_id, earn_id) IN (" + earn_keys + ")");
+    std::map<std::pair<std::string, std::string>, std::vector<ArchiveRow>> found;  // (tenant, member) -> rows
+    for (auto& rs : execute_multi(c, sql))
+      while (rs->next())
+        found[{rs->getString(1), rs->getString(2)}].push_back(
+            {rs->getString(3), rs->getString(4), rs->isNull(5) ? std::string() : std::string(rs->getString(5)),
+             rs->isNull(6) ? std::string() : std::string(rs->getString(6)), rs->getString(7)});
+    for (size_t i = 0; i < units.size(); ++i) {
+      auto& u = units[i];
+      auto it = found.find({u.tenant_id, u.member_id});
+      needs[i] = {};
+      if (it == found.end()) continue;
+      restore(u.state, it->second);
+      for (const auto& row : it->second) u.restored.emplace(row.id, row.record);
+      needs[i] = lots_needed(u.state, it->second);
+    }
+  }
 }
 
 void WalletService::update_cache(std::vector<Unit>& units) {

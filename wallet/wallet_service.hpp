@@ -43,6 +43,8 @@ class WalletService {
   // Applies `units` in one transaction; returns the replies and outbox events to send after commit.
   void commit_units(std::vector<Unit>& units, Instant now);
   void commit_units_on(sql::Connection& c, std::vector<Unit>& units, Instant now);
+  // Inside the batch's transaction, after the states are read: the archived records its commands name.
+  void load_archived(sql::Connection& c, std::vector<Unit>& units);
   // After the commit: the changed states to Redis (before any reply), then the ledger events to Kafka.
   void update_cache(std::vector<Unit>& units);
   void publish_events(std::vector<Unit>& units);

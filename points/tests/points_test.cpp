@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "points/conservation.hpp"
 #include "points/points_json.hpp"
 #include "points/tests/helpers.hpp"
@@ -462,26 +464,122 @@ TEST(Earn, ZeroPointEarnKeepsRefundBookkeepingAndValidation) {
   m.expect_conserved();
 }
 
-TEST(Prune, DropsOnlyWhatCannotBeReferenced) {
+std::vector<std::string> lot_ids(const std::vector<Lot>& lots) {
+  std::vector<std::string> ids;
+  for (const auto& lot : lots) ids.push_back(lot.id);
+  return ids;
+}
+
+std::vector<std::string> redemption_ids(const std::vector<Redemption>& redemptions) {
+  std::vector<std::string> ids;
+  for (const auto& redemption : redemptions) ids.push_back(redemption.id);
+  return ids;
+}
+
+TEST(Archive, MovesOutOnlyWhatHoldsNoPointsAndCannotChangeByItself) {
   Member m;
-  ASSERT_TRUE(m.adjust(0, "adj1", 5, 100).ok());
-  ASSERT_TRUE(m.adjust(0, "adj2", 5, 100).ok());
-  ASSERT_TRUE(m.earn(0, earn_spec("A", "p1", 5, 0, 100)).ok());
-  ASSERT_TRUE(m.authorize(1, redeem_spec("r1", "p1", 5, 50)).ok());  // adj1 (created first)
+  ASSERT_TRUE(m.earn(0, earn_spec("A", "p1", 10, 0, 100)).ok());
+  ASSERT_TRUE(m.earn(0, earn_spec("B", "p1", 10, 0, 100)).ok());
+  ASSERT_TRUE(m.earn(0, earn_spec("P", "p2", 10, 50, 100)).ok());     // pending until 50
+  ASSERT_TRUE(m.earn(0, earn_spec("E", "p2", 10, 0, 20)).ok());       // expires at 20
+  ASSERT_TRUE(m.authorize(1, redeem_spec("r1", "p3", 10, 90)).ok());  // all of E
   ASSERT_TRUE(m.capture(2, "r1").ok());
-  m.advance(200);  // everything else expires
-  prune(m.state);
-  // adj1 is referenced by a refundable redemption, A keeps its purchase's refund record; adj2 goes.
-  EXPECT_NE(find_lot(m.state, "adj1"), nullptr);
-  EXPECT_EQ(find_lot(m.state, "adj2"), nullptr);
-  EXPECT_NE(find_lot(m.state, "A"), nullptr);
+  ASSERT_TRUE(m.authorize(3, redeem_spec("r2", "p3", 10, 90)).ok());  // all of A
+  ASSERT_TRUE(m.authorize(4, redeem_spec("r3", "p3", 5, 90)).ok());   // half of B
+  ASSERT_TRUE(m.void_(5, "r3").ok());
+  EXPECT_EQ(m.refund(6, "earn_P", 10'000).value, 10);  // P: pending, and empty
+  const auto before = m.balance(7);
+
+  auto archived = archive_finished(m.state);
+  // E is empty (r1 captured it); A is empty but r2 still holds its points; P is empty but still pending;
+  // B has points. r1 and r3 are finished; r2 holds points.
+  EXPECT_EQ(lot_ids(archived.lots), (std::vector<std::string>{"E"}));
+  EXPECT_EQ(redemption_ids(archived.redemptions), (std::vector<std::string>{"r1", "r3"}));
+  EXPECT_EQ(lot_ids(m.state.lots), (std::vector<std::string>{"A", "B", "P"}));
+  EXPECT_EQ(redemption_ids(m.state.redemptions), (std::vector<std::string>{"r2"}));
+  EXPECT_EQ(m.balance(7), before);
   m.expect_conserved();
-  ASSERT_TRUE(m.refund_r(300, "r1").ok());  // into expired adj1: expires at once
-  prune(m.state, true);
-  EXPECT_EQ(find_redemption(m.state, "r1"), nullptr);
-  EXPECT_EQ(find_lot(m.state, "adj1"), nullptr);
-  EXPECT_NE(find_lot(m.state, "A"), nullptr);  // its purchase is not refunded
+
+  // Once P is available (and still empty) it leaves too; a second archive of the same state moves nothing.
+  m.advance(60);
+  EXPECT_EQ(lot_ids(archive_finished(m.state).lots), (std::vector<std::string>{"P"}));
+  EXPECT_TRUE(archive_finished(m.state).lots.empty());
   m.expect_conserved();
+}
+
+TEST(Archive, RestoredRecordsBehaveAsIfTheyHadNeverLeft) {
+  // Two members given the same operations; one archives after each and restores what the next needs.
+  Member kept, moved;
+  std::map<std::string, Lot> lots;
+  std::map<std::string, Redemption> redemptions;
+  auto archive = [&] {
+    auto out = archive_finished(moved.state);
+    for (auto& lot : out.lots) lots[lot.id] = lot;
+    for (auto& redemption : out.redemptions) redemptions[redemption.id] = redemption;
+  };
+  auto bring_back = [&](const std::string& redemption_id) {
+    Archived back;
+    back.redemptions.push_back(redemptions.at(redemption_id));
+    for (const auto& id : missing_lots(moved.state, back.redemptions.back())) back.lots.push_back(lots.at(id));
+    restore(moved.state, std::move(back));
+  };
+  for (Member* m : {&kept, &moved}) {
+    ASSERT_TRUE(m->earn(0, earn_spec("A", "p1", 10, 0, 100)).ok());
+    ASSERT_TRUE(m->earn(0, earn_spec("B", "p2", 10, 0, 300)).ok());
+    ASSERT_TRUE(m->authorize(1, redeem_spec("r1", "p3", 15, 50)).ok());  // A 10, B 5
+    ASSERT_TRUE(m->capture(2, "r1").ok());
+  }
+  archive();
+  EXPECT_EQ(lot_ids(moved.state.lots), (std::vector<std::string>{"B"}));
+  EXPECT_TRUE(moved.state.redemptions.empty());
+
+  // A capture of a captured redemption is refused from its status, as before.
+  bring_back("r1");
+  EXPECT_EQ(lot_ids(moved.state.lots), (std::vector<std::string>{"A", "B"}));  // creation order
+  EXPECT_EQ(kept.capture(3, "r1").error, Error::redemption_not_authorized);
+  EXPECT_EQ(moved.capture(3, "r1").error, Error::redemption_not_authorized);
+  archive();
+
+  // A refund after A's expiry: restored A is flagged expired, so its points expire at the return; B takes
+  // its share back and keeps it.
+  for (Member* m : {&kept, &moved}) m->advance(150);
+  archive();
+  bring_back("r1");
+  EXPECT_TRUE(find_lot(moved.state, "A")->expired);
+  auto k = kept.refund_r(200, "r1");
+  auto v = moved.refund_r(200, "r1");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v.movements, k.movements);
+  EXPECT_EQ(brief(v.movements), (std::vector<M>{{MT::redemption_refund, 5, "B", 200},
+                                                {MT::redemption_refund, 10, "A", 200},
+                                                {MT::lot_expiry, 10, "A", 200}}));
+  archive();
+  EXPECT_EQ(lot_ids(moved.state.lots), (std::vector<std::string>{"B"}));
+  EXPECT_EQ(moved.balance(200), kept.balance(200));
+
+  // A purchase refund of an archived earn: its lot's bookkeeping comes back with it.
+  restore(moved.state, Archived{{lots.at("A")}, {}});
+  for (Member* m : {&kept, &moved}) {
+    EXPECT_EQ(m->refund(210, "earn_A", 5'000).value, 5);  // taken from B: A is expired
+    EXPECT_EQ(m->refund(211, "earn_A", 5'001).error, Error::refund_exceeds_purchase);
+  }
+  EXPECT_EQ(moved.ledger, kept.ledger);
+  EXPECT_EQ(moved.balance(220), kept.balance(220));
+  kept.expect_conserved();
+  moved.expect_conserved();
+}
+
+TEST(Archive, AMissingLotIsReportedBeforeAnythingChanges) {
+  Member m;
+  ASSERT_TRUE(m.earn(0, earn_spec("A", "p1", 10, 0, 100)).ok());
+  ASSERT_TRUE(m.authorize(1, redeem_spec("r1", "p3", 10, 50)).ok());
+  ASSERT_TRUE(m.capture(2, "r1").ok());
+  auto out = archive_finished(m.state);
+  restore(m.state, Archived{{}, out.redemptions});  // without its lot
+  EXPECT_EQ(missing_lots(m.state, out.redemptions.front()), (std::vector<std::string>{"A"}));
+  const auto before = nlohmann::json(m.state).dump();
+  EXPECT_THROW((void)refund_redemption(m.state, T(2), "r1", std::nullopt), std::logic_error);  // as_of: no advance
+  EXPECT_EQ(nlohmann::json(m.state).dump(), before);
 }
 
 }  // namespace

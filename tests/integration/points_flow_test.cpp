@@ -453,6 +453,71 @@ TEST_F(PointsFlow, RefundOfSpentPointsLeavesADebtRepaidByTheNextEarn) {
   EXPECT_EQ(b["expiring"][0]["points"], 50);
 }
 
+// The wallet keeps finished records (captured redemptions, emptied lots) out of the member's state and
+// brings them back when a command names one (wallet/archive.hpp): the state does not grow with the history,
+// and every later answer is what it would have been.
+TEST_F(PointsFlow, FinishedRecordsLeaveTheStateAndComeBackWhenNamed) {
+  setup();
+  const std::string phone = random_mobile();
+  auto e = earn_points("phone:" + phone, 100);  // a purchase of 10,000 rial
+  const std::string member = e["balance"].value("member_id", "");
+  const std::string earn_id = e["id"];
+  auto state_size = [&] {
+    std::string out;
+    EXPECT_EQ(mysql_batch(suite_env(), "SELECT LENGTH(state) FROM member_states WHERE tenant_id = '" + tenant_.id +
+                                           "' AND member_id = '" + member + "'", &out), 0) << out;
+    return std::stoll(out);
+  };
+
+  std::vector<std::string> ids;
+  std::int64_t after_first = 0;
+  for (int i = 0; i < 12; ++i) {  // 12 × 5 points, captured
+    auto r = api().redeem_points(partner_.api_key, member, 5, /*capture=*/true);
+    ASSERT_EQ(r.status, 201) << r.describe();
+    ids.push_back(r.json()["id"]);
+    if (i == 0) after_first = state_size();
+  }
+  expect_balance(member, 40, 0, 0, "12 captures");
+  // One captured redemption in the state is ~400 bytes; the remaining-points figure and the sequence may
+  // gain a digit.
+  EXPECT_LE(state_size(), after_first + 8) << "captured redemptions stay out of the member's state";
+
+  // The lot is emptied: it leaves the state too.
+  auto all = api().redeem_points(partner_.api_key, member, 40, /*capture=*/true);
+  ASSERT_EQ(all.status, 201) << all.describe();
+  expect_balance(member, 0, 0, 0, "all spent");
+
+  // Naming a finished redemption brings it (and its emptied lot) back: refused from its status, refunded
+  // into its lot, shown with its receipt.
+  const auto first_before = redemption(ids[0]);
+  EXPECT_EQ(first_before["status"], "captured");
+  EXPECT_EQ(first_before["points_captured"], 5);
+  EXPECT_TRUE(first_before["receipt_id"].is_string() && !first_before["receipt_id"].get<std::string>().empty());
+  auto r = api().redemption_action(partner_.api_key, ids[0], "capture");
+  EXPECT_EQ(r.status, 409) << r.describe();
+  EXPECT_EQ(code_of(r), "redemption_not_authorized");
+  r = api().redemption_action(partner_.api_key, ids[0], "refund");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json()["status"], "refunded");
+  EXPECT_EQ(r.json()["points_refunded"], 5);
+  EXPECT_EQ(r.json()["receipt_id"], first_before["receipt_id"]);
+  expect_balance(member, 5, 0, 0, "5 refunded into the lot");
+  r = api().redemption_action(partner_.api_key, ids[0], "refund", 1);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "refund_exceeds_redemption");
+  EXPECT_EQ(redemption(ids[0])["status"], "refunded");
+  EXPECT_EQ(redemption(ids[5])["status"], "captured");
+
+  // The purchase refunded whole: 100 points clawed back, the 5 in its lot and 95 as debt.
+  r = api().earn_refund(partner_.api_key, earn_id, 10'000);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points_clawed_back"], 100);
+  expect_balance(member, -95, 0, 0, "debt");
+  r = api().earn_refund(partner_.api_key, earn_id, 1);
+  EXPECT_EQ(r.status, 422) << r.describe();
+  EXPECT_EQ(code_of(r), "refund_exceeds_purchase");
+}
+
 TEST_F(PointsFlow, RedemptionByAmountRoundsUp) {
   setup({}, 100, /*redeem_value=*/1000);
   const std::string member = member_with(100);
