@@ -641,7 +641,8 @@ Archived archive_finished(MemberState& state) {
   auto finished_lot = [&](const Lot& lot) { return lot.remaining == 0 && !lot.pending && !holds_for_authorized(lot); };
   auto finished_redemption = [](const Redemption& r) { return r.status != RedemptionStatus::authorized; };
   // Stable partitions: what stays keeps its creation order, and so does what leaves.
-  auto lots = std::stable_partition(state.lots.begin(), state.lots.end(), [&](const Lot& l) { return !finished_lot(l); });
+  auto lots = std::stable_partition(state.lots.begin(), state.lots.end(),
+                                    [&](const Lot& l) { return !finished_lot(l); });
   out.lots.assign(std::make_move_iterator(lots), std::make_move_iterator(state.lots.end()));
   state.lots.erase(lots, state.lots.end());
   auto reds = std::stable_partition(state.redemptions.begin(), state.redemptions.end(),

@@ -41,7 +41,8 @@ void restore(WalletState& state, const std::vector<ArchiveRow>& rows) {
   points::Archived back;
   for (const auto& row : rows) {
     auto j = nlohmann::json::parse(row.record);
-    if (points::contains_float(j)) throw std::invalid_argument("archived record " + row.id + ": a number is not an integer");
+    if (points::contains_float(j))
+      throw std::invalid_argument("archived record " + row.id + ": a number is not an integer");
     if (row.kind == kArchiveLot) {
       back.lots.push_back(j.get<points::Lot>());
     } else if (row.kind == kArchiveRedemption) {

@@ -40,6 +40,18 @@ std::optional<Problem> use_control_plane(Command& cmd, const TenantRows& tenant_
   return std::nullopt;
 }
 
+// Appends `(v1,v2,…)`, escaped, to a list of row constructors for `(a, b, …) IN (list)`.
+void add_row_key(sql::Connection& c, std::string& list, std::initializer_list<const std::string*> values) {
+  list += list.empty() ? "(" : ",(";
+  bool first = true;
+  for (const auto* v : values) {
+    if (!first) list += ',';
+    first = false;
+    sql_literal(c, *v, list);
+  }
+  list += ')';
+}
+
 // An optional text column: NULL when empty.
 SqlValue nullable(const std::string& s) { return s.empty() ? SqlValue(nullptr) : SqlValue(s); }
 
@@ -245,27 +257,17 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
   std::set<std::string> tenant_ids;
   std::set<std::pair<std::string, std::string>> partner_keys;
   std::string command_keys, member_keys, receipt_keys;  // ('tenant','…'),… : whole keys of each index
-  auto add_key = [&](std::string& list, std::initializer_list<const std::string*> values) {
-    list += list.empty() ? "(" : ",(";
-    bool first = true;
-    for (const auto* v : values) {
-      if (!first) list += ',';
-      first = false;
-      sql_literal(c, *v, list);
-    }
-    list += ')';
-  };
   for (auto& u : units) {
     parts.insert(u.part);
     tenant_ids.insert(u.tenant_id);
-    add_key(member_keys, {&u.tenant_id, &u.member_id});
+    add_row_key(c, member_keys, {&u.tenant_id, &u.member_id});
     for (auto* p : u.commands) {
-      add_key(command_keys, {&u.tenant_id, &p->cmd.command_id});
+      add_row_key(c, command_keys, {&u.tenant_id, &p->cmd.command_id});
       if (!p->cmd.partner) continue;
       partner_keys.insert({u.tenant_id, p->cmd.partner->id});
       if (p->cmd.type == CommandType::earn) {
         const std::string receipt = p->cmd.args.value("receipt_id", "");
-        add_key(receipt_keys, {&u.tenant_id, &p->cmd.partner->id, &receipt});
+        add_row_key(c, receipt_keys, {&u.tenant_id, &p->cmd.partner->id, &receipt});
       }
     }
   }
@@ -279,7 +281,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     reads.push_back(Read::tenants);
     if (!partner_keys.empty()) {
       std::string keys;
-      for (const auto& [t, pid] : partner_keys) add_key(keys, {&t, &pid});
+      for (const auto& [t, pid] : partner_keys) add_row_key(c, keys, {&t, &pid});
       sql.push_back(std::string(partners::partner_select_sql()) + "WHERE (tenant_id, id) IN (" + keys + ")");
       reads.push_back(Read::partners);
     }
@@ -404,8 +406,9 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                          {"at", points::to_micros(m.at)}});
     }
     for (const auto& h : e.history) {
-      history_rows.add({u.tenant_id, u.member_id, h.txn_id, h.type, h.points, nullable(h.partner_id), nullable(h.receipt_id),
-                        nullable(h.reason), nullable(h.earn_id), nullable(h.redemption_id), sql_time(h.at)});
+      history_rows.add({u.tenant_id, u.member_id, h.txn_id, h.type, h.points, nullable(h.partner_id),
+                        nullable(h.receipt_id), nullable(h.reason), nullable(h.earn_id), nullable(h.redemption_id),
+                        sql_time(h.at)});
     }
     if (!entries.empty()) {
       events_by_part[u.part].push_back({&u, {{"kind", "ledger"},
@@ -519,8 +522,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                           "archived_at = VALUES(archived_at)");
   for (auto& u : units) {
     for (auto& row : u.archive)
-      archive_rows.add({u.tenant_id, u.member_id, row.id, row.kind, nullable(row.earn_id), nullable(row.receipt_id), row.record,
-                        committed});
+      archive_rows.add({u.tenant_id, u.member_id, row.id, row.kind, nullable(row.earn_id), nullable(row.receipt_id),
+                        row.record, committed});
     if (!u.changed) continue;
     auto due = points::next_due(u.state.points);
     SqlValue due_v = due ? SqlValue(sql_time(*due)) : SqlValue(nullptr);
@@ -550,21 +553,14 @@ void WalletService::load_archived(sql::Connection& c, std::vector<Unit>& units) 
     for (auto* p : units[i].commands) add_needs(units[i].state, p->cmd, needs[i]);
   for (int round = 0; round < 2; ++round) {
     std::string id_keys, earn_keys;
-    auto add_key = [&](std::string& list, const Unit& u, const std::string& v) {
-      list += list.empty() ? "(" : ",(";
-      sql_literal(c, u.tenant_id, list);
-      list += ',';
-      sql_literal(c, u.member_id, list);
-      list += ',';
-      sql_literal(c, v, list);
-      list += ')';
-    };
     for (size_t i = 0; i < units.size(); ++i) {
-      for (const auto& id : needs[i].ids) add_key(id_keys, units[i], id);
-      for (const auto& id : needs[i].earn_ids) add_key(earn_keys, units[i], id);
+      const auto& u = units[i];
+      for (const auto& id : needs[i].ids) add_row_key(c, id_keys, {&u.tenant_id, &u.member_id, &id});
+      for (const auto& id : needs[i].earn_ids) add_row_key(c, earn_keys, {&u.tenant_id, &u.member_id, &id});
     }
     if (id_keys.empty() && earn_keys.empty()) return;
-    const std::string select = "SELECT tenant_id, member_id, id, kind, earn_id, receipt_id, record FROM member_archive WHERE ";
+    const std::string select =
+        "SELECT tenant_id, member_id, id, kind, earn_id, receipt_id, record FROM member_archive WHERE ";
     std::vector<std::string> sql;
     if (!id_keys.empty()) sql.push_back(select + "(tenant_id, member_id, id) IN (" + id_keys + ")");
     if (!earn_keys.empty()) sql.push_back(select + "(tenant_id, member_id, earn_id) IN (" + earn_keys + ")");

@@ -392,7 +392,8 @@ void run(std::uint64_t seed, int steps, std::map<MovementType, int>& seen) {
       auto out = archive_finished(state);
       for (auto& lot : out.lots) archived_lots[lot.id] = nlohmann::json::parse(nlohmann::json(lot).dump()).get<Lot>();
       for (auto& redemption : out.redemptions)
-        archived_redemptions[redemption.id] = nlohmann::json::parse(nlohmann::json(redemption).dump()).get<Redemption>();
+        archived_redemptions[redemption.id] =
+            nlohmann::json::parse(nlohmann::json(redemption).dump()).get<Redemption>();
     }
 
     ASSERT_EQ(got, expected) << "op " << op;
