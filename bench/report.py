@@ -32,6 +32,14 @@ w(f"- Machine: {machine.get('nproc', '?')} cores, shared with other work. `uptim
   f"at end: `{machine_end.get('uptime_end', '?')}`.")
 w(f"- Seeded: {seed.get('tenants', '?')} tenants, {seed.get('partners', '?')} partners, {seed.get('members', 0):,} members "
   f"(bulk INSERT into MySQL in {seed.get('seconds', '?')} s); funded members got their points through the API.")
+history = one("history", {})
+if history:
+    hs = history.get("tenants", [])
+    tot = lambda k: sum(h.get(k, 0) for h in hs)
+    w(f"- A year of history for those members (bench/history_seed.py, LOAD DATA in {history.get('seconds', '?')} s): "
+      f"{tot('members'):,} members with {tot('lots'):,} lots ({tot('live_lots'):,} with points left, in their states) and "
+      f"{tot('redemptions'):,} captured redemptions (in the archive), {tot('lots') + tot('redemptions'):,} ledger entries "
+      "and as many of clearing's events.")
 broker = machine.get("broker", "")
 if broker:
     w(f"- Kafka: the dev broker (librdkafka's mock cluster), {broker}; wallet appliers: {machine.get('wallet_appliers', '?')}; consumers' fetch wait (kafka.fetch_wait_ms): {machine.get('fetch_wait_ms', '?')}.")

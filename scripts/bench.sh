@@ -5,8 +5,8 @@
 #
 # Builds the services and the bench tools in Release (build-bench/), starts a network of its own on free
 # ports in var/bench (scripts/netctl.sh, destroyed first if it exists), seeds it (3 tenants, 50 partners,
-# N members — 1,000,000 by default — written in bulk straight into MySQL, then a warm set of members funded
-# through the API), measures the limits the services are compared with (MariaDB durable commits, Redis
+# N members — 1,000,000 by default — written in bulk straight into MySQL with a year of points history each
+# (bench/history_seed.py), then a warm set of members funded through the API), measures the limits the services are compared with (MariaDB durable commits, Redis
 # INCRBY, a bare Beast server, a bare Kafka request/reply echo through the same broker), then drives each
 # operation with emtiaz-loadgen (open loop, fixed arrival rate, latency from the scheduled send time) at
 # increasing offered rates until it saturates, times a settlement close and the audit, and writes the table
@@ -204,6 +204,55 @@ seeded=$(mysql_root emtiaz -e "SELECT COUNT(*) FROM members")
 record "{\"kind\":\"seed\",\"members\":$seeded,\"seconds\":$seed_secs,\"tenants\":$TENANTS,\"partners\":$(wc -l <"$WORK/keys.txt")}"
 say "seeded $seeded members in ${seed_secs}s"
 
+# A year of history for those members (bench/history_seed.py): lots at the tenant's partners, captured
+# redemptions, emptied lots in the archive, the ledger and clearing's events — as the wallet and clearing
+# would have written them, so the commands of the run meet members with a past and tables of a realistic
+# size, and the audit of every tenant at the end checks the seeding too (conservation per issuer).
+say "seeding a year of points history for the bulk-seeded members (bench/history_seed.py, LOAD DATA)"
+hist_start=$(date +%s.%N)
+mysql_load() { mariadb --no-defaults --local-infile=1 --socket="$(cat "$DIR/mysql.home" 2>/dev/null || echo "$DIR/mysql")/mysqld.sock" --user=root --batch --skip-column-names emtiaz "$@"; }
+hist_seq=$(mysql_root emtiaz -e "SELECT GREATEST(2000000000000, COALESCE(MAX(seq), 0) + 1) FROM clearing_events")
+hist_now=$(python3 -c 'import time; print(time.time_ns() // 1000)')
+mapfile -t hist_tenants <"$WORK/tenants.txt"
+hist_gen() {  # hist_gen T: tenant T's files into $WORK/history-T (its own range of clearing sequences)
+    local tid _tok n partners
+    read -r tid _tok n <<<"${hist_tenants[$1]}"
+    mkdir -p "$WORK/history-$1"
+    partners=$(mysql_root emtiaz -e "SELECT GROUP_CONCAT(CONCAT(id, ':', issue_price_irr, ':', fee_bps, ':', redeem_value_irr) ORDER BY id) FROM partners WHERE tenant_id = '$tid'")
+    python3 "$REPO/bench/history_seed.py" --tenant "$tid" --tenant-index "$1" --members "$n" --partners "$partners" \
+        --now-us "$hist_now" --seq-base "$((hist_seq + $1 * 1000000000))" --out "$WORK/history-$1" >"$WORK/history-$1.json"
+}
+hist_counts=""
+hist_gen 0
+for ((t = 0; t < ${#hist_tenants[@]}; t++)); do
+    gen_pid=""
+    if ((t + 1 < ${#hist_tenants[@]})); then hist_gen $((t + 1)) & gen_pid=$!; fi  # the next tenant's files meanwhile
+    h="$WORK/history-$t"
+    mysql_load -e "SET unique_checks=0;
+        LOAD DATA LOCAL INFILE '$h/member_states.tsv' INTO TABLE member_states
+            (tenant_id, member_id, part, version, state, next_due, updated_at);
+        LOAD DATA LOCAL INFILE '$h/member_archive.tsv' INTO TABLE member_archive
+            (tenant_id, member_id, id, kind, earn_id, receipt_id, record, archived_at);
+        LOAD DATA LOCAL INFILE '$h/ledger_entries.tsv' INTO TABLE ledger_entries
+            (tenant_id, member_id, txn_id, type, points, lot_id, issuer, issue_price_irr, fee_bps, partner_id,
+             redemption_id, redeem_value_irr, at, committed_at);
+        LOAD DATA LOCAL INFILE '$h/clearing_events.tsv' INTO TABLE clearing_events
+            (part, seq, idx, tenant_id, type, points, issuer, issue_price_irr, fee_bps, partner_id, redeem_value_irr,
+             earn_id, at_us);
+        LOAD DATA LOCAL INFILE '$h/ledger_transactions.tsv' INTO TABLE ledger_transactions
+            (tenant_id, member_id, txn_id, type, points, partner_id, receipt_id, reason, earn_id, redemption_id, at);
+        LOAD DATA LOCAL INFILE '$h/earns.tsv' INTO TABLE earns
+            (tenant_id, id, member_id, partner_id, receipt_id, amount_irr, points, command_id, created_at);
+        LOAD DATA LOCAL INFILE '$h/redemptions.tsv' INTO TABLE redemptions
+            (tenant_id, id, member_id, partner_id, receipt_id, created_at);"
+    rm -rf "$h"
+    if [[ -n "$gen_pid" ]]; then wait "$gen_pid" || die "history_seed.py failed for tenant $((t + 1))"; fi
+    hist_counts="$hist_counts${hist_counts:+,}$(cat "$WORK/history-$t.json")"
+done
+hist_secs=$(awk -v a="$hist_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+record "{\"kind\":\"history\",\"seconds\":$hist_secs,\"tenants\":[$hist_counts]}"
+say "seeded the history in ${hist_secs}s: $hist_counts"
+
 LOADGEN="$BUILD/bench/emtiaz-loadgen"
 cpu_all() {  # "part=seconds ..." for every process of the network
     local p
@@ -400,7 +449,8 @@ read -r TENANT0 OPTOKEN0 _ <"$WORK/tenants.txt"
 ledger_rows=$(mysql_root emtiaz -e "SELECT COUNT(*) FROM ledger_entries WHERE tenant_id='$TENANT0'")
 say "settlement over $ledger_rows ledger entries of tenant $TENANT0"
 TO="$(date -u -d '-2 seconds' +%Y-%m-%dT%H:%M:%SZ)"
-FROM="$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)"
+# From the tenant's first ledger event (the seeded history's), as the first settlement of a tenant must start.
+FROM="$(mysql_root emtiaz -e "SELECT DATE_FORMAT(MIN(at), '%Y-%m-%dT%H:%i:%SZ') FROM ledger_entries WHERE tenant_id='$TENANT0'")"
 read -r code secs < <(curl -s -o "$WORK/settlement.json" -w '%{http_code} %{time_total}\n' --max-time 120 \
     -X POST "$URL/v1/settlements" -H "Authorization: Bearer $OPTOKEN0" -H 'Content-Type: application/json' \
     -H "Idempotency-Key: bench-settle-$(date +%s)" -d "{\"from\":\"$FROM\",\"to\":\"$TO\"}") || true
