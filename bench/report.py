@@ -145,9 +145,10 @@ if sc:
     w("## The member state's cost by its size")
     w("")
     w("The wallet parses a member's state and serialises it again for every command that changes the member "
-      "(MySQL's row and Redis' copy are the same text), and the state keeps every captured redemption "
-      "(docs/performance.md, thirteenth session). CPU only, this machine, median of many rounds "
-      "(`bench/state_codec.cpp`):")
+      "(MySQL's row and Redis' copy are the same text). Until the fourteenth session the state kept every captured "
+      "redemption for ever; now finished records leave it for the archive (docs/design.md), and the rows below "
+      "are what a state that size would cost — the cost the archive removes. CPU only, this machine, median of "
+      "many rounds (`bench/state_codec.cpp`):")
     w("")
     w("| lots | captured redemptions | bytes | build + dump µs | parse µs |")
     w("|---:|---:|---:|---:|---:|")
