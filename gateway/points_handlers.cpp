@@ -493,7 +493,6 @@ void ask_view(const std::shared_ptr<Deps>& d, AsyncRedis& redis, const HttpRespo
                 });
 }
 
-// The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
 // A redemption the wallet archived once it was finished (wallet/archive.hpp); nullopt when there is none.
 std::optional<wallet::ArchivedRedemption> archived_redemption(Deps& d, const std::string& tenant_id,
                                                               const std::string& member_id, const std::string& id) {
@@ -510,11 +509,11 @@ std::optional<wallet::ArchivedRedemption> archived_redemption(Deps& d, const std
     row.kind = rs->getString(1);
     row.receipt_id = rs->isNull(2) ? std::string() : std::string(rs->getString(2));
     row.record = rs->getString(3);
-    auto r = wallet::archived_redemption(row);
-    return r;
+    return wallet::archived_redemption(row);
   });
 }
 
+// The member's points state: Redis first, MySQL when Redis misses or is down (Redis is only a cache).
 wallet::WalletState load_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
   if (auto s = cached_state(d, tenant_id, member_id)) return *s;
   return stored_state(d, tenant_id, member_id);

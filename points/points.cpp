@@ -24,9 +24,7 @@ Lot* lot_by_id(MemberState& state, std::string_view id) {
 // never archived; a caller restoring a finished redemption restores its missing_lots too), reported before
 // anything has changed rather than followed into a null pointer.
 Lot& allocation_lot(MemberState& state, const Allocation& allocation, std::string_view redemption_id) {
-  for (auto& lot : state.lots) {
-    if (lot.id == allocation.lot_id) return lot;
-  }
+  if (Lot* lot = lot_by_id(state, allocation.lot_id)) return *lot;
   throw std::logic_error("points state: redemption " + std::string(redemption_id) + " names lot " +
                          allocation.lot_id + ", which is not in the state");
 }

@@ -102,11 +102,6 @@ std::optional<std::int64_t> arg_int(const Command& cmd, const char* name) {
   return it->get<std::int64_t>();
 }
 
-std::string arg_str(const Command& cmd, const char* name) {
-  auto it = cmd.args.find(name);
-  return it != cmd.args.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 }  // namespace
 
 Effect apply_command(WalletState& state, const Command& cmd, points::Instant now, bool receipt_taken) {

@@ -8,11 +8,6 @@
 namespace emtiaz::wallet {
 namespace {
 
-std::string string_arg(const Command& cmd, const char* name) {
-  auto it = cmd.args.find(name);
-  return it != cmd.args.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 void add_once(std::vector<std::string>& list, std::string value) {
   if (!value.empty() && std::find(list.begin(), list.end(), value) == list.end()) list.push_back(std::move(value));
 }
@@ -62,12 +57,12 @@ void add_needs(const WalletState& state, const Command& cmd, ArchiveNeeds& needs
     case CommandType::capture:
     case CommandType::void_redemption:
     case CommandType::redemption_refund: {
-      auto id = string_arg(cmd, "redemption_id");
+      auto id = arg_str(cmd, "redemption_id");
       if (points::find_redemption(state.points, id) == nullptr) add_once(needs.ids, std::move(id));
       break;
     }
     case CommandType::purchase_refund: {
-      auto earn_id = string_arg(cmd, "earn_id");
+      auto earn_id = arg_str(cmd, "earn_id");
       if (points::find_earn_lot(state.points, earn_id) == nullptr) add_once(needs.earn_ids, std::move(earn_id));
       break;
     }

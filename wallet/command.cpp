@@ -36,6 +36,11 @@ std::string reservation_done_value(const std::string& fingerprint, int status, c
   return nlohmann::json{{"fp", fingerprint}, {"state", "done"}, {"status", status}, {"body", body}}.dump();
 }
 
+std::string arg_str(const Command& cmd, const char* name) {
+  auto it = cmd.args.find(name);
+  return it != cmd.args.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::string member_key(const std::string& tenant_id, const std::string& member_id) {
   return tenant_id + ":" + member_id;
 }

@@ -81,4 +81,7 @@ inline constexpr const char* kReservationKeyPrefix = "emtiaz:idem:";
 // The Kafka key of a member's commands and events: one member, one partition, one writer.
 std::string member_key(const std::string& tenant_id, const std::string& member_id);
 
+// A command's string argument, or "" when it is absent or not a string (the gateway validated the body).
+std::string arg_str(const Command& cmd, const char* name);
+
 }  // namespace emtiaz::wallet
