@@ -3,28 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "wallet/applier.hpp"
+#include "wallet/tests/helpers.hpp"
 
 namespace emtiaz::wallet {
 namespace {
 
 using namespace std::chrono_literals;
 
-Instant at(std::int64_t seconds) { return Instant{} + std::chrono::seconds(1'800'000'000 + seconds); }
-
-Command command(CommandType type, nlohmann::json args, std::int64_t rate = 4, std::int64_t redeem_value = 150) {
-  Command c;
-  c.command_id = "cmd";
-  c.body_hash = "hash";
-  c.tenant_id = "ten_1";
-  c.member_id = "mem_1";
-  c.type = type;
-  c.tenant.timezone = "Asia/Tehran";
-  c.tenant.points_ttl = IsoDuration{.seconds = 60};
-  c.tenant.hold_ttl = IsoDuration{.seconds = 30};
-  c.partner = PartnerSnapshot{"par_1", "کافه", 200, redeem_value, 25, rate};
-  c.args = std::move(args);
-  return c;
-}
+using testing::at;
+using testing::command;
 
 nlohmann::json body(const Effect& e) { return nlohmann::json::parse(e.body); }
 

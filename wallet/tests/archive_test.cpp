@@ -5,25 +5,15 @@
 #include <gtest/gtest.h>
 
 #include "wallet/applier.hpp"
+#include "wallet/tests/helpers.hpp"
 
 namespace emtiaz::wallet {
 namespace {
 
-Instant at(std::int64_t seconds) { return Instant{} + std::chrono::seconds(1'800'000'000 + seconds); }
+using testing::at;
 
-Command command(CommandType type, nlohmann::json args) {
-  Command c;
-  c.command_id = "cmd";
-  c.body_hash = "hash";
-  c.tenant_id = "ten_1";
-  c.member_id = "mem_1";
-  c.type = type;
-  c.tenant.points_ttl = IsoDuration{.days = 30};
-  c.tenant.hold_ttl = IsoDuration{.minutes = 15};
-  c.partner = PartnerSnapshot{"par_1", "کافه", 200, 150, 25, 100};  // 100 points per 10,000 IRR
-  c.args = std::move(args);
-  return c;
-}
+// The partner issues 100 points per 10,000 IRR.
+Command command(CommandType type, nlohmann::json args) { return testing::command(type, std::move(args), 100); }
 
 // A member who earned 100 points (one lot) and redeemed `points` of them with capture, receipt "till-7".
 struct Member {
