@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 
 #include "common/metrics.hpp"
 
@@ -80,8 +81,8 @@ struct KafkaProducer::Handle {
   }
 };
 
-KafkaProducer::KafkaProducer(KafkaConfig config, std::string client_id, double linger_ms)
-    : config_(std::move(config)), client_id_(std::move(client_id)), linger_ms_(linger_ms) {
+KafkaProducer::KafkaProducer(KafkaConfig config, std::string client_id, double linger_ms, Reports reports)
+    : config_(std::move(config)), client_id_(std::move(client_id)), linger_ms_(linger_ms), reports_(reports) {
   maintainer_ = std::thread([this] { maintain(); });
 }
 
@@ -108,6 +109,7 @@ std::shared_ptr<KafkaProducer::Handle> KafkaProducer::handle() {
   set(conf, "socket.timeout.ms", "3000");
   set(conf, "reconnect.backoff.max.ms", "1000");
   set(conf, "queue.buffering.max.messages", "1000000");
+  if (reports_ == Reports::failures_only) set(conf, "delivery.report.only.error", "true");
   rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
   rd_kafka_conf_set_log_cb(conf, log_cb);
   char err[512];
@@ -175,6 +177,9 @@ bool KafkaDelivery::wait(std::chrono::milliseconds timeout) const {
 }
 
 std::shared_ptr<KafkaDelivery> KafkaProducer::produce_async(const std::vector<KafkaOutMessage>& msgs) {
+  // Without a report of each success the delivery would never settle.
+  if (reports_ != Reports::every_delivery)
+    throw std::logic_error("produce_async needs a producer that reports every delivery");
   auto delivery = std::make_shared<KafkaDelivery>();
   delivery->remaining_ = msgs.size();
   auto h = handle();

@@ -68,7 +68,14 @@ class KafkaProducer {
   // linger_ms: how long librdkafka holds a first message for more to the same partition before sending
   // (librdkafka's linger.ms). 0 sends at once; the wallet passes a fraction of a millisecond so that a
   // batch's replies and ledger events, produced in a tight loop, leave as one message set per partition.
-  KafkaProducer(KafkaConfig config, std::string client_id, double linger_ms = 0);
+  //
+  // reports: which deliveries librdkafka reports back (delivery.report.only.error). Each report is an event
+  // that wakes this producer's poller thread; a producer that only fires and forgets (the gateway's commands:
+  // a lost command is a timeout and a retry) needs only the failures, which are counted. produce_async needs
+  // every report and refuses a producer made with failures_only.
+  enum class Reports { every_delivery, failures_only };
+  KafkaProducer(KafkaConfig config, std::string client_id, double linger_ms = 0,
+                Reports reports = Reports::every_delivery);
   ~KafkaProducer();
   KafkaProducer(const KafkaProducer&) = delete;
   KafkaProducer& operator=(const KafkaProducer&) = delete;
@@ -92,6 +99,7 @@ class KafkaProducer {
   KafkaConfig config_;
   std::string client_id_;
   double linger_ms_;
+  Reports reports_;
   std::mutex mu_;
   std::shared_ptr<Handle> handle_;
   std::string bootstrap_;
