@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <regex>
+#include <stdexcept>
 #include <thread>
 
 #include "common/metrics.hpp"
@@ -153,6 +154,14 @@ TEST(CommandClient, DestroyingTheClientAnswersEveryWaitingCommand) {
     EXPECT_EQ(o->calls, 1);
     EXPECT_FALSE(o->reply.has_value());
   }
+}
+
+// The gateway's producer (failures_only) gets no report of a success, so a delivery it waited for would never
+// settle: produce_async refuses it before producing anything.
+TEST(CommandClient, AProducerReportingOnlyFailuresRefusesToWaitForDeliveries) {
+  KafkaProducer quiet(unreachable(), "command-client-test", 0, KafkaProducer::Reports::failures_only);
+  KafkaOutMessage msg{"emtiaz.commands", 0, "k", "{}"};
+  EXPECT_THROW(quiet.produce_async({msg}), std::logic_error);
 }
 
 }  // namespace
