@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "common/migrations_embedded.hpp"
+#include "common/sql_util.hpp"
 
 namespace emtiaz {
 namespace {
@@ -107,6 +108,15 @@ ConnectionPtr MysqlPool::connect() {
       st->execute("SET NAMES utf8mb4 COLLATE utf8mb4_bin");
       st->execute("SET time_zone = '+00:00'");
       st->execute("SET SESSION tx_isolation = 'READ-COMMITTED'");
+      // Text statements escape their strings with backslashes (sql_literal): a server configured with
+      // NO_BACKSLASH_ESCAPES would read them otherwise, so the session drops that mode.
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT @@SESSION.sql_mode"));
+      if (rs->next())
+        if (auto modes = without_sql_mode(std::string(rs->getString(1)), "NO_BACKSLASH_ESCAPES")) {
+          std::string set = "SET SESSION sql_mode = '";
+          append_escaped(set, *modes);
+          st->execute(set + "'");
+        }
     }
     std::lock_guard lock(registry_mu);
     registry[c.get()] = std::make_shared<StatementCache>();

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -21,9 +22,15 @@ Instant parse_sql_time(const std::string& s);       // the inverse
 
 using SqlValue = std::variant<std::nullptr_t, std::int64_t, std::string>;
 
-// Appends `v` to `out` as an SQL literal: NULL, a number, or a string quoted and escaped by the client
-// library for the connection's character set (utf8mb4). For statements sent as text in one round trip.
+// Appends `v` to `out` as an SQL literal: NULL, a number, or a string quoted and escaped as the client library
+// escapes for utf8mb4 (append_escaped). For statements sent as text in one round trip, on a connection of a
+// MysqlPool (its sessions never have NO_BACKSLASH_ESCAPES, under which a backslash is not an escape).
 void sql_literal(sql::Connection& c, const SqlValue& v, std::string& out);
+// Appends `s` escaped for a quoted string literal: byte for byte what mysql_real_escape_string writes for
+// utf8mb4 on a session without NO_BACKSLASH_ESCAPES.
+void append_escaped(std::string& out, std::string_view s);
+// `modes` (an sql_mode value, comma-separated) without `mode`; nullopt when it is not there.
+std::optional<std::string> without_sql_mode(std::string_view modes, std::string_view mode);
 // "'a','b',..." for an IN (...) list.
 std::string sql_literal_list(sql::Connection& c, const std::vector<std::string>& values);
 

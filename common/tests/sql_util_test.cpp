@@ -1,0 +1,55 @@
+// The text-statement helpers that need no server: string escaping (checked against the client library and a
+// real server in tests/integration/sql_text_test.cpp) and removing a mode from an sql_mode list.
+#include "common/sql_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace emtiaz {
+namespace {
+
+std::string escaped(std::string_view s) {
+  std::string out;
+  append_escaped(out, s);
+  return out;
+}
+
+TEST(AppendEscaped, PutsABackslashBeforeQuotesAndBackslashAndNamesTheControlBytes) {
+  EXPECT_EQ(escaped("plain text"), "plain text");
+  EXPECT_EQ(escaped(""), "");
+  EXPECT_EQ(escaped("it's"), "it\\'s");
+  EXPECT_EQ(escaped("say \"hi\""), "say \\\"hi\\\"");
+  EXPECT_EQ(escaped("a\\b"), "a\\\\b");
+  EXPECT_EQ(escaped(std::string("a\0b", 3)), "a\\0b");
+  EXPECT_EQ(escaped("line\nnext\r"), "line\\nnext\\r");
+  EXPECT_EQ(escaped("\032"), "\\Z");
+  EXPECT_EQ(escaped("''\\\\"), "\\'\\'\\\\\\\\");
+  // Tab and the other control bytes pass as they are (the client library leaves them too).
+  EXPECT_EQ(escaped("a\tb\x01"), "a\tb\x01");
+}
+
+TEST(AppendEscaped, LeavesMultiByteCharactersAlone) {
+  EXPECT_EQ(escaped("امتیاز ۱۲۳"), "امتیاز ۱۲۳");
+  EXPECT_EQ(escaped("😀'😀"), "😀\\'😀");
+}
+
+TEST(AppendEscaped, AppendsToWhatIsThere) {
+  std::string out = "x='";
+  append_escaped(out, "o'k");
+  EXPECT_EQ(out, "x='o\\'k");
+}
+
+TEST(WithoutSqlMode, RemovesOnlyTheNamedModeAndSaysWhenItWasAbsent) {
+  EXPECT_EQ(without_sql_mode("STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES,NO_ZERO_DATE", "NO_BACKSLASH_ESCAPES"),
+            "STRICT_TRANS_TABLES,NO_ZERO_DATE");
+  EXPECT_EQ(without_sql_mode("NO_BACKSLASH_ESCAPES", "NO_BACKSLASH_ESCAPES"), "");
+  EXPECT_EQ(without_sql_mode("NO_BACKSLASH_ESCAPES,ANSI_QUOTES", "NO_BACKSLASH_ESCAPES"), "ANSI_QUOTES");
+  EXPECT_EQ(without_sql_mode("STRICT_TRANS_TABLES", "NO_BACKSLASH_ESCAPES"), std::nullopt);
+  EXPECT_EQ(without_sql_mode("", "NO_BACKSLASH_ESCAPES"), std::nullopt);
+  // A longer name that contains it is another mode.
+  EXPECT_EQ(without_sql_mode("NO_BACKSLASH_ESCAPES_X", "NO_BACKSLASH_ESCAPES"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace emtiaz
