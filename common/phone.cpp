@@ -83,7 +83,9 @@ std::optional<std::string> normalize_iranian_mobile(std::string_view input) {
     return std::nullopt;
   }
   if (number.country_code() != 98) return std::nullopt;
-  if (!util.IsValidNumber(number)) return std::nullopt;
+  // A valid number is one whose type is known: for country code 98 (one region, IR) IsValidNumber is
+  // GetNumberType(number) != UNKNOWN, over the same regular expressions, so MOBILE alone says both (asking
+  // both ran them twice: 3 % of the gateway's CPU per earn to a member not in its cache).
   if (util.GetNumberType(number) != PhoneNumberUtil::MOBILE) return std::nullopt;
   std::string e164;
   util.Format(number, PhoneNumberUtil::E164, &e164);

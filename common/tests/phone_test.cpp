@@ -1,6 +1,7 @@
 #include "common/phone.hpp"
 
 #include <gtest/gtest.h>
+#include <phonenumbers/phonenumberutil.h>
 
 #include <atomic>
 #include <string>
@@ -118,6 +119,31 @@ TEST(Phone, IsThreadSafe) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(good.load(), 8 * 300);
+}
+
+
+// normalize_iranian_mobile asks libphonenumber only for the number's type: for country code 98 a MOBILE type
+// implies IsValidNumber. Swept against both asked directly, over every prefix of four digits with numbers of
+// several lengths (mobile, landline, too short, too long).
+TEST(Phone, TheMobileTypeAloneAnswersAsValidityAndTypeTogether) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  int accepted = 0, refused = 0;
+  for (int prefix = 1000; prefix <= 9999; prefix += 1) {
+    for (const char* rest : {"123456", "000000", "98765", "1234567"}) {
+      const std::string national = std::to_string(prefix) + rest;
+      PhoneNumber n;
+      n.set_country_code(98);
+      n.set_national_number(std::stoull(national));
+      const bool expected = util.IsValidNumber(n) && util.GetNumberType(n) == PhoneNumberUtil::MOBILE;
+      const auto got = normalize_iranian_mobile("+98" + national);
+      EXPECT_EQ(got.has_value(), expected) << national;
+      (got ? accepted : refused) += 1;
+    }
+  }
+  EXPECT_GT(accepted, 100);
+  EXPECT_GT(refused, 1000);
 }
 
 }  // namespace
