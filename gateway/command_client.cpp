@@ -120,7 +120,7 @@ void CommandClient::call_async(Slot slot, wallet::Command cmd, std::chrono::mill
   }
   auto key = wallet::member_key(cmd.tenant_id, cmd.member_id);
   KafkaOutMessage msg{config_.commands_topic, partition_for(key, config_.partitions), key,
-                      wallet::dump_json(cmd.to_json())};
+                      cmd.dump()};
   if (producer_.produce(msg)) return;
   // Not sent: the outcome is known to be "nothing happened", but it is answered like a timeout (nullopt) so
   // that the caller has one path for "retry with the same key". Its deadline is moved to now rather than

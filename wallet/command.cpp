@@ -1,6 +1,7 @@
 #include "wallet/command.hpp"
 
 #include "points/points_json.hpp"
+#include "wallet/views.hpp"
 
 namespace emtiaz::wallet {
 
@@ -74,6 +75,99 @@ nlohmann::json Command::to_json() const {
                     {"points_per_10k_irr", partner->points_per_10k_irr}};
   }
   return j;
+}
+
+namespace {
+
+// `s` as a JSON string, as dump_json writes it: as it is when every byte is printable ASCII other than the
+// quote and the backslash (ids, hashes, keys, durations), else through nlohmann's serializer.
+void append_json_string(std::string& out, const std::string& s) {
+  bool plain = true;
+  for (unsigned char c : s)
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  if (!plain) {
+    out += dump_json(nlohmann::json(s));
+    return;
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+// ,"key": — the keys below are constants that need no escaping.
+void append_key(std::string& out, std::string_view key, bool first = false) {
+  if (!first) out += ',';
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+}  // namespace
+
+std::string Command::dump() const {
+  // The keys in nlohmann's order (an object is a std::map: sorted by key), so that the text is dump_json's.
+  std::string out;
+  out.reserve(640);
+  out += '{';
+  append_key(out, "args", true);
+  out += dump_json(args);
+  append_key(out, "body_hash");
+  append_json_string(out, body_hash);
+  append_key(out, "command_id");
+  append_json_string(out, command_id);
+  append_key(out, "gateway");
+  append_json_string(out, gateway);
+  append_key(out, "member_id");
+  append_json_string(out, member_id);
+  if (partner) {
+    append_key(out, "partner");
+    out += '{';
+    append_key(out, "fee_bps", true);
+    out += std::to_string(partner->fee_bps);
+    append_key(out, "id");
+    append_json_string(out, partner->id);
+    append_key(out, "issue_price_irr");
+    out += std::to_string(partner->issue_price_irr);
+    append_key(out, "name");
+    append_json_string(out, partner->name);
+    append_key(out, "points_per_10k_irr");
+    out += std::to_string(partner->points_per_10k_irr);
+    append_key(out, "redeem_value_irr");
+    out += std::to_string(partner->redeem_value_irr);
+    out += '}';
+  }
+  append_key(out, "reply_partition");
+  out += std::to_string(reply_partition);
+  append_key(out, "request_id");
+  append_json_string(out, request_id);
+  if (!reservation.empty()) {
+    append_key(out, "reservation");
+    append_json_string(out, reservation);
+  }
+  append_key(out, "tenant");
+  out += '{';
+  append_key(out, "calendar", true);
+  append_json_string(out, std::string(format_calendar(tenant.calendar)));
+  append_key(out, "hold_ttl");
+  append_json_string(out, format_iso_duration(tenant.hold_ttl));
+  append_key(out, "pending_period");
+  append_json_string(out, format_iso_duration(tenant.pending_period));
+  append_key(out, "points_ttl");
+  append_json_string(out, format_iso_duration(tenant.points_ttl));
+  append_key(out, "timezone");
+  append_json_string(out, tenant.timezone);
+  out += '}';
+  append_key(out, "tenant_id");
+  append_json_string(out, tenant_id);
+  append_key(out, "type");
+  append_json_string(out, std::string(to_string(type)));
+  append_key(out, "v");
+  out += '1';
+  out += '}';
+  return out;
 }
 
 std::optional<Command> Command::from_json(const nlohmann::json& j) {
