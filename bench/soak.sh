@@ -40,7 +40,7 @@ URL="$EMTIAZ_URL"
 WORK="$(mktemp -d /tmp/emtiaz-soak.XXXXXX)"
 SAMPLER=""
 HEAP_SAMPLER=""
-trap 'kill $SAMPLER $HEAP_SAMPLER 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $SAMPLER $HEAP_SAMPLER 2>/dev/null || true; rm -rf "$WORK"' EXIT  # kill with no pid (both ended) is not a failure
 
 
 say "creating a tenant and 4 partners through the API"
