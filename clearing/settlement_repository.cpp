@@ -118,7 +118,7 @@ std::variant<StoredSettlement, CloseError> SettlementRepository::close(const std
     const auto read_start = std::chrono::steady_clock::now();
     EventSummer summer;
     {
-      // A plain statement (values escaped by the client library), streamed: rows are fetched as they are read
+      // A plain statement (its string escaped by sql_literal), streamed: rows are fetched as they are read
       // (mysql_use_result) rather than stored first, which would hold the whole period's rows in the gateway
       // before the first is summed (~170 MB at a peak for a year of 1M entries). Connector/C++ streams only
       // plain statements: a prepared one refuses setResultSetType.

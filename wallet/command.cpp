@@ -81,7 +81,7 @@ namespace {
 
 // `s` as a JSON string, as dump_json writes it: as it is when every byte is printable ASCII other than the
 // quote and the backslash (ids, hashes, keys, durations), else through nlohmann's serializer.
-void append_json_string(std::string& out, const std::string& s) {
+void append_json_string(std::string& out, std::string_view s) {
   bool plain = true;
   for (unsigned char c : s)
     if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
@@ -89,7 +89,7 @@ void append_json_string(std::string& out, const std::string& s) {
       break;
     }
   if (!plain) {
-    out += dump_json(nlohmann::json(s));
+    out += dump_json(nlohmann::json(std::string(s)));
     return;
   }
   out += '"';
@@ -150,7 +150,7 @@ std::string Command::dump() const {
   append_key(out, "tenant");
   out += '{';
   append_key(out, "calendar", true);
-  append_json_string(out, std::string(format_calendar(tenant.calendar)));
+  append_json_string(out, format_calendar(tenant.calendar));
   append_key(out, "hold_ttl");
   append_json_string(out, format_iso_duration(tenant.hold_ttl));
   append_key(out, "pending_period");
@@ -163,7 +163,7 @@ std::string Command::dump() const {
   append_key(out, "tenant_id");
   append_json_string(out, tenant_id);
   append_key(out, "type");
-  append_json_string(out, std::string(to_string(type)));
+  append_json_string(out, to_string(type));
   append_key(out, "v");
   out += '1';
   out += '}';
