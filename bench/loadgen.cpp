@@ -28,6 +28,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -58,6 +59,10 @@ struct Options {
   long warm = 1000;
   long long amount = 1'000'000;
   std::string ids_in, ids_out;
+  // One line per answered request, for finding when the slow ones happened: the scheduled send time (µs of
+  // the Unix epoch), the latency (µs) and the status (0: no answer). The sleeper's wake-ups later than 10 ms
+  // are written too, as `sleeper <epoch µs> <late µs>`, so that a pause of the machine can be told apart.
+  std::string trace;
   int timeout_ms = 30000;
   double drain = 10;
   std::string label;
@@ -115,12 +120,22 @@ class Sleeper {
             std::this_thread::sleep_until(due);
             const auto us = micros(due, Clock::now());
             hist_.record(us);
-            if (us > 10'000) ++over_10ms_;
+            if (us > 10'000) {
+              ++over_10ms_;
+              std::lock_guard lock(late_mu_);
+              late_.emplace_back(due, us);
+            }
           }
         }) {}
   ~Sleeper() { stop(); }
   Sleeper(const Sleeper&) = delete;
   Sleeper& operator=(const Sleeper&) = delete;
+
+  // The wake-ups later than 10 ms so far: when each was due, and how late (µs).
+  std::vector<std::pair<Clock::time_point, std::int64_t>> late_wakeups() {
+    std::lock_guard lock(late_mu_);
+    return late_;
+  }
 
   // Stops the thread; the figures are final afterwards.
   nlohmann::json stop() {
@@ -134,6 +149,8 @@ class Sleeper {
  private:
   std::atomic<bool> stop_{false};
   emtiaz::bench::Histogram hist_;
+  std::mutex late_mu_;
+  std::vector<std::pair<Clock::time_point, std::int64_t>> late_;  // wake-ups later than 10 ms: when, how late
   std::uint64_t over_10ms_ = 0;
   std::thread thread_;  // last: starts once the rest is built
 };
@@ -194,6 +211,7 @@ class Generator {
       while (in >> ki >> id) ids_.push_back({ki, id});
     }
     if (!o_.ids_out.empty()) ids_out_.open(o_.ids_out, std::ios::app);
+    if (!o_.trace.empty()) trace_.open(o_.trace, std::ios::trunc);
     auto results = tcp::resolver(ioc_).resolve(o_.host, o_.port);
     endpoint_ = results.begin()->endpoint();
   }
@@ -275,6 +293,7 @@ class Generator {
     const auto us = micros(w.scheduled, now);
     stats_.all_hist.record(us);
     stats_.last_done = now;
+    if (trace_.is_open()) trace_ << epoch_us(w.scheduled) << ' ' << us << ' ' << (error.empty() ? status : 0) << '\n';
     if (error.empty() && status >= 200 && status < 300) {
       ++stats_.ok;
       stats_.ok_hist.record(us);
@@ -385,6 +404,9 @@ class Generator {
                           {"tick_late_p99_ms", ms(stats_.tick_late_hist.percentile(0.99))},
                           {"tick_late_max_ms", ms(stats_.tick_late_hist.max())},
                           {"loadgen_cpu_s", self_cpu_seconds()}};
+    if (sleeper_ && trace_.is_open())
+      for (const auto& [due, late] : sleeper_->late_wakeups()) trace_ << "sleeper " << epoch_us(due) << ' ' << late << '\n';
+    trace_.close();
     if (sleeper_) out.update(sleeper_->stop());
     std::cout << out.dump() << std::endl;
     ids_out_.close();
@@ -408,6 +430,16 @@ class Generator {
   std::vector<Key> keys_;
   std::vector<std::pair<int, std::string>> ids_;
   std::ofstream ids_out_;
+  std::ofstream trace_;
+  // A steady-clock instant as microseconds of the Unix epoch (for lining a trace up with the servers' logs).
+  const Clock::time_point steady_origin_ = Clock::now();
+  const std::chrono::system_clock::time_point system_origin_ = std::chrono::system_clock::now();
+  std::int64_t epoch_us(Clock::time_point t) const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               (system_origin_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(t - steady_origin_))
+                   .time_since_epoch())
+        .count();
+  }
   std::vector<std::shared_ptr<Conn>> conns_;
   std::deque<Work> queue_;
   Clock::time_point start_;
@@ -518,6 +550,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--timeout-ms") o.timeout_ms = std::stoi(next());
     else if (a == "--drain") o.drain = std::stod(next());
     else if (a == "--label") o.label = next();
+    else if (a == "--trace") o.trace = next();
     else throw std::runtime_error("unknown option " + a);
   }
   if (o.rate <= 0 || o.duration <= 0 || o.connections <= 0) throw std::runtime_error("rate, duration, connections must be > 0");

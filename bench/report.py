@@ -40,6 +40,10 @@ if history:
       f"{tot('members'):,} members with {tot('lots'):,} lots ({tot('live_lots'):,} with points left, in their states) and "
       f"{tot('redemptions'):,} captured redemptions (in the archive), {tot('lots') + tot('redemptions'):,} ledger entries "
       "and as many of clearing's events.")
+if machine.get("damon"):
+    w(f"- The kernel's DAMON monitor (kdamond): {machine['damon']}. On this VM each of its samples holds a core for "
+      "10-25 ms once the services have touched their memory, and requests in flight wait meanwhile (docs/performance.md, "
+      "sixteenth session); its CPU is the `kdamond` column below.")
 broker = machine.get("broker", "")
 if broker:
     w(f"- Kafka: the dev broker (librdkafka's mock cluster), {broker}; wallet appliers: {machine.get('wallet_appliers', '?')}; consumers' fetch wait (kafka.fetch_wait_ms): {machine.get('fetch_wait_ms', '?')}.")
@@ -195,8 +199,8 @@ if steps_cpu:
     parts = list(steps_cpu[0]["step_cpu_s"].keys())
     w("## Where each step's CPU went (cores: CPU seconds of each process ÷ the step's wall time, drain included)")
     w("")
-    w("Two cores in all. The load generator's own CPU is `loadgen`; a row near 2.0 in total is a machine that is "
-      "saturated, whichever process is.")
+    w("Two cores in all. The load generator's own CPU is `loadgen`; `kdamond` is the kernel's DAMON monitor "
+      "(not ours, but on the same cores); a row near 2.0 in total is a machine that is saturated, whichever process is.")
     w("")
     w("| operation | offered/s | achieved/s | " + " | ".join(parts) + " | loadgen | total |")
     w("|---|---:|---:|" + "---:|" * (len(parts) + 2))

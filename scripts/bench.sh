@@ -18,6 +18,9 @@
 # --keep:  leave the network running afterwards (default: netctl down; the data stays in var/bench).
 # Environment overrides: BENCH_DIR, BENCH_MEMBERS, BENCH_STEP, BENCH_WARM (funded members per tenant),
 # BENCH_CONNECTIONS, BENCH_WRITE_RATES, BENCH_READ_RATES, BENCH_BARE_RATES (space-separated lists).
+# BENCH_DAMON=off: switch the kernel's DAMON monitor (kdamond, /sys/kernel/mm/damon) off for the run and back
+# on at the end. The default measures the machine as it is; the table says which (docs/performance.md,
+# sixteenth session: on this VM each of its samples stalls the cores for 10-25 ms every ~0.54 s).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -81,7 +84,10 @@ RAW="$WORK/results.jsonl"
 : >"$RAW"
 BARE_PID=""
 SAMPLER_PID=""
+DAMON_STATE=/sys/kernel/mm/damon/admin/kdamonds/0/state
+DAMON_RESTORE=""
 cleanup() {
+    [[ -n "$DAMON_RESTORE" ]] && echo "$DAMON_RESTORE" >"$DAMON_STATE" 2>/dev/null || true
     [[ -n "$BARE_PID" ]] && kill "$BARE_PID" 2>/dev/null || true
     [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null || true
     [[ -n "${PERF_PID:-}" ]] && kill -INT "$PERF_PID" 2>/dev/null || true
@@ -90,6 +96,24 @@ cleanup() {
 trap cleanup EXIT
 
 record() { printf '%s\n' "$1" >>"$RAW"; }   # one JSON object per line
+
+# The kernel's DAMON (data access monitor): on this kind of VM a kdamond thread samples every 0.5 s which of the
+# machine's pages were touched. What it costs shows as its own column in the CPU table; BENCH_DAMON=off stops it
+# for the run (restored by cleanup).
+damon_state() { cat "$DAMON_STATE" 2>/dev/null || echo absent; }
+damon_attrs() {  # "sample 500 ms, 1024-8192 regions" (the first context of the first kdamond), or nothing
+    local c=/sys/kernel/mm/damon/admin/kdamonds/0/contexts/0/monitoring_attrs
+    [[ -r "$c/intervals/sample_us" ]] || return 0
+    printf 'sample every %s ms, %s-%s regions' "$(($(cat "$c/intervals/sample_us") / 1000))" \
+        "$(cat "$c/nr_regions/min")" "$(cat "$c/nr_regions/max")"
+}
+DAMON_NOTE="$(damon_state)"
+if [[ "${BENCH_DAMON:-}" == off && "$DAMON_NOTE" == on ]]; then
+    echo off >"$DAMON_STATE" || die "BENCH_DAMON=off: could not write $DAMON_STATE"
+    DAMON_RESTORE=on
+    DAMON_NOTE="switched off for this run (BENCH_DAMON=off), on again after it"
+fi
+[[ -n "$(damon_attrs)" ]] && DAMON_NOTE="$DAMON_NOTE ($(damon_attrs))"
 
 # --------------------------------------------------------------------------------------------- build
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
@@ -154,7 +178,7 @@ cpu_snapshot() {
 rss_sampler "$DIR/pids" 1 >"$WORK/rss.log" 2>/dev/null &
 SAMPLER_PID=$!
 
-record "{\"kind\":\"machine\",\"broker\":\"$BROKER_KIND\",\"wallet_appliers\":\"${EMTIAZ_WALLET_APPLIERS:-2 (default)}\",\"fetch_wait_ms\":\"${EMTIAZ_KAFKA_FETCH_WAIT_MS:-1 (default)}\",\"nproc\":$(nproc),\"uptime_start\":\"$(uptime | sed 's/^ *//')\",\"date\":\"$(date -Is)\",\"members_target\":$MEMBERS,\"step_s\":$STEP,\"connections\":$CONNS}"
+record "{\"kind\":\"machine\",\"broker\":\"$BROKER_KIND\",\"wallet_appliers\":\"${EMTIAZ_WALLET_APPLIERS:-2 (default)}\",\"fetch_wait_ms\":\"${EMTIAZ_KAFKA_FETCH_WAIT_MS:-1 (default)}\",\"nproc\":$(nproc),\"damon\":\"$DAMON_NOTE\",\"uptime_start\":\"$(uptime | sed 's/^ *//')\",\"date\":\"$(date -Is)\",\"members_target\":$MEMBERS,\"step_s\":$STEP,\"connections\":$CONNS}"
 cpu_snapshot start
 rss_snapshot start
 
@@ -266,9 +290,11 @@ record "{\"kind\":\"history\",\"seconds\":$hist_secs,\"tenants\":[$hist_counts]}
 say "seeded the history in ${hist_secs}s: $hist_counts"
 
 LOADGEN="$BUILD/bench/emtiaz-loadgen"
-cpu_all() {  # "part=seconds ..." for every process of the network
-    local p
+cpu_all() {  # "part=seconds ..." for every process of the network, and the kernel's DAMON threads (kdamond)
+    local p k=0
     for p in "${PARTS[@]}"; do printf '%s=%s ' "$p" "$(cpu_of "$(pid_of "$p")")"; done
+    for p in $(pgrep '^kdamond' || true); do k="$(awk -v a="$k" -v b="$(cpu_of "$p")" 'BEGIN{printf "%.2f", a + b}')"; done
+    printf 'kdamond=%s ' "$k"
 }
 run_load() {  # run_load LABEL ARGS... : one open-loop step; prints and records its JSON line, with the CPU
     local label="$1"  # each process of the network used during it (step_cpu_s) and the step's wall time
