@@ -54,8 +54,9 @@ w("")
 w("## Operations")
 w("")
 w("The last two columns are the machine, not the servers: a thread of the generator that only sleeps 1 ms at a "
-  "time, and how late it woke at worst and how often by more than 10 ms during the step (a busy run queue, or a "
-  "pause of the whole virtual machine: no request answers faster than the machine runs).")
+  "time, and how late it woke at worst and how often by more than 10 ms during the step (a busy run queue, the "
+  "kernel's kdamond holding a core, or a pause of the whole virtual machine: no request answers faster than the "
+  "machine runs).")
 w("")
 w("| operation | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | sleeper late max ms | sleeper late > 10 ms |")
 w("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
