@@ -108,9 +108,13 @@ SAMPLER=""
 HEAP_SAMPLER=""
 
 mkdir -p "$(dirname "$OUT")"
-python3 - "$WORK" "$START" "$WARM_END" "$END" "$SECONDS_RUN" "$MEMBERS" "$(uptime | sed 's/^ *//')" "$WARM_MIXED" <<'EOF' | tee "$OUT"
+# The kernel's DAMON monitor, whose samples stall the cores on this kind of VM (docs/performance.md, sixteenth
+# session): its state is part of what the latencies below were measured on.
+DAMON="$(cat /sys/kernel/mm/damon/admin/kdamonds/0/state 2>/dev/null || echo absent)"
+python3 - "$WORK" "$START" "$WARM_END" "$END" "$SECONDS_RUN" "$MEMBERS" "$(uptime | sed 's/^ *//')" "$WARM_MIXED" "$DAMON" <<'EOF' | tee "$OUT"
 import json, sys
 work, start, warm_end, end, secs, members, up, warm_mixed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
+damon = sys.argv[9]
 rows = [tuple(map(int, l.split())) for l in open(work + "/rss.log") if len(l.split()) == 3]
 heap = [tuple(map(int, l.split())) for l in open(work + "/heap.log") if len(l.split()) == 3]
 def heap_at(t):  # the heap sample nearest to t: (wallet KiB, gateway KiB)
@@ -122,7 +126,7 @@ after = [r for r in rows if r[0] >= warm_end]
 print(f"# Soak: wallet and gateway memory over {secs} s of mixed load\n")
 print(f"{members} members warmed first (an earn from each of 4 partners); then earns, authorizations and balance reads at once,")
 print(f"whose first {warm_mixed} s are still warm-up: the table starts when they end.")
-print(f"Machine at the end: `{up}`.\n")
+print(f"Machine at the end: `{up}`; the kernel's DAMON monitor (kdamond): {damon}.\n")
 print("| generator | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | errors |")
 print("|---|---:|---:|---:|---:|---:|---|")
 for name in ("warmup", "earn", "authorize", "balance"):
