@@ -34,7 +34,7 @@ while (($#)); do
         --keep) KEEP=1; shift ;;
         --members) BENCH_MEMBERS="$2"; shift 2 ;;
         --step) BENCH_STEP="$2"; shift 2 ;;
-        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
