@@ -101,7 +101,7 @@ record() { printf '%s\n' "$1" >>"$RAW"; }   # one JSON object per line
 # machine's pages were touched. What it costs shows as its own column in the CPU table; BENCH_DAMON=off stops it
 # for the run (restored by cleanup).
 damon_state() { cat "$DAMON_STATE" 2>/dev/null || echo absent; }
-damon_attrs() {  # "sample 500 ms, 1024-8192 regions" (the first context of the first kdamond), or nothing
+damon_attrs() {  # "sample every 500 ms, 1024-8192 regions" (the first context of the first kdamond), or nothing
     local c=/sys/kernel/mm/damon/admin/kdamonds/0/contexts/0/monitoring_attrs
     [[ -r "$c/intervals/sample_us" ]] || return 0
     printf 'sample every %s ms, %s-%s regions' "$(($(cat "$c/intervals/sample_us") / 1000))" \
