@@ -8,6 +8,10 @@
 //   emtiaz-loadgen --url http://127.0.0.1:8080 --op earn --rate 500 --duration 10 --connections 64
 //                  --keys keys.txt [--members-mode random|warm|seq] [--warm N] [--amount IRR]
 //                  [--ids-in FILE] [--ids-out FILE] [--timeout-ms 30000] [--drain 10]
+//                  [--warmup SECONDS] [--trace FILE]
+//
+// --warmup: first send that long at the same rate on the same connections, and count only what follows.
+// --trace: one line per counted request (scheduled time, latency, status), for bench/slow_requests.py.
 //
 // keys.txt: one line per partner: `API_KEY MEMBER_COUNT` (members of the partner's tenant are the phones
 // 0912 followed by a 7-digit index below MEMBER_COUNT). Ops: earn, authorize, capture, balance,
@@ -63,6 +67,10 @@ struct Options {
   // the Unix epoch), the latency (µs) and the status (0: no answer). The sleeper's wake-ups later than 10 ms
   // are written too, as `sleeper <epoch µs> <late µs>`, so that a pause of the machine can be told apart.
   std::string trace;
+  // Seconds sent at the step's rate on the same connections before the measured window, and not counted: a
+  // step starts on fresh connections and idle servers, and its first ~100 ms (256 connections' first requests,
+  // threads waking) are not the steady state the step is about (docs/performance.md, sixteenth session).
+  double warmup = 0;
   int timeout_ms = 30000;
   double drain = 10;
   std::string label;
@@ -119,6 +127,7 @@ class Sleeper {
             const auto due = Clock::now() + std::chrono::milliseconds(1);
             std::this_thread::sleep_until(due);
             const auto us = micros(due, Clock::now());
+            if (!recording_.load(std::memory_order_relaxed)) continue;
             hist_.record(us);
             if (us > 10'000) {
               ++over_10ms_;
@@ -130,6 +139,9 @@ class Sleeper {
   ~Sleeper() { stop(); }
   Sleeper(const Sleeper&) = delete;
   Sleeper& operator=(const Sleeper&) = delete;
+
+  // Whether wake-ups count (not during the generator's warm-up).
+  void set_recording(bool on) { recording_ = on; }
 
   // The wake-ups later than 10 ms so far: when each was due, and how late (µs).
   std::vector<std::pair<Clock::time_point, std::int64_t>> late_wakeups() {
@@ -148,6 +160,7 @@ class Sleeper {
 
  private:
   std::atomic<bool> stop_{false};
+  std::atomic<bool> recording_{true};
   emtiaz::bench::Histogram hist_;
   std::mutex late_mu_;
   std::vector<std::pair<Clock::time_point, std::int64_t>> late_;  // wake-ups later than 10 ms: when, how late
@@ -226,21 +239,26 @@ class Generator {
     timer_.expires_after(std::chrono::milliseconds(300));
     timer_.async_wait([this](beast::error_code) {
       start_ = Clock::now();
-      stats_.last_done = start_;
+      measured_from_ = start_ + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * o_.warmup));
+      stats_.last_done = measured_from_;
+      if (sleeper_ && o_.warmup > 0) sleeper_->set_recording(false);
       tick();
     });
   }
 
   void tick() {
     auto now = Clock::now();
-    if (wake_at_ != Clock::time_point{}) stats_.tick_late_hist.record(micros(wake_at_, now));
     const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double horizon = std::min(elapsed, o_.duration);
+    const bool measuring = elapsed >= o_.warmup;
+    if (measuring && sleeper_ && o_.warmup > 0) sleeper_->set_recording(true);
+    if (measuring && wake_at_ != Clock::time_point{}) stats_.tick_late_hist.record(micros(wake_at_, now));
+    const double span = o_.warmup + o_.duration;  // the warm-up, then the measured step
+    const double horizon = std::min(elapsed, span);
     // Request i is scheduled at i / rate, so by `horizon` requests 0 .. floor(horizon * rate) are due — one
     // more than floor(horizon * rate), which is what this once counted: every request then left one
     // inter-arrival interval after its scheduled time, and that interval (50 ms at 20/s, 0.5 ms at 2,000/s)
     // was added to every latency. The step sends ceil(duration * rate) requests in all.
-    const auto total = static_cast<std::uint64_t>(std::ceil(o_.duration * o_.rate));
+    const auto total = static_cast<std::uint64_t>(std::ceil(span * o_.rate));
     const auto due = std::min(total, static_cast<std::uint64_t>(std::floor(horizon * o_.rate)) + 1);
     while (scheduled_ < due) {
       if (exhausted()) break;
@@ -252,9 +270,9 @@ class Generator {
     }
     dispatch();
     for (auto& c : conns_) c->check_timeout(now, std::chrono::milliseconds(o_.timeout_ms));
-    const bool finished_sending = elapsed >= o_.duration || exhausted();
+    const bool finished_sending = elapsed >= span || exhausted();
     if (finished_sending && queue_.empty() && in_flight_ == 0) return finish();
-    if (finished_sending && elapsed >= o_.duration + o_.drain) return finish();
+    if (finished_sending && elapsed >= span + o_.drain) return finish();
     // Wake at the next request's due time, but at most every 200 us (what is due by then is sent together;
     // its latency still counts from its scheduled time) and at least every 1 ms (to notice the end of the
     // step and sweep timeouts).
@@ -266,6 +284,17 @@ class Generator {
     wake_at_ = wake;
     timer_.expires_at(wake);
     timer_.async_wait([this](beast::error_code) { tick(); });
+  }
+
+  // Whether a request was scheduled in the measured window (not in the warm-up).
+  bool measured(const Work& w) const { return w.scheduled >= measured_from_; }
+
+  // The id a 2xx answer names, for a later step (--ids-out).
+  void write_id(int key_index, const std::string& body) {
+    auto p = body.find("\"id\":\"");
+    if (p == std::string::npos) return;
+    auto e = body.find('"', p + 6);
+    ids_out_ << key_index << ' ' << body.substr(p + 6, e - p - 6) << '\n';
   }
 
   bool exhausted() const {
@@ -280,7 +309,7 @@ class Generator {
       if (!c->idle()) continue;
       auto w = queue_.front();
       queue_.pop_front();
-      stats_.lag_hist.record(micros(w.scheduled, now));
+      if (measured(w)) stats_.lag_hist.record(micros(w.scheduled, now));
       ++in_flight_;
       ++stats_.sent;
       c->send(w);
@@ -289,6 +318,10 @@ class Generator {
 
   void done(const Work& w, int status, const std::string& body, int key_index, const std::string& error) {
     --in_flight_;
+    if (!measured(w)) {  // a warm-up request: its ids are still usable, nothing else counts
+      if (ids_out_.is_open() && error.empty() && status >= 200 && status < 300) write_id(key_index, body);
+      return dispatch();
+    }
     auto now = Clock::now();
     const auto us = micros(w.scheduled, now);
     stats_.all_hist.record(us);
@@ -297,13 +330,7 @@ class Generator {
     if (error.empty() && status >= 200 && status < 300) {
       ++stats_.ok;
       stats_.ok_hist.record(us);
-      if (ids_out_.is_open()) {
-        auto p = body.find("\"id\":\"");
-        if (p != std::string::npos) {
-          auto e = body.find('"', p + 6);
-          ids_out_ << key_index << ' ' << body.substr(p + 6, e - p - 6) << '\n';
-        }
-      }
+      if (ids_out_.is_open()) write_id(key_index, body);
     } else if (!error.empty()) {
       ++stats_.errors[error];
     } else {
@@ -378,17 +405,19 @@ class Generator {
     const std::uint64_t unfinished = (scheduled_ - stats_.sent) + in_flight_;
     if (unfinished) stats_.errors["unfinished"] += unfinished;
     // The scheduled span (shorter than the step when capture/refund ran out of ids), or until the last answer.
-    const double window = std::max(static_cast<double>(scheduled_) / o_.rate,
-                                   std::chrono::duration<double>(stats_.last_done - start_).count());
+    const std::uint64_t measured_scheduled = scheduled_ - std::min(scheduled_, warmup_requests());
+    const double window = std::max(static_cast<double>(measured_scheduled) / o_.rate,
+                                   std::chrono::duration<double>(stats_.last_done - measured_from_).count());
     const auto& h = stats_.ok ? stats_.ok_hist : stats_.all_hist;
     nlohmann::json out = {{"label", o_.label},
                           {"op", o_.op},
                           {"offered", o_.rate},
                           {"duration", o_.duration},
+                          {"warmup_s", o_.warmup},
                           {"connections", o_.connections},
                           {"ran_out_of_ids", exhausted()},
-                          {"scheduled", scheduled_},
-                          {"sent", stats_.sent},
+                          {"scheduled", measured_scheduled},
+                          {"sent", stats_.sent - std::min(stats_.sent, warmup_requests())},
                           {"ok", stats_.ok},
                           {"achieved", static_cast<double>(stats_.ok) / window},
                           {"window_s", window},
@@ -444,6 +473,9 @@ class Generator {
   std::deque<Work> queue_;
   Clock::time_point start_;
   std::uint64_t scheduled_ = 0, in_flight_ = 0;
+  Clock::time_point measured_from_;  // start_ + the warm-up: requests scheduled before it are not counted
+  // Requests scheduled in the warm-up: those at i / rate < warmup.
+  std::uint64_t warmup_requests() const { return static_cast<std::uint64_t>(std::ceil(o_.warmup * o_.rate)); }
   Stats stats_;
   bool finished_ = false;
   friend class Conn;
@@ -551,9 +583,11 @@ Options parse(int argc, char** argv) {
     else if (a == "--drain") o.drain = std::stod(next());
     else if (a == "--label") o.label = next();
     else if (a == "--trace") o.trace = next();
+    else if (a == "--warmup") o.warmup = std::stod(next());
     else throw std::runtime_error("unknown option " + a);
   }
   if (o.rate <= 0 || o.duration <= 0 || o.connections <= 0) throw std::runtime_error("rate, duration, connections must be > 0");
+  if (o.warmup < 0) throw std::runtime_error("warmup must be >= 0");
   return o;
 }
 

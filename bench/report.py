@@ -47,8 +47,12 @@ if machine.get("damon"):
 broker = machine.get("broker", "")
 if broker:
     w(f"- Kafka: the dev broker (librdkafka's mock cluster), {broker}; wallet appliers: {machine.get('wallet_appliers', '?')}; consumers' fetch wait (kafka.fetch_wait_ms): {machine.get('fetch_wait_ms', '?')}.")
+warmup = machine.get("warmup_s")
 w(f"- Each step: open loop at a fixed arrival rate for {machine.get('step_s', '?')} s over {machine.get('connections', '?')} "
-  "keep-alive connections; latency from each request's scheduled send time (queueing for a connection included); "
+  "keep-alive connections"
+  + (f", measured after {warmup} s at the same rate on the same connections that are not counted (captures and "
+     "refunds: none, they spend ids another step made)" if warmup else "")
+  + "; latency from each request's scheduled send time (queueing for a connection included); "
   "steps stop at saturation (achieved < 80 % of offered, or p99 > 2 s). `achieved` counts 2xx answers only.")
 w("")
 w("## Operations")

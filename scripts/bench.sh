@@ -17,7 +17,8 @@
 # 1,000..32,000/s, each stopping at the first saturated step; 500 funded members per tenant.
 # --keep:  leave the network running afterwards (default: netctl down; the data stays in var/bench).
 # Environment overrides: BENCH_DIR, BENCH_MEMBERS, BENCH_STEP, BENCH_WARM (funded members per tenant),
-# BENCH_CONNECTIONS, BENCH_WRITE_RATES, BENCH_READ_RATES, BENCH_BARE_RATES (space-separated lists).
+# BENCH_CONNECTIONS, BENCH_WRITE_RATES, BENCH_READ_RATES, BENCH_BARE_RATES (space-separated lists),
+# BENCH_WARMUP (seconds each stepped operation runs at its rate before the measured window; default 1).
 # BENCH_DAMON=off: switch the kernel's DAMON monitor (kdamond, /sys/kernel/mm/damon) off for the run and back
 # on at the end. The default measures the machine as it is; the table says which (docs/performance.md,
 # sixteenth session: on this VM each of its samples stalls the cores for 10-25 ms every ~0.54 s).
@@ -34,7 +35,7 @@ while (($#)); do
         --keep) KEEP=1; shift ;;
         --members) BENCH_MEMBERS="$2"; shift 2 ;;
         --step) BENCH_STEP="$2"; shift 2 ;;
-        -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -70,6 +71,11 @@ fi
 # 256 keep-alive connections: a coalition's partners call from many tills at once. With 64, the generator's own
 # pool capped what it could offer at 64 ÷ latency (1,300 earns/s at ~50 ms) and the table measured that cap.
 CONNS="${BENCH_CONNECTIONS:-256}"
+# Each stepped operation first runs this long at the step's rate on the same connections, not counted: a
+# step starts on 256 fresh connections and idle servers, and at 10,000 reads/s its first ~100 ms alone were
+# ~1 % of the step's requests, 15-80 ms late — the p99 of a cold start, not of the rate (docs/performance.md,
+# sixteenth session). Captures and refunds have none: they spend ids another step made.
+WARMUP="${BENCH_WARMUP:-1}"
 TENANTS=3
 PARTNERS=50
 
@@ -178,7 +184,7 @@ cpu_snapshot() {
 rss_sampler "$DIR/pids" 1 >"$WORK/rss.log" 2>/dev/null &
 SAMPLER_PID=$!
 
-record "{\"kind\":\"machine\",\"broker\":\"$BROKER_KIND\",\"wallet_appliers\":\"${EMTIAZ_WALLET_APPLIERS:-2 (default)}\",\"fetch_wait_ms\":\"${EMTIAZ_KAFKA_FETCH_WAIT_MS:-1 (default)}\",\"nproc\":$(nproc),\"damon\":\"$DAMON_NOTE\",\"uptime_start\":\"$(uptime | sed 's/^ *//')\",\"date\":\"$(date -Is)\",\"members_target\":$MEMBERS,\"step_s\":$STEP,\"connections\":$CONNS}"
+record "{\"kind\":\"machine\",\"broker\":\"$BROKER_KIND\",\"wallet_appliers\":\"${EMTIAZ_WALLET_APPLIERS:-2 (default)}\",\"fetch_wait_ms\":\"${EMTIAZ_KAFKA_FETCH_WAIT_MS:-1 (default)}\",\"nproc\":$(nproc),\"damon\":\"$DAMON_NOTE\",\"uptime_start\":\"$(uptime | sed 's/^ *//')\",\"date\":\"$(date -Is)\",\"members_target\":$MEMBERS,\"step_s\":$STEP,\"warmup_s\":$WARMUP,\"connections\":$CONNS}"
 cpu_snapshot start
 rss_snapshot start
 
@@ -388,7 +394,7 @@ steps() {  # steps OP "RATES" ARGS...: increasing offered rates until saturation
     shift 2
     local rate
     for rate in $rates; do
-        run_load "$op" --op "$op" --rate "$rate" --duration "$STEP" --drain 5 "$@"
+        run_load "$op" --op "$op" --rate "$rate" --duration "$STEP" --warmup "$WARMUP" --drain 5 "$@"
         settle  # a saturated step leaves commands queued: the next step must not pay for them
         if saturated; then break; fi
     done
