@@ -31,7 +31,10 @@ w("")
 w(f"- Machine: {machine.get('nproc', '?')} cores, shared with other work. `uptime` at start: `{machine.get('uptime_start', '?')}`; "
   f"at end: `{machine_end.get('uptime_end', '?')}`.")
 w(f"- Seeded: {seed.get('tenants', '?')} tenants, {seed.get('partners', '?')} partners, {seed.get('members', 0):,} members "
-  f"(bulk INSERT into MySQL in {seed.get('seconds', '?')} s); funded members got their points through the API.")
+  f"(bulk INSERT into MySQL in {seed.get('seconds', '?')} s); "
+  + (f"{machine['warm_members']:,} members per tenant were funded through the API, and the authorizations, balance "
+     "reads and transactions pages pick among them at random."
+     if "warm_members" in machine else "funded members got their points through the API."))
 history = one("history", {})
 if history:
     hs = history.get("tenants", [])

@@ -14,11 +14,13 @@
 #
 # --quick: a short smoke run (100k members, 3 s steps, low rates) to check that everything works.
 # Full run defaults: 8 s steps; writes offered at 50..2400/s, reads 200..12,800/s, the bare server
-# 1,000..32,000/s, each stopping at the first saturated step; 500 funded members per tenant.
+# 1,000..32,000/s, each stopping at the first saturated step; 5,000 funded members per tenant
+# (funded at 500 earns/s).
 # --keep:  leave the network running afterwards (default: netctl down; the data stays in var/bench).
 # Environment overrides: BENCH_DIR, BENCH_MEMBERS, BENCH_STEP, BENCH_WARM (funded members per tenant),
 # BENCH_CONNECTIONS, BENCH_WRITE_RATES, BENCH_READ_RATES, BENCH_BARE_RATES (space-separated lists),
-# BENCH_WARMUP (seconds each stepped operation runs at its rate before the measured window; default 1).
+# BENCH_WARMUP (seconds each stepped operation runs at its rate before the measured window; default 1),
+# BENCH_FUND_RATE (earns/s that fund the warm members; default 500).
 # BENCH_DAMON=off: switch the kernel's DAMON monitor (kdamond, /sys/kernel/mm/damon) off for the run and back
 # on at the end. The default measures the machine as it is; the table says which (docs/performance.md,
 # sixteenth session: on this VM each of its samples stalls the cores for 10-25 ms every ~0.54 s).
@@ -35,7 +37,7 @@ while (($#)); do
         --keep) KEEP=1; shift ;;
         --members) BENCH_MEMBERS="$2"; shift 2 ;;
         --step) BENCH_STEP="$2"; shift 2 ;;
-        -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -63,7 +65,11 @@ if ((QUICK)); then
 else
     MEMBERS="${BENCH_MEMBERS:-1000000}"
     STEP="${BENCH_STEP:-8}"
-    WARM="${BENCH_WARM:-500}"
+    # Authorizations pick among the funded members, and a hold stays in its member's state until it is captured
+    # or its 15 minutes run out: over 500 per tenant the authorize steps left ~30 open holds on every member,
+    # whose state (parsed and written again by every command) then cost the wallet twice as much per command
+    # (docs/performance.md, seventeenth session). 5,000 per tenant leaves ~3.
+    WARM="${BENCH_WARM:-5000}"
     WRITE_RATES="${BENCH_WRITE_RATES:-50 100 200 400 800 1200 1600 2000 2400}"
     READ_RATES="${BENCH_READ_RATES:-200 400 800 1600 3200 6400 10000 12800}"
     BARE_RATES="${BENCH_BARE_RATES:-1000 2000 4000 8000 16000 32000}"
@@ -76,6 +82,7 @@ CONNS="${BENCH_CONNECTIONS:-256}"
 # ~1 % of the step's requests, 15-80 ms late — the p99 of a cold start, not of the rate (docs/performance.md,
 # sixteenth session). Captures and refunds have none: they spend ids another step made.
 WARMUP="${BENCH_WARMUP:-1}"
+FUND_RATE="${BENCH_FUND_RATE:-500}"
 TENANTS=3
 PARTNERS=50
 
@@ -184,7 +191,7 @@ cpu_snapshot() {
 rss_sampler "$DIR/pids" 1 >"$WORK/rss.log" 2>/dev/null &
 SAMPLER_PID=$!
 
-record "{\"kind\":\"machine\",\"broker\":\"$BROKER_KIND\",\"wallet_appliers\":\"${EMTIAZ_WALLET_APPLIERS:-2 (default)}\",\"fetch_wait_ms\":\"${EMTIAZ_KAFKA_FETCH_WAIT_MS:-1 (default)}\",\"nproc\":$(nproc),\"damon\":\"$DAMON_NOTE\",\"uptime_start\":\"$(uptime | sed 's/^ *//')\",\"date\":\"$(date -Is)\",\"members_target\":$MEMBERS,\"step_s\":$STEP,\"warmup_s\":$WARMUP,\"connections\":$CONNS}"
+record "{\"kind\":\"machine\",\"broker\":\"$BROKER_KIND\",\"wallet_appliers\":\"${EMTIAZ_WALLET_APPLIERS:-2 (default)}\",\"fetch_wait_ms\":\"${EMTIAZ_KAFKA_FETCH_WAIT_MS:-1 (default)}\",\"nproc\":$(nproc),\"damon\":\"$DAMON_NOTE\",\"uptime_start\":\"$(uptime | sed 's/^ *//')\",\"date\":\"$(date -Is)\",\"members_target\":$MEMBERS,\"step_s\":$STEP,\"warmup_s\":$WARMUP,\"warm_members\":$WARM,\"connections\":$CONNS}"
 cpu_snapshot start
 rss_snapshot start
 
@@ -329,10 +336,10 @@ saturated() {  # true when the last step achieved < 80 % of what was offered, or
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["achieved"] < 0.8*r["offered"] or r["p99_ms"] > 2000 else 1)' "$LAST"
 }
 
-say "funding $WARM members per tenant through the API (earns of 10,000,000 IRR = 100,000 points each, offered at 100/s)"
+say "funding $WARM members per tenant through the API (earns of 10,000,000 IRR = 100,000 points each, offered at $FUND_RATE/s)"
 FUND_N=$((WARM * TENANTS))
 run_load fund --op earn --keys "$WORK/fundkeys.txt" --members-mode seq --warm "$WARM" --amount 10000000 \
-    --rate 100 --duration "$(python3 -c "print($FUND_N/100)")" --drain 60
+    --rate "$FUND_RATE" --duration "$(python3 -c "print($FUND_N/$FUND_RATE)")" --drain 60
 cpu_snapshot warm
 rss_snapshot after-warm-up
 
