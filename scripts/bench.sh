@@ -172,8 +172,10 @@ URL="$EMTIAZ_URL"
 pid_of() { tr -dc 0-9 <"$DIR/pids/$1.pid" 2>/dev/null || true; }
 PARTS=(gateway wallet clearing broker mariadb redis)
 CLK_TCK="$(getconf CLK_TCK)"
-cpu_of() {  # utime+stime of a pid in seconds
-    awk -v t="$CLK_TCK" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t}' "/proc/$1/stat" 2>/dev/null || echo 0
+cpu_of() {  # utime+stime of a pid in seconds, with its children's once it has reaped them (cutime+cstime):
+    # Redis rewrites its append-only file in a forked child that holds a core for 10-30 s (docs/performance.md,
+    # seventeenth session), and only this way does that CPU show in the tables, in the step that reaped it
+    awk -v t="$CLK_TCK" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13 + $14 + $15) / t}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 rss_snapshot() {  # rss_snapshot NAME: records VmRSS of wallet and gateway
     local p
@@ -309,15 +311,21 @@ cpu_all() {  # "part=seconds ..." for every process of the network, and the kern
     for p in $(pgrep '^kdamond' || true); do k="$(awk -v a="$k" -v b="$(cpu_of "$p")" 'BEGIN{printf "%.2f", a + b}')"; done
     printf 'kdamond=%s ' "$k"
 }
+redis_forks() {  # how many times Redis has forked (an append-only file rewrite: the fork stops it for ~0.1 s)
+    redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" INFO stats 2>/dev/null |
+        tr -d '\r' | awk -F: '$1 == "total_forks" {print $2; found = 1} END {if (!found) print 0}'
+}
 run_load() {  # run_load LABEL ARGS... : one open-loop step; prints and records its JSON line, with the CPU
     local label="$1"  # each process of the network used during it (step_cpu_s) and the step's wall time
     shift
-    local out before after t0 t1
+    local out before after t0 t1 forks0 forks1
     before="$(cpu_all)"
+    forks0="$(redis_forks)"
     t0="$(date +%s.%N)"
     out="$("$LOADGEN" --url "$URL" --connections "$CONNS" --label "$label" "$@")" || die "loadgen failed: $label"
     t1="$(date +%s.%N)"
     after="$(cpu_all)"
+    forks1="$(redis_forks)"
     out="$(python3 -c '
 import json, sys, time
 r = json.loads(sys.argv[1])
@@ -327,7 +335,8 @@ r["step_cpu_s"] = {k: round(float(b[k]) - float(a[k]), 2) for k in a if k in b}
 r["step_wall_s"] = round(float(sys.argv[5]) - float(sys.argv[4]), 2)
 # When the step started (UTC), to line a stall up with the logs of the servers (a Redis AOF rewrite, say).
 r["started_utc"] = time.strftime("%H:%M:%S", time.gmtime(float(sys.argv[4])))
-print(json.dumps(r, separators=(",", ":")))' "$out" "$before" "$after" "$t0" "$t1")"
+r["redis_forks"] = int(sys.argv[7]) - int(sys.argv[6])
+print(json.dumps(r, separators=(",", ":")))' "$out" "$before" "$after" "$t0" "$t1" "${forks0:-0}" "${forks1:-0}")"
     record "$out"
     printf '%s\n' "$out" >&2
     LAST="$out"
