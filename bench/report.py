@@ -63,7 +63,9 @@ w("")
 w("The last two columns are the machine, not the servers: a thread of the generator that only sleeps 1 ms at a "
   "time, and how late it woke at worst and how often by more than 10 ms during the step (a busy run queue, the "
   "kernel's kdamond holding a core, or a pause of the whole virtual machine: no request answers faster than the "
-  "machine runs).")
+  "machine runs)." + (" A step during which Redis began rewriting its append-only file says so in its errors "
+  "column: it stalls the wallet's batches for seconds (docs/performance.md, seventeenth session)."
+  if any("redis_forks" in r for r in loads) else ""))
 w("")
 w("| operation | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | sleeper late max ms | sleeper late > 10 ms |")
 w("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
@@ -73,6 +75,8 @@ for r in loads:
     errs = ", ".join(f"{k}: {v}" for k, v in sorted(r.get("errors", {}).items())) or "0"
     if r.get("ran_out_of_ids"):
         errs += f" (only {r['scheduled']:,} ids to use: a shorter step)"
+    if r.get("redis_forks"):
+        errs += " — Redis began rewriting its append-only file during the step (fork, copy-on-write, a core)"
     w(f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
       f"{fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} | {fmt_ms(r['p999_ms'])} | {fmt_ms(r['max_ms'])} | {errs} | "
       f"{fmt_ms(r['sleeper_late_max_ms']) if 'sleeper_late_max_ms' in r else '–'} | {r.get('sleeper_late_over_10ms', '–')} |")
