@@ -6,6 +6,7 @@ import sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 kind = lambda k: [r for r in rows if r.get("kind") == k]
 loads = [r for r in rows if "op" in r]
+forks_recorded = any("redis_forks" in r for r in loads)  # Redis forks per step (runs before 2026-12-05 have none)
 
 
 def one(k, default=None):
@@ -65,7 +66,7 @@ w("The last two columns are the machine, not the servers: a thread of the genera
   "kernel's kdamond holding a core, or a pause of the whole virtual machine: no request answers faster than the "
   "machine runs)." + (" A step during which Redis began rewriting its append-only file says so in its errors "
   "column: it stalls the wallet's batches for seconds (docs/performance.md, seventeenth session)."
-  if any("redis_forks" in r for r in loads) else ""))
+  if forks_recorded else ""))
 w("")
 w("| operation | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | sleeper late max ms | sleeper late > 10 ms |")
 w("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
@@ -76,7 +77,7 @@ for r in loads:
     if r.get("ran_out_of_ids"):
         errs += f" (only {r['scheduled']:,} ids to use: a shorter step)"
     if r.get("redis_forks"):
-        errs += " — Redis began rewriting its append-only file during the step (fork, copy-on-write, a core)"
+        errs += " — Redis began rewriting its append-only file during the step (fork, copy-on-write, most of a core)"
     w(f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
       f"{fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} | {fmt_ms(r['p999_ms'])} | {fmt_ms(r['max_ms'])} | {errs} | "
       f"{fmt_ms(r['sleeper_late_max_ms']) if 'sleeper_late_max_ms' in r else '–'} | {r.get('sleeper_late_over_10ms', '–')} |")
@@ -211,23 +212,22 @@ if steps_cpu:
     parts = list(steps_cpu[0]["step_cpu_s"].keys())
     w("## Where each step's CPU went (cores: CPU seconds of each process ÷ the step's wall time, drain included)")
     w("")
-    forks = any("redis_forks" in r for r in steps_cpu)
     w("Two cores in all. The load generator's own CPU is `loadgen`; `kdamond` is the kernel's DAMON monitor "
       "(not ours, but on the same cores); a row near 2.0 in total is a machine that is saturated, whichever process is."
       + (" A process's CPU includes its children's once it has reaped them: `redis` includes the child that "
-         "rewrites its append-only file (a core for 10-30 s with this data set), in the step that reaped it; "
+         "rewrites its append-only file (most of a core for 10-30 s with this data set), in the step that reaped it; "
          "`Redis forks` counts the rewrites that started during the step (the fork itself stops Redis for ~0.1 s)."
-         if forks else ""))
+         if forks_recorded else ""))
     w("")
-    w("| operation | offered/s | achieved/s | " + " | ".join(parts) + " | loadgen | total |" + (" Redis forks |" if forks else ""))
-    w("|---|---:|---:|" + "---:|" * (len(parts) + 2) + ("---:|" if forks else ""))
+    w("| operation | offered/s | achieved/s | " + " | ".join(parts) + " | loadgen | total |" + (" Redis forks |" if forks_recorded else ""))
+    w("|---|---:|---:|" + "---:|" * (len(parts) + 2) + ("---:|" if forks_recorded else ""))
     for r in steps_cpu:
         wall = r["step_wall_s"]
         cores = [r["step_cpu_s"].get(p, 0) / wall for p in parts]
         gen = r.get("loadgen_cpu_s", 0) / wall
         w(f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
           + " | ".join(f"{c:.2f}" for c in cores) + f" | {gen:.2f} | {sum(cores) + gen:.2f} |"
-          + (f" {r.get('redis_forks', 0) or ''} |" if forks else ""))
+          + (f" {r.get('redis_forks', 0) or ''} |" if forks_recorded else ""))
     w("")
 w("## Memory over the run (VmRSS, MiB)")
 w("")

@@ -173,7 +173,7 @@ pid_of() { tr -dc 0-9 <"$DIR/pids/$1.pid" 2>/dev/null || true; }
 PARTS=(gateway wallet clearing broker mariadb redis)
 CLK_TCK="$(getconf CLK_TCK)"
 cpu_of() {  # utime+stime of a pid in seconds, with its children's once it has reaped them (cutime+cstime):
-    # Redis rewrites its append-only file in a forked child that holds a core for 10-30 s (docs/performance.md,
+    # Redis rewrites its append-only file in a forked child that keeps most of a core busy for 10-30 s (docs/performance.md,
     # seventeenth session), and only this way does that CPU show in the tables, in the step that reaped it
     awk -v t="$CLK_TCK" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13 + $14 + $15) / t}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
@@ -225,6 +225,7 @@ EOF
 
 say "seeding $MEMBERS members in bulk straight into MySQL (INSERT ... SELECT from MariaDB's sequence engine)"
 mysql_root() { mariadb --no-defaults --socket="$(cat "$DIR/mysql.home" 2>/dev/null || echo "$DIR/mysql")/mysqld.sock" --user=root --batch --skip-column-names "$@"; }
+redis_cli() { redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" "$@"; }
 seed_start=$(date +%s.%N)
 t=0
 while read -r tid _tok n; do
@@ -237,7 +238,7 @@ while read -r tid _tok n; do
     # the row (POST /v1/members; a gateway also writes it whenever MySQL resolves a reference).
     mysql_root emtiaz -e "SELECT CONCAT('SET emtiaz:member:{t:', tenant_id, '}:phone:', phone, ' ', id,
         ' EX 2592000') FROM members WHERE tenant_id = '$tid'" |
-        redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" --pipe >/dev/null
+        redis_cli --pipe >/dev/null
     t=$((t + 1))
 done <"$WORK/tenants.txt"
 seed_secs=$(awk -v a="$seed_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
@@ -312,7 +313,7 @@ cpu_all() {  # "part=seconds ..." for every process of the network, and the kern
     printf 'kdamond=%s ' "$k"
 }
 redis_forks() {  # how many times Redis has forked (an append-only file rewrite: the fork stops it for ~0.1 s)
-    redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" INFO stats 2>/dev/null |
+    redis_cli INFO stats 2>/dev/null |
         tr -d '\r' | awk -F: '$1 == "total_forks" {print $2; found = 1} END {if (!found) print 0}'
 }
 run_load() {  # run_load LABEL ARGS... : one open-loop step; prints and records its JSON line, with the CPU
@@ -369,7 +370,7 @@ for pipe in 1 16; do
 done
 # Its million keys live in a database of their own and go now: the services' Redis would otherwise carry them
 # through every later step (memory, and the time of each append-only-file rewrite).
-redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" -n 9 FLUSHDB >/dev/null
+redis_cli -n 9 FLUSHDB >/dev/null
 
 say "limit: bare Boost.Beast server (2 threads), same generator and connections"
 "$BUILD/bench/emtiaz-bare-server" --threads 2 --port-file "$WORK/bare.port" >/dev/null 2>&1 &
