@@ -22,7 +22,8 @@
 # EMTIAZ_READY_TIMEOUT (seconds to wait for readiness, default 60), EMTIAZ_STOP_TIMEOUT (seconds before
 # SIGKILL, default 15), EMTIAZ_LOG_LEVEL (passed to the services, default info), EMTIAZ_INNODB_BUFFER_POOL
 # and EMTIAZ_INNODB_LOG_FILE (InnoDB's buffer pool and redo log sizes, default 256M each; the benchmark sizes
-# them to its million members).
+# them to its million members), EMTIAZ_MARIADB_ARGS (more options for mariadbd, split on spaces, for probes:
+# e.g. `--performance-schema=ON`).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,6 +33,7 @@ READY_TIMEOUT="${EMTIAZ_READY_TIMEOUT:-60}"
 STOP_TIMEOUT="${EMTIAZ_STOP_TIMEOUT:-15}"
 INNODB_BUFFER_POOL="${EMTIAZ_INNODB_BUFFER_POOL:-256M}"
 INNODB_LOG_FILE="${EMTIAZ_INNODB_LOG_FILE:-256M}"
+read -r -a MARIADB_EXTRA_ARGS <<<"${EMTIAZ_MARIADB_ARGS:-}"
 
 BUILD_DIR="${EMTIAZ_BUILD_DIR:-build}"
 case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$REPO/$BUILD_DIR" ;; esac
@@ -379,7 +381,7 @@ start_mariadb() {
         --innodb-flush-log-at-trx-commit=1 --sync-binlog=1 \
         --innodb-buffer-pool-size="$INNODB_BUFFER_POOL" --innodb-log-file-size="$INNODB_LOG_FILE" \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-        --max-connections=500
+        --max-connections=500 "${MARIADB_EXTRA_ARGS[@]}"
     local deadline=$((SECONDS + READY_TIMEOUT))
     until mysql_root -e 'SELECT 1' >/dev/null 2>&1; do
         is_running mariadb || fail_part mariadb "exited while starting"
