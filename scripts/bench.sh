@@ -16,7 +16,9 @@
 # Full run defaults: 8 s steps; writes offered at 50..2400/s, reads 200..12,800/s, the bare server
 # 1,000..32,000/s, each stopping at the first saturated step; 5,000 funded members per tenant
 # (funded at 500 earns/s).
-# --keep:  leave the network running afterwards (default: netctl down; the data stays in var/bench).
+# --keep:  leave the network running afterwards, and the working folder (/tmp/emtiaz-bench.*: the API keys and
+#          ids the steps used, for probes on the kept network); default: netctl down (the data stays in
+#          var/bench) and the working folder removed, unless the run failed.
 # Environment overrides: BENCH_DIR, BENCH_MEMBERS, BENCH_STEP, BENCH_WARM (funded members per tenant),
 # BENCH_CONNECTIONS, BENCH_WRITE_RATES, BENCH_READ_RATES, BENCH_BARE_RATES (space-separated lists),
 # BENCH_WARMUP (seconds each stepped operation runs at its rate before the measured window; default 1),
@@ -100,6 +102,8 @@ SAMPLER_PID=""
 DAMON_STATE=/sys/kernel/mm/damon/admin/kdamonds/0/state
 DAMON_RESTORE=""
 cleanup() {
+    local rc=$?
+    ((rc == 0)) || printf 'bench: the working files of this run are in %s\n' "$WORK" >&2
     [[ -n "$DAMON_RESTORE" ]] && echo "$DAMON_RESTORE" >"$DAMON_STATE" 2>/dev/null || true
     [[ -n "$BARE_PID" ]] && kill "$BARE_PID" 2>/dev/null || true
     [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null || true
@@ -548,3 +552,8 @@ cp "$RAW" "$RESULTS/latest.jsonl"
 python3 "$REPO/bench/report.py" "$RAW" >"$RESULTS/latest.md"
 cat "$RESULTS/latest.md"
 say "written: bench/results/latest.md (raw: bench/results/latest.jsonl)"
+if ((KEEP)); then
+    say "the network stays up in $DIR; the API keys and ids the steps used are in $WORK"
+else
+    rm -rf "$WORK"
+fi
