@@ -7,7 +7,9 @@
 capture: turns on the general log of DIR's MariaDB (a network of scripts/netctl.sh, e.g. var/bench after
 `scripts/bench.sh --keep`) for SECONDS while something else drives earns (emtiaz-loadgen), then keeps every
 batch the wallet sent: its read query (START TRANSACTION and the SELECTs) and its write query (the INSERTs
-and the COMMIT), as the wallet wrote them.
+and the COMMIT), as the wallet wrote them. The general log slows MariaDB several-fold while it is on (1,600
+earns/s offered were answered at ~380/s): the load backs up and the batches come in all sizes (1 to ~250
+commands), which is what replay needs; the load generator's figures from that window mean nothing.
 
 replay: sends the captured batch with the number of commands closest to N (default 1) R times (default 100)
 over one connection of the mysql client, each as the wallet does (two multi-statement queries), but ending
