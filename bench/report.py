@@ -193,6 +193,13 @@ if bd and bd.get("series"):
           "generator's queue for a connection, is in the table's latencies but not here.")
     w("- CPU profile of gateway, wallet, MariaDB and broker during the earn steps: `bench/results/perf-earn.txt` (perf, 99 Hz).")
     w("")
+for r in kind("profile"):
+    w(f"## Where a {r['profile_of']}'s time goes")
+    w("")
+    w(f"- CPU profile of the whole machine during the {r['profile_of']} steps (every process, the generator and the kernel's threads "
+      f"included, idle time as `swapper`; between the steps the harness's own shell and python3 show too): `{r['file']}` "
+      "(perf -a, 99 Hz); each step's CPU by process is in the table below.")
+    w("")
 
 w("## Processes: CPU time and peak memory")
 w("")

@@ -22,7 +22,7 @@
 # Environment overrides: BENCH_DIR, BENCH_MEMBERS, BENCH_STEP, BENCH_WARM (funded members per tenant),
 # BENCH_CONNECTIONS, BENCH_WRITE_RATES, BENCH_READ_RATES, BENCH_BARE_RATES (space-separated lists),
 # BENCH_WARMUP (seconds each stepped operation runs at its rate before the measured window; default 1),
-# BENCH_FUND_RATE (earns/s that fund the warm members; default 500).
+# BENCH_FUND_RATE (earns/s that fund the warm members; default 500), BENCH_PERF=0 (no perf profiles).
 # BENCH_DAMON=off: switch the kernel's DAMON monitor (kdamond, /sys/kernel/mm/damon) off for the run and back
 # on at the end. The default measures the machine as it is; the table says which (docs/performance.md,
 # sixteenth session: on this VM each of its samples stalls the cores for 10-25 ms every ~0.54 s).
@@ -430,18 +430,22 @@ say "load: earn (random members of all $MEMBERS)"
 : >"$WORK/earn_ids"
 curl -s "$URL/metrics" >"$WORK/gw-metrics-before" || true
 PERF_PID=""
-if command -v perf >/dev/null && [[ "${BENCH_PERF:-1}" == 1 ]]; then
-    # Where the CPU goes during the earn steps (gateway, wallet, MariaDB, broker): sampled call stacks.
-    perf record -q -F 99 -g -o "$WORK/perf.data" \
-        -p "$(pid_of gateway),$(pid_of wallet),$(pid_of mariadb),$(pid_of broker)" >/dev/null 2>&1 &
+# perf_start ARGS...: sample call stacks (perf, 99 Hz) of the processes ARGS name (-p PIDS, or -a for the whole
+# machine) until perf_stop; nothing when perf is missing or BENCH_PERF=0.
+perf_start() {
+    PERF_PID=""
+    command -v perf >/dev/null && [[ "${BENCH_PERF:-1}" == 1 ]] || return 0
+    perf record -q -F 99 -g -o "$WORK/perf.data" "$@" >/dev/null 2>&1 &
     PERF_PID=$!
-fi
-steps earn "$WRITE_RATES" --keys "$WORK/keys.txt" --members-mode random --amount 1000000 --ids-out "$WORK/earn_ids"
-if [[ -n "$PERF_PID" ]]; then
+}
+# perf_stop WHAT OUT: stop the sampling and write its summary (by thread, by thread and library, top symbols) to OUT.
+perf_stop() {
+    [[ -n "$PERF_PID" ]] || return 0
     kill -INT "$PERF_PID" 2>/dev/null || true
     wait "$PERF_PID" 2>/dev/null || true
+    PERF_PID=""
     {
-        echo "# perf record -F 99 -g of gateway, wallet, MariaDB and broker during the earn steps"
+        echo "# perf record -F 99 -g $1"
         perf report -i "$WORK/perf.data" --stdio 2>/dev/null | grep -m1 '^# Samples' || true
         echo "# by thread name"
         perf report -i "$WORK/perf.data" --stdio --no-children -g none --sort comm 2>/dev/null | grep -E '^ +[0-9]' | cut -c1-100
@@ -451,8 +455,12 @@ if [[ -n "$PERF_PID" ]]; then
         echo "# top symbols"
         perf report -i "$WORK/perf.data" --stdio --no-children -g none --sort comm,dso,symbol --percent-limit 0.7 2>/dev/null |
             grep -E '^ +[0-9]' | cut -c1-140 | head -40
-    } >"$RESULTS/perf-earn.txt" || true
-fi
+    } >"$2" || true
+}
+# Where the CPU goes during the earn steps (gateway, wallet, MariaDB, broker): sampled call stacks.
+perf_start -p "$(pid_of gateway),$(pid_of wallet),$(pid_of mariadb),$(pid_of broker)"
+steps earn "$WRITE_RATES" --keys "$WORK/keys.txt" --members-mode random --amount 1000000 --ids-out "$WORK/earn_ids"
+perf_stop "of gateway, wallet, MariaDB and broker during the earn steps" "$RESULTS/perf-earn.txt"
 curl -s "$URL/metrics" >"$WORK/gw-metrics-after" || true
 # The gateway's own view of an earn: total handling time vs the Kafka command round trip (wallet included).
 python3 - "$WORK/gw-metrics-before" "$WORK/gw-metrics-after" >>"$RAW" <<'PY' || true
@@ -491,7 +499,14 @@ for rate in $WRITE_RATES; do
 done
 
 say "load: balance reads (funded members: Redis-cached state)"
+# The whole machine (-a): at these rates the generator, Redis and the kernel's threads share the cores with the
+# gateway, and what is left idle (`swapper`) is part of the answer.
+rm -f "$RESULTS/perf-read.txt"
+perf_start -a
 steps balance "$READ_RATES" --keys "$WORK/keys.txt" --members-mode warm --warm "$WARM"
+perf_stop "-a (the whole machine: every process, the kernel's threads, idle as swapper) during the balance read steps" \
+    "$RESULTS/perf-read.txt"
+[[ -s "$RESULTS/perf-read.txt" ]] && record '{"kind":"profile","profile_of":"balance read","file":"bench/results/perf-read.txt"}'
 
 say "load: transactions page (limit=20, funded members)"
 steps transactions "$READ_RATES" --keys "$WORK/keys.txt" --members-mode warm --warm "$WARM"
