@@ -14,28 +14,33 @@ say() { printf '%s: %s\n' "$BENCH_NAME" "$*" >&2; }
 die() { printf '%s: error: %s\n' "$BENCH_NAME" "$*" >&2; exit 1; }
 now_us() { date +%s%6N; }
 secs_since() { awk -v a="$1" -v b="$(now_us)" 'BEGIN{printf "%.2f", (b-a)/1e6}'; }
-# kb_of PID FIELD: a /proc/PID/status field in KiB (VmRSS, VmHWM), 0 when the process is gone.
-kb_of() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-# rss_sampler PIDDIR SECONDS: prints "epoch wallet_kb gateway_kb" every SECONDS until killed. It runs beside the
-# steps it measures, so it reads /proc with bash builtins: the date, cat and awk it used to fork cost ~50 ms of
-# CPU per sample on this VM, 5 % of a core at one a second (docs/performance.md, eighteenth session).
+# proc_kb VAR PID FIELD: a /proc/PID/status field in KiB (VmRSS, VmHWM) into VAR, 0 when the process is gone.
+# Bash builtins only, no fork: rss_sampler runs beside the steps it measures, and the date, cat and awk it used
+# to fork cost ~50 ms of CPU per sample on this VM, 5 % of a core at one a second (docs/performance.md,
+# eighteenth session).
+proc_kb() {
+    local -n proc_kb_out="$1"
+    local k v _
+    proc_kb_out=0
+    [[ -n "$2" && -r "/proc/$2/status" ]] || return 0
+    while read -r k v _; do
+        if [[ "$k" == "$3:" ]]; then proc_kb_out="$v"; return 0; fi
+    done <"/proc/$2/status"
+}
+# kb_of PID FIELD: prints what proc_kb reads.
+kb_of() { local kb; proc_kb kb "$1" "$2"; echo "$kb"; }
+# rss_sampler PIDDIR SECONDS: prints "epoch wallet_kb gateway_kb" every SECONDS until killed.
 rss_sampler() {
-    local w g
+    local line part pid kb
     while :; do
-        rss_of_pidfile w "$1/wallet.pid"
-        rss_of_pidfile g "$1/gateway.pid"
-        printf '%s %s %s\n' "$EPOCHSECONDS" "$w" "$g"
+        line="$EPOCHSECONDS"
+        for part in wallet gateway; do
+            pid=""
+            { read -r pid <"$1/$part.pid"; } 2>/dev/null || true
+            proc_kb kb "$pid" VmRSS
+            line+=" $kb"
+        done
+        printf '%s\n' "$line"
         sleep "$2"
     done
-}
-# rss_of_pidfile VAR PIDFILE: VmRSS in KiB of the process PIDFILE names, into VAR (0 when it is gone); no fork.
-rss_of_pidfile() {
-    local -n rss_out="$1"
-    local pid="" k v _
-    rss_out=0
-    { read -r pid <"$2"; } 2>/dev/null || true
-    [[ -n "$pid" && -r "/proc/$pid/status" ]] || return 0
-    while read -r k v _; do
-        if [[ "$k" == VmRSS: ]]; then rss_out="$v"; return 0; fi
-    done <"/proc/$pid/status"
 }
