@@ -21,29 +21,40 @@ less MariaDB's own background CPU (its rate measured over 3 s of quiet first, ti
 thread idle, as at low rates. --drop PREFIX leaves out the statements that start with PREFIX (repeatable):
 what that statement costs is the difference. The network must be otherwise quiet (no load) while it runs.
 """
+import argparse
 import json
 import os
+import pwd
 import re
 import subprocess
 import sys
 import time
 
 
-def socket_of(d):
-    return os.path.join(d, "mysql", "mysqld.sock")
+def mysql_home(d):
+    """MariaDB's folder (data, socket, pid file) of the network in d: d/mysql, unless scripts/netctl.sh had to
+    put it elsewhere (a path too long for a socket, a folder the mysql user cannot reach) and wrote where into
+    d/mysql.home."""
+    try:
+        with open(os.path.join(d, "mysql.home")) as f:
+            home = f.read().strip()
+    except FileNotFoundError:
+        home = ""
+    return home or os.path.join(os.path.abspath(d), "mysql")
 
 
 def mysql(d, sql, database="emtiaz"):
-    user = "root" if os.geteuid() == 0 else os.environ.get("USER", "root")
-    p = subprocess.run(["mariadb", "--no-defaults", f"--socket={socket_of(d)}", f"--user={user}", "--batch",
-                        "--skip-column-names", database], input=sql, text=True, capture_output=True)
+    user = "root" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name  # as netctl.sh's mysql_root
+    p = subprocess.run(["mariadb", "--no-defaults", f"--socket={os.path.join(mysql_home(d), 'mysqld.sock')}",
+                        f"--user={user}", "--batch", "--skip-column-names", database],
+                       input=sql, text=True, capture_output=True)
     if p.returncode != 0:
         sys.exit(f"batch_replay: mysql failed: {p.stderr.strip()[:600]}")
     return p.stdout
 
 
 def mariadbd_cpu_ticks(d):
-    pid = open(os.path.join(d, "mysql", "mariadbd.pid")).read().strip()
+    pid = open(os.path.join(mysql_home(d), "mariadbd.pid")).read().strip()
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return int(f[11]) + int(f[12])  # utime + stime
 
@@ -54,7 +65,7 @@ ENTRY = re.compile(r"^(?:\d{6} [ \d:]{8})?\t\t?\s*(\d+) (Query|Execute|Connect|Q
 
 def capture(d, seconds, out):
     # In the data folder: the server (user mysql when started as root) must be able to write it.
-    log = os.path.join(os.path.abspath(d), "mysql", "data", "batch_replay.general.log")
+    log = os.path.join(mysql_home(d), "data", "batch_replay.general.log")
     if os.path.exists(log):
         os.remove(log)
     mysql(d, f"SET GLOBAL general_log_file='{log}'; SET GLOBAL general_log=1;")
@@ -136,23 +147,26 @@ def replay(d, batches_file, commands, rounds, gap_ms, drops):
                       "background_cores": round(idle_rate, 3)}))
 
 
-def main(argv):
-    if len(argv) >= 5 and argv[1] == "capture":
-        return capture(argv[2], float(argv[3]), argv[4])
-    if len(argv) >= 4 and argv[1] == "replay":
-        opts = {"--commands": "1", "--rounds": "100", "--gap-ms": "0"}
-        drops, rest = [], argv[4:]
-        while rest:
-            if rest[0] == "--drop" and len(rest) > 1:
-                drops.append(rest[1])
-            elif rest[0] in opts and len(rest) > 1:
-                opts[rest[0]] = rest[1]
-            else:
-                sys.exit(f"batch_replay: unknown argument {rest[0]}")
-            rest = rest[2:]
-        return replay(argv[2], argv[3], int(opts["--commands"]), int(opts["--rounds"]), float(opts["--gap-ms"]), drops)
-    sys.exit(__doc__)
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("capture")
+    c.add_argument("dir")
+    c.add_argument("seconds", type=float)
+    c.add_argument("out")
+    r = sub.add_parser("replay")
+    r.add_argument("dir")
+    r.add_argument("batches")
+    r.add_argument("--commands", type=int, default=1)
+    r.add_argument("--rounds", type=int, default=100)
+    r.add_argument("--gap-ms", type=float, default=0.0)
+    r.add_argument("--drop", action="append", default=[], metavar="PREFIX")
+    a = ap.parse_args()
+    if a.cmd == "capture":
+        capture(a.dir, a.seconds, a.out)
+    else:
+        replay(a.dir, a.batches, a.commands, a.rounds, a.gap_ms, a.drop)
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()
