@@ -451,6 +451,25 @@ struct BalanceRead {
   points::Instant now;
 };
 
+// After a balance read that had to take the member's state from MySQL: the view of what it found, so that
+// the member's next read is one GET on an I/O thread. The wallet writes a view only when it changes a state,
+// so without this a member with no points yet (enrolled, never earned) — or one whose keys expired or were
+// lost — costs every read a worker, a Redis miss and a MySQL query. `NX`: a view the wallet wrote meanwhile
+// (after a commit this read did not see) is never replaced; one it writes later replaces this one, as any of
+// its writes does; and when the wallet could not write a view, it deletes the key before its next write
+// (WalletService::update_cache), this one included. The view carries the state's version, as the wallet's
+// do (the audit compares them). Best effort: if it fails, the next read only takes the same way again.
+void leave_view(Deps& d, const BalanceRead& read, const wallet::WalletState& state) {
+  try {
+    d.app.redis.command({"SET", wallet::redis_balance_key(read.tenant_id, read.member_id),
+                         wallet::dump_json(wallet::balance_view_to_json(points::balance_view(state.points, read.now),
+                                                                        state.version)),
+                         "NX", "EX", wallet::kMemberCacheTtlSeconds});
+  } catch (const std::exception& e) {
+    spdlog::debug("could not leave a balance view in redis: {}", e.what());
+  }
+}
+
 // The balance when the wallet's view did not answer: the state from Redis, else MySQL (may block). A phone or
 // card the member index did not have (member_id empty) is resolved first, and its view asked for then.
 HttpResponse balance_beyond_view(Deps& d, const RequestContext& ctx, BalanceRead read) {
@@ -468,6 +487,7 @@ HttpResponse balance_beyond_view(Deps& d, const RequestContext& ctx, BalanceRead
     if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
   }
   auto state = stored_state(d, read.tenant_id, read.member_id);
+  leave_view(d, read, state);
   return json_response(200, wallet::balance_json(read.member_id, state.points, read.now, read.tz));
 }
 

@@ -594,11 +594,11 @@ void WalletService::update_cache(std::vector<Unit>& units) {
     // {"state": …, "version": …} as dump_json would write it, around the text already written to MySQL.
     if (u.state_text.empty()) u.state_text = dump_json(state_to_json(u.state));
     std::string cached = R"({"state":)" + u.state_text + R"(,"version":)" + std::to_string(u.state.version) + "}";
-    cmds.push_back({"SET", redis_state_key(u.tenant_id, u.member_id), std::move(cached), "EX", "604800"});
+    cmds.push_back({"SET", redis_state_key(u.tenant_id, u.member_id), std::move(cached), "EX", kMemberCacheTtlSeconds});
     // The balance as of now and until the state's next timed change: what a balance read needs, small.
     cmds.push_back({"SET", redis_balance_key(u.tenant_id, u.member_id),
                     dump_json(balance_view_to_json(points::balance_view(u.state.points, now), u.state.version)), "EX",
-                    "604800"});
+                    kMemberCacheTtlSeconds});
   }
   // The gateways' reservations of the commands with a stored outcome: completed here, before the replies, so
   // that a retry replays from Redis (the gateway would otherwise write each itself after the reply).

@@ -23,6 +23,9 @@ namespace emtiaz::wallet {
 std::string redis_state_key(const std::string& tenant_id, const std::string& member_id);
 // The member's balance view (views.hpp) beside the state, written in the same pipeline; same hash slot.
 std::string redis_balance_key(const std::string& tenant_id, const std::string& member_id);
+// How long both keys live in Redis after their last write (`EX`, seconds: a week). A member idle for longer is
+// read from MySQL again, and the read leaves the view again (gateway/points_handlers.cpp).
+inline constexpr const char* kMemberCacheTtlSeconds = "604800";
 
 class WalletService {
  public:
