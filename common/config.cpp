@@ -361,6 +361,8 @@ WalletConfig load_wallet_config(const ConfigSource& source) {
   w.timer_interval_ms = source.get_duration_ms("wallet.timer_interval_ms", 1, 60'000, w.timer_interval_ms);
   w.watermark_interval_ms = source.get_duration_ms("wallet.watermark_interval_ms", 1, 60'000, w.watermark_interval_ms);
   w.appliers = static_cast<int>(source.get_int("wallet.appliers", 1, 16, w.appliers));
+  w.command_retention_hours =
+      source.get_int("wallet.command_retention_hours", 25, 24 * 3650, w.command_retention_hours);
   return w;
 }
 

@@ -135,6 +135,10 @@ struct WalletConfig : CommonConfig {
   std::int64_t batch_wait_ms = 2;            // wallet.batch_wait_ms
   std::int64_t timer_interval_ms = 200;      // wallet.timer_interval_ms
   std::int64_t watermark_interval_ms = 500;  // wallet.watermark_interval_ms
+  // wallet.command_retention_hours: how long the record of an applied command (its exact response, what a
+  // retry is answered with) is kept before it is pruned. The contract keeps an Idempotency-Key at least 24
+  // hours (api.md); a command older than this is not applied at all (it would no longer be recognised).
+  std::int64_t command_retention_hours = 168;
   // wallet.appliers: members of the wallet's consumer group in this process, each with its own share of the
   // partitions, thread and MySQL transaction (as that many wallet processes would be). One applier applies
   // its batches one after another (read, apply, write, commit, Redis, replies), so its batch time bounds the

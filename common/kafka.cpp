@@ -363,6 +363,8 @@ std::vector<KafkaMessage> KafkaConsumer::poll(size_t max, std::chrono::milliseco
     km.offset = m->offset;
     if (m->key) km.key.assign(static_cast<const char*>(m->key), m->key_len);
     if (m->payload) km.value.assign(static_cast<const char*>(m->payload), m->len);
+    rd_kafka_timestamp_type_t timestamp_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    km.timestamp_ms = rd_kafka_message_timestamp(m, &timestamp_type);
     rd_kafka_message_destroy(m);
     out.push_back(std::move(km));
   }

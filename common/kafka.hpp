@@ -28,6 +28,7 @@ struct KafkaMessage {
   std::int64_t offset = -1;
   std::string key;
   std::string value;
+  std::int64_t timestamp_ms = -1;  // the message's timestamp (ms since the epoch; its producer's clock), -1: none
 };
 
 struct KafkaOutMessage {

@@ -18,6 +18,11 @@ namespace emtiaz::wallet {
 namespace {
 
 constexpr size_t kTimerBatch = 200;
+// Command records are pruned every kPruneInterval, at most kPruneChunks deletes of kPruneChunk rows each time
+// (up to 5,000 records a second, more than the wallet applies: a backlog is worked off, never held for long).
+constexpr auto kPruneInterval = std::chrono::seconds(10);
+constexpr int kPruneChunk = 1000;
+constexpr int kPruneChunks = 50;
 
 using TenantRows = std::map<std::string, tenants::Tenant>;
 using PartnerRows = std::map<std::pair<std::string, std::string>, partners::Partner>;  // (tenant, partner)
@@ -142,6 +147,11 @@ void WalletService::run(const std::atomic<bool>& stop) {
         record_published();
         run_timers();
       }
+      // One member of the consumer group prunes: the one that owns partition 0.
+      if (owned_.count(0) > 0 && now - last_prune_ >= kPruneInterval) {
+        last_prune_ = now;
+        prune_commands();
+      }
     } catch (const std::exception& e) {
       spdlog::warn("wallet loop: {}", e.what());
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -153,7 +163,16 @@ void WalletService::process_commands(const std::vector<KafkaMessage>& msgs) {
   std::vector<std::unique_ptr<Pending>> pending;
   std::vector<Unit> units;
   std::map<std::pair<std::string, std::string>, size_t> unit_of;
+  const auto received = now_utc();
   for (const auto& m : msgs) {
+    // A command whose record may have been pruned (prune_commands) could be applied twice: such a message can
+    // only be a redelivery after an outage of about the retention, long after its client's deadline, and is
+    // skipped unanswered (nobody waits for it; a retry is a new message).
+    if (!within_command_retention(m.timestamp_ms, received, config_.command_retention_hours)) {
+      spdlog::error("skipping a command produced before the command retention at {}:{}", m.partition, m.offset);
+      Metrics::global().add("emtiaz_wallet_expired_commands_total");
+      continue;
+    }
     nlohmann::json j = nlohmann::json::parse(m.value, nullptr, false);
     auto cmd = j.is_discarded() ? std::nullopt : Command::from_json(j);
     if (!cmd) {
@@ -719,6 +738,38 @@ void WalletService::publish_outbox_backlog() {
       }
     });
     Metrics::global().add("emtiaz_wallet_outbox_republished_total", static_cast<double>(events.size()));
+  }
+}
+
+bool within_command_retention(std::int64_t produced_ms, Instant now, std::int64_t retention_hours) {
+  if (produced_ms < 0) return true;  // no timestamp: nothing to judge by
+  // An hour's margin: the gateway that produced the message and this wallet may disagree on the time.
+  const auto oldest = now - std::chrono::hours(retention_hours) + std::chrono::hours(1);
+  return std::chrono::milliseconds(produced_ms) >= oldest.time_since_epoch();
+}
+
+void WalletService::prune_commands() {
+  const auto cutoff = sql_time(now_utc() - std::chrono::hours(config_.command_retention_hours));
+  std::int64_t pruned = 0;
+  try {
+    for (int chunk = 0; chunk < kPruneChunks; ++chunk) {
+      // Autocommit, one chunk per statement: no lock is held for long, and the appliers' inserts (all newer
+      // than the cutoff) never wait for it.
+      const auto n = mysql_.run([&](sql::Connection& c) {
+        auto st = prepare(c, "DELETE FROM wallet_commands WHERE created_at < ? ORDER BY created_at LIMIT " +
+                                 std::to_string(kPruneChunk));
+        st->setString(1, cutoff);
+        return static_cast<std::int64_t>(st->executeUpdate());
+      });
+      pruned += n;
+      if (n < kPruneChunk) break;
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("pruning command records failed: {}", e.what());
+  }
+  if (pruned > 0) {
+    Metrics::global().add("emtiaz_wallet_commands_pruned_total", static_cast<double>(pruned));
+    spdlog::info("pruned {} command records older than {} h", pruned, config_.command_retention_hours);
   }
 }
 

@@ -27,6 +27,11 @@ std::string redis_balance_key(const std::string& tenant_id, const std::string& m
 // read from MySQL again, and the read leaves the view again (gateway/points_handlers.cpp).
 inline constexpr const char* kMemberCacheTtlSeconds = "604800";
 
+// Whether a command message produced at `produced_ms` (ms since the epoch, its producer's clock; negative: not
+// known) is young enough that its record, if it was applied, has not been pruned yet: records are kept
+// `retention_hours` (wallet.command_retention_hours), and an hour is left for the clocks to disagree.
+bool within_command_retention(std::int64_t produced_ms, Instant now, std::int64_t retention_hours);
+
 class WalletService {
  public:
   WalletService(WalletConfig config, MysqlPool& mysql, RedisPool& redis, KafkaProducer& producer);
@@ -41,6 +46,8 @@ class WalletService {
 
   void process_commands(const std::vector<KafkaMessage>& msgs);
   void run_timers();
+  // Deletes the command records older than wallet.command_retention_hours (a chunk at a time, oldest first).
+  void prune_commands();
   void publish_outbox_backlog();
   void publish_watermarks(Instant at);
   // Applies `units` in one transaction; returns the replies and outbox events to send after commit.
@@ -62,6 +69,7 @@ class WalletService {
   KafkaProducer& producer_;
   std::unique_ptr<KafkaConsumer> consumer_;
   std::set<std::int32_t> owned_;
+  std::chrono::steady_clock::time_point last_prune_{};
   std::atomic<bool> has_assignment_{false};
   std::uint64_t generation_ = 0;
   // Redis keys whose update failed: deleted before the next batch so that no stale state outlives an outage.

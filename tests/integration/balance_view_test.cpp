@@ -24,11 +24,7 @@ class BalanceView : public ::testing::Test {
   void SetUp() override {
     const auto& env = suite_env();
     api_ = std::make_unique<ApiClient>(env.url(), env.admin_token());
-    RedisConfig c;
-    c.host = env.at("EMTIAZ_REDIS_HOST");
-    c.port = std::stoi(env.at("EMTIAZ_REDIS_PORT"));
-    c.password = env.get("EMTIAZ_REDIS_PASSWORD");
-    redis_ = std::make_unique<RedisPool>(c, 1);
+    redis_ = std::make_unique<RedisPool>(env.redis(), 1);
   }
 
   // The keys of a member's cached state and balance view, as the wallet names them.

@@ -22,11 +22,7 @@ class MemberIndex : public ::testing::Test {
   void SetUp() override {
     const auto& env = suite_env();
     api_ = std::make_unique<ApiClient>(env.url(), env.admin_token());
-    RedisConfig c;
-    c.host = env.at("EMTIAZ_REDIS_HOST");
-    c.port = std::stoi(env.at("EMTIAZ_REDIS_PORT"));
-    c.password = env.get("EMTIAZ_REDIS_PASSWORD");
-    redis_ = std::make_unique<RedisPool>(c, 1);
+    redis_ = std::make_unique<RedisPool>(env.redis(), 1);
   }
 
   // The index entry of a phone (E.164) in a tenant, as the gateway names it.

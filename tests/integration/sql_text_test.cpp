@@ -19,17 +19,6 @@
 namespace emtiaz::tests {
 namespace {
 
-MysqlConfig suite_mysql() {
-  const auto& env = suite_env();
-  MysqlConfig c;
-  c.host = env.get("EMTIAZ_MYSQL_HOST", "127.0.0.1");
-  c.port = std::stoi(env.at("EMTIAZ_MYSQL_PORT"));
-  c.user = env.at("EMTIAZ_MYSQL_USER");
-  c.password = env.at("EMTIAZ_MYSQL_PASSWORD");
-  c.database = env.at("EMTIAZ_MYSQL_DATABASE");
-  return c;
-}
-
 // Every ASCII byte alone and between letters, the characters that need escaping in pairs, text the product
 // stores, and random mixes of all of them with multi-byte characters.
 std::vector<std::string> corpus() {
@@ -56,7 +45,7 @@ std::vector<std::string> corpus() {
 }
 
 TEST(SqlText, EscapingIsTheClientLibrarysByteForByte) {
-  MysqlPool pool(suite_mysql(), 1);
+  MysqlPool pool(suite_env().mysql(), 1);
   pool.run([&](sql::Connection& c) {
     auto& mc = dynamic_cast<sql::mysql::MySQL_Connection&>(c);
     for (const auto& s : corpus()) {
@@ -68,7 +57,7 @@ TEST(SqlText, EscapingIsTheClientLibrarysByteForByte) {
 }
 
 TEST(SqlText, EveryStringComesBackAsItWasSent) {
-  MysqlPool pool(suite_mysql(), 1);
+  MysqlPool pool(suite_env().mysql(), 1);
   const auto strings = corpus();
   pool.run([&](sql::Connection& c) {
     std::unique_ptr<sql::Statement> st(c.createStatement());
@@ -101,7 +90,7 @@ TEST(SqlText, EveryStringComesBackAsItWasSent) {
 }
 
 TEST(SqlText, APoolSessionNeverTreatsBackslashAsAPlainCharacter) {
-  MysqlPool pool(suite_mysql(), 1);
+  MysqlPool pool(suite_env().mysql(), 1);
   pool.run([&](sql::Connection& c) {
     std::unique_ptr<sql::Statement> st(c.createStatement());
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT @@SESSION.sql_mode"));

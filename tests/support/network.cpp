@@ -66,6 +66,24 @@ std::string NetworkEnv::get(const std::string& key, const std::string& fallback)
   return it == values_.end() ? fallback : it->second;
 }
 
+MysqlConfig NetworkEnv::mysql() const {
+  MysqlConfig c;
+  c.host = get("EMTIAZ_MYSQL_HOST", "127.0.0.1");
+  c.port = std::stoi(at("EMTIAZ_MYSQL_PORT"));
+  c.user = at("EMTIAZ_MYSQL_USER");
+  c.password = at("EMTIAZ_MYSQL_PASSWORD");
+  c.database = at("EMTIAZ_MYSQL_DATABASE");
+  return c;
+}
+
+RedisConfig NetworkEnv::redis() const {
+  RedisConfig c;
+  c.host = get("EMTIAZ_REDIS_HOST", "127.0.0.1");
+  c.port = std::stoi(at("EMTIAZ_REDIS_PORT"));
+  c.password = get("EMTIAZ_REDIS_PASSWORD");
+  return c;
+}
+
 const NetworkEnv& suite_env() {
   static const NetworkEnv env = [] {
     const char* path = std::getenv("EMTIAZ_TEST_ENV");

@@ -11,6 +11,8 @@
 #include <map>
 #include <string>
 
+#include "common/mysql.hpp"
+#include "common/redis.hpp"
 #include "tests/support/http_client.hpp"
 
 namespace emtiaz::tests {
@@ -30,6 +32,10 @@ class NetworkEnv {
   std::string admin_token() const { return at("EMTIAZ_ADMIN_TOKEN"); }
   std::string wallet_admin_url() const { return at("EMTIAZ_WALLET_ADMIN_URL"); }
   std::string clearing_admin_url() const { return at("EMTIAZ_CLEARING_ADMIN_URL"); }
+
+  // The network's MySQL (as its services' user) and Redis, for tests that look at or change what they hold.
+  MysqlConfig mysql() const;
+  RedisConfig redis() const;
 
   HttpClient gateway() const { return HttpClient(url()); }
   HttpClient wallet_admin() const { return HttpClient(wallet_admin_url()); }
