@@ -18,11 +18,13 @@ namespace emtiaz::wallet {
 namespace {
 
 constexpr size_t kTimerBatch = 200;
-// Command records are pruned every kPruneInterval, at most kPruneChunks deletes of kPruneChunk rows each time
-// (up to 5,000 records a second, more than the wallet applies: a backlog is worked off, never held for long).
+// Command records are pruned by the applier between its batches, one statement of at most kPruneChunk rows at a
+// time (tens of ms: a batch waits no longer than that): every kPruneInterval, or every kPruneBacklogInterval
+// while the last statement found a full chunk — up to 4,000 records a second, more than the wallet applies, so a
+// backlog (a first start on an old database) is worked off.
 constexpr auto kPruneInterval = std::chrono::seconds(10);
+constexpr auto kPruneBacklogInterval = std::chrono::milliseconds(250);
 constexpr int kPruneChunk = 1000;
-constexpr int kPruneChunks = 50;
 
 using TenantRows = std::map<std::string, tenants::Tenant>;
 using PartnerRows = std::map<std::pair<std::string, std::string>, partners::Partner>;  // (tenant, partner)
@@ -148,10 +150,8 @@ void WalletService::run(const std::atomic<bool>& stop) {
         run_timers();
       }
       // One member of the consumer group prunes: the one that owns partition 0.
-      if (owned_.count(0) > 0 && now - last_prune_ >= kPruneInterval) {
-        last_prune_ = now;
-        prune_commands();
-      }
+      if (owned_.count(0) > 0 && now >= next_prune_)
+        next_prune_ = now + (prune_commands() ? kPruneBacklogInterval : kPruneInterval);
     } catch (const std::exception& e) {
       spdlog::warn("wallet loop: {}", e.what());
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -748,29 +748,26 @@ bool within_command_retention(std::int64_t produced_ms, Instant now, std::int64_
   return std::chrono::milliseconds(produced_ms) >= oldest.time_since_epoch();
 }
 
-void WalletService::prune_commands() {
+bool WalletService::prune_commands() {
   const auto cutoff = sql_time(now_utc() - std::chrono::hours(config_.command_retention_hours));
   std::int64_t pruned = 0;
   try {
-    for (int chunk = 0; chunk < kPruneChunks; ++chunk) {
-      // Autocommit, one chunk per statement: no lock is held for long, and the appliers' inserts (all newer
-      // than the cutoff) never wait for it.
-      const auto n = mysql_.run([&](sql::Connection& c) {
-        auto st = prepare(c, "DELETE FROM wallet_commands WHERE created_at < ? ORDER BY created_at LIMIT " +
-                                 std::to_string(kPruneChunk));
-        st->setString(1, cutoff);
-        return static_cast<std::int64_t>(st->executeUpdate());
-      });
-      pruned += n;
-      if (n < kPruneChunk) break;
-    }
+    // Autocommit, one chunk: no lock is held for long, and the appliers' inserts (all newer than the cutoff)
+    // never wait for it.
+    pruned = mysql_.run([&](sql::Connection& c) {
+      auto st = prepare(c, "DELETE FROM wallet_commands WHERE created_at < ? ORDER BY created_at LIMIT " +
+                               std::to_string(kPruneChunk));
+      st->setString(1, cutoff);
+      return static_cast<std::int64_t>(st->executeUpdate());
+    });
   } catch (const std::exception& e) {
     spdlog::warn("pruning command records failed: {}", e.what());
   }
   if (pruned > 0) {
     Metrics::global().add("emtiaz_wallet_commands_pruned_total", static_cast<double>(pruned));
-    spdlog::info("pruned {} command records older than {} h", pruned, config_.command_retention_hours);
+    spdlog::debug("pruned {} command records older than {} h", pruned, config_.command_retention_hours);
   }
+  return pruned == kPruneChunk;
 }
 
 void WalletService::run_timers() {

@@ -46,8 +46,9 @@ class WalletService {
 
   void process_commands(const std::vector<KafkaMessage>& msgs);
   void run_timers();
-  // Deletes the command records older than wallet.command_retention_hours (a chunk at a time, oldest first).
-  void prune_commands();
+  // Deletes the oldest command records older than wallet.command_retention_hours, one chunk; true when the chunk
+  // was full (more may be waiting).
+  bool prune_commands();
   void publish_outbox_backlog();
   void publish_watermarks(Instant at);
   // Applies `units` in one transaction; returns the replies and outbox events to send after commit.
@@ -69,7 +70,7 @@ class WalletService {
   KafkaProducer& producer_;
   std::unique_ptr<KafkaConsumer> consumer_;
   std::set<std::int32_t> owned_;
-  std::chrono::steady_clock::time_point last_prune_{};
+  std::chrono::steady_clock::time_point next_prune_{};
   std::atomic<bool> has_assignment_{false};
   std::uint64_t generation_ = 0;
   // Redis keys whose update failed: deleted before the next batch so that no stale state outlives an outage.
