@@ -19,12 +19,14 @@ namespace {
 
 constexpr size_t kTimerBatch = 200;
 // Command records are pruned by the applier between its batches, one statement of at most kPruneChunk rows at a
-// time (tens of ms: a batch waits no longer than that): every kPruneInterval, or every kPruneBacklogInterval
-// while the last statement found a full chunk — up to 4,000 records a second, more than the wallet applies, so a
-// backlog (a first start on an old database) is worked off.
+// time, every kPruneInterval; while the last statement found a full chunk (a backlog), again after 19 times as
+// long as it took (at least kPruneBacklogInterval), so that pruning takes at most a twentieth of the applier's
+// time and a batch waits at most one statement. Chunks of 1,000 every 250 ms held the batches of the partitions
+// of that applier for most of the time under 800 earns/s (p50 60 ms → 0.9–1.9 s: docs/performance.md).
 constexpr auto kPruneInterval = std::chrono::seconds(10);
 constexpr auto kPruneBacklogInterval = std::chrono::milliseconds(250);
-constexpr int kPruneChunk = 1000;
+constexpr int kPruneChunk = 200;
+constexpr int kPruneDutyDivisor = 20;
 
 using TenantRows = std::map<std::string, tenants::Tenant>;
 using PartnerRows = std::map<std::pair<std::string, std::string>, partners::Partner>;  // (tenant, partner)
@@ -150,8 +152,13 @@ void WalletService::run(const std::atomic<bool>& stop) {
         run_timers();
       }
       // One member of the consumer group prunes: the one that owns partition 0.
-      if (owned_.count(0) > 0 && now >= next_prune_)
-        next_prune_ = now + (prune_commands() ? kPruneBacklogInterval : kPruneInterval);
+      if (owned_.count(0) > 0 && now >= next_prune_) {
+        const bool more = prune_commands();
+        const auto done = std::chrono::steady_clock::now();
+        next_prune_ = done + (more ? std::max<std::chrono::steady_clock::duration>(
+                                         kPruneBacklogInterval, (done - now) * (kPruneDutyDivisor - 1))
+                                   : kPruneInterval);
+      }
     } catch (const std::exception& e) {
       spdlog::warn("wallet loop: {}", e.what());
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
