@@ -26,15 +26,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-RedisConfig suite_redis() {
-  const auto& env = suite_env();
-  RedisConfig c;
-  c.host = env.at("EMTIAZ_REDIS_HOST");
-  c.port = std::stoi(env.at("EMTIAZ_REDIS_PORT"));
-  c.password = env.get("EMTIAZ_REDIS_PASSWORD");
-  return c;
-}
-
 // What the callbacks of a run were given, and when.
 struct Answer {
   bool called = false;
@@ -64,7 +55,7 @@ std::vector<Answer> run_all(const RedisConfig& config, const std::vector<std::ve
 }
 
 TEST(AsyncRedis, APipelinedBurstGetsEachReplyInOrder) {
-  const auto config = suite_redis();
+  const auto config = suite_env().redis();
   const std::string prefix = "test:async:" + random_token("", 8) + ":";
   constexpr int kKeys = 2000;
   // SET k_i v_i, GET k_i, GET of a key never set, INCRBY c_i i: four kinds of reply interleaved.
@@ -104,7 +95,7 @@ TEST(AsyncRedis, APipelinedBurstGetsEachReplyInOrder) {
 // other command issued meanwhile): commands from separate handlers, and from the callbacks of earlier ones,
 // each still get their own reply, in the order issued, and none is left unsent when the replies stop.
 TEST(AsyncRedis, CommandsIssuedWhileOthersAreInFlightAreEachAnswered) {
-  const auto config = suite_redis();
+  const auto config = suite_env().redis();
   const std::string key = "test:async:" + random_token("", 8) + ":n";
   asio::io_context ioc;
   auto redis = std::make_shared<AsyncRedis>(ioc, config, 2000ms);
@@ -226,7 +217,7 @@ TEST(AsyncRedis, AServerThatNeverAnswersTimesOut) {
 }
 
 TEST(AsyncRedis, AWrongPasswordAnswersNullopt) {
-  auto config = suite_redis();
+  auto config = suite_env().redis();
   if (config.password.empty()) GTEST_SKIP() << "the suite's Redis has no password";
   config.password += "-wrong";
   const auto answers = run_all(config, {{"GET", "k"}, {"SET", "test:async:never", "1"}});
@@ -235,7 +226,7 @@ TEST(AsyncRedis, AWrongPasswordAnswersNullopt) {
     EXPECT_FALSE(a.reply) << "a connection whose AUTH failed answered a command";
   }
   // And the right password works (the failure above was the password's).
-  const auto right = run_all(suite_redis(), {{"GET", "test:async:never"}});
+  const auto right = run_all(suite_env().redis(), {{"GET", "test:async:never"}});
   ASSERT_TRUE(right[0].reply);
   EXPECT_TRUE(right[0].reply->is_nil()) << "the command after the failed AUTH was run";
 }

@@ -78,7 +78,7 @@ MysqlConfig NetworkEnv::mysql() const {
 
 RedisConfig NetworkEnv::redis() const {
   RedisConfig c;
-  c.host = get("EMTIAZ_REDIS_HOST", "127.0.0.1");
+  c.host = at("EMTIAZ_REDIS_HOST");
   c.port = std::stoi(at("EMTIAZ_REDIS_PORT"));
   c.password = get("EMTIAZ_REDIS_PASSWORD");
   return c;
