@@ -153,10 +153,11 @@ void WalletService::run(const std::atomic<bool>& stop) {
       }
       // One member of the consumer group prunes: the one that owns partition 0.
       if (owned_.count(0) > 0 && now >= next_prune_) {
+        const auto started = std::chrono::steady_clock::now();
         const bool more = prune_commands();
         const auto done = std::chrono::steady_clock::now();
         next_prune_ = done + (more ? std::max<std::chrono::steady_clock::duration>(
-                                         kPruneBacklogInterval, (done - now) * (kPruneDutyDivisor - 1))
+                                         kPruneBacklogInterval, (done - started) * (kPruneDutyDivisor - 1))
                                    : kPruneInterval);
       }
     } catch (const std::exception& e) {
