@@ -18,15 +18,6 @@ namespace emtiaz::wallet {
 namespace {
 
 constexpr size_t kTimerBatch = 200;
-// Command records are pruned by the applier between its batches, one statement of at most kPruneChunk rows at a
-// time, every kPruneInterval; while the last statement found a full chunk (a backlog), again after 19 times as
-// long as it took (at least kPruneBacklogInterval), so that pruning takes at most a twentieth of the applier's
-// time and a batch waits at most one statement. Chunks of 1,000 every 250 ms held the batches of the partitions
-// of that applier for most of the time under 800 earns/s (p50 60 ms → 0.9–1.9 s: docs/performance.md).
-constexpr auto kPruneInterval = std::chrono::seconds(10);
-constexpr auto kPruneBacklogInterval = std::chrono::milliseconds(250);
-constexpr int kPruneChunk = 200;
-constexpr int kPruneDutyDivisor = 20;
 
 using TenantRows = std::map<std::string, tenants::Tenant>;
 using PartnerRows = std::map<std::pair<std::string, std::string>, partners::Partner>;  // (tenant, partner)
@@ -113,6 +104,7 @@ void WalletService::run(const std::atomic<bool>& stop) {
       auto a = consumer_->assignment();
       owned_ = std::set<std::int32_t>(a.begin(), a.end());
       has_assignment_ = !owned_.empty();
+      owns_partition_zero_ = owned_.count(0) > 0;
       backlog_ = true;
       spdlog::info("wallet owns partitions [{}]", fmt::join(owned_, ","));
     }
@@ -151,15 +143,6 @@ void WalletService::run(const std::atomic<bool>& stop) {
         record_published();
         run_timers();
       }
-      // One member of the consumer group prunes: the one that owns partition 0.
-      if (owned_.count(0) > 0 && now >= next_prune_) {
-        const auto started = std::chrono::steady_clock::now();
-        const bool more = prune_commands();
-        const auto done = std::chrono::steady_clock::now();
-        next_prune_ = done + (more ? std::max<std::chrono::steady_clock::duration>(
-                                         kPruneBacklogInterval, (done - started) * (kPruneDutyDivisor - 1))
-                                   : kPruneInterval);
-      }
     } catch (const std::exception& e) {
       spdlog::warn("wallet loop: {}", e.what());
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -173,7 +156,7 @@ void WalletService::process_commands(const std::vector<KafkaMessage>& msgs) {
   std::map<std::pair<std::string, std::string>, size_t> unit_of;
   const auto received = now_utc();
   for (const auto& m : msgs) {
-    // A command whose record may have been pruned (prune_commands) could be applied twice: such a message can
+    // A command whose record may have been pruned (command_pruner.hpp) could be applied twice: such a message can
     // only be a redelivery after an outage of about the retention, long after its client's deadline, and is
     // skipped unanswered (nobody waits for it; a retry is a new message).
     if (!within_command_retention(m.timestamp_ms, received, config_.command_retention_hours)) {
@@ -754,28 +737,6 @@ bool within_command_retention(std::int64_t produced_ms, Instant now, std::int64_
   // An hour's margin: the gateway that produced the message and this wallet may disagree on the time.
   const auto oldest = now - std::chrono::hours(retention_hours) + std::chrono::hours(1);
   return std::chrono::milliseconds(produced_ms) >= oldest.time_since_epoch();
-}
-
-bool WalletService::prune_commands() {
-  const auto cutoff = sql_time(now_utc() - std::chrono::hours(config_.command_retention_hours));
-  std::int64_t pruned = 0;
-  try {
-    // Autocommit, one chunk: no lock is held for long, and the appliers' inserts (all newer than the cutoff)
-    // never wait for it.
-    pruned = mysql_.run([&](sql::Connection& c) {
-      auto st = prepare(c, "DELETE FROM wallet_commands WHERE created_at < ? ORDER BY created_at LIMIT " +
-                               std::to_string(kPruneChunk));
-      st->setString(1, cutoff);
-      return static_cast<std::int64_t>(st->executeUpdate());
-    });
-  } catch (const std::exception& e) {
-    spdlog::warn("pruning command records failed: {}", e.what());
-  }
-  if (pruned > 0) {
-    Metrics::global().add("emtiaz_wallet_commands_pruned_total", static_cast<double>(pruned));
-    spdlog::debug("pruned {} command records older than {} h", pruned, config_.command_retention_hours);
-  }
-  return pruned == kPruneChunk;
 }
 
 void WalletService::run_timers() {

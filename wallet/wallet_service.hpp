@@ -39,6 +39,8 @@ class WalletService {
   void run(const std::atomic<bool>& stop);
   // Whether this wallet has joined its consumer group and owns partitions: until then commands wait.
   bool has_assignment() const { return has_assignment_.load(); }
+  // Whether this applier owns partition 0, which makes its wallet the one that prunes command records.
+  bool owns_partition_zero() const { return owns_partition_zero_.load(); }
 
  private:
   struct Pending;  // one command of a batch
@@ -46,9 +48,6 @@ class WalletService {
 
   void process_commands(const std::vector<KafkaMessage>& msgs);
   void run_timers();
-  // Deletes the oldest command records older than wallet.command_retention_hours, one chunk; true when the chunk
-  // was full (more may be waiting).
-  bool prune_commands();
   void publish_outbox_backlog();
   void publish_watermarks(Instant at);
   // Applies `units` in one transaction; returns the replies and outbox events to send after commit.
@@ -70,8 +69,8 @@ class WalletService {
   KafkaProducer& producer_;
   std::unique_ptr<KafkaConsumer> consumer_;
   std::set<std::int32_t> owned_;
-  std::chrono::steady_clock::time_point next_prune_{};
   std::atomic<bool> has_assignment_{false};
+  std::atomic<bool> owns_partition_zero_{false};
   std::uint64_t generation_ = 0;
   // Redis keys whose update failed: deleted before the next batch so that no stale state outlives an outage.
   std::set<std::string> dirty_keys_;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "wallet/command_pruner.hpp"
 #include "wallet/wallet_service.hpp"
 
 namespace emtiaz::wallet {
@@ -37,6 +38,27 @@ TEST(CommandRetention, TheShortestRetentionStillCoversTheContractsDay) {
 TEST(CommandRetention, AMessageWithoutATimestampOrFromAClockAheadIsApplied) {
   EXPECT_TRUE(within_command_retention(-1, now(), 168));
   EXPECT_TRUE(within_command_retention(kNowMs + 2 * kHourMs, now(), 168));
+}
+
+// The pruner's pacing: a full chunk means a backlog, and the next statement follows after three times as long as
+// this one took (a quarter of its connection's time at most), never sooner than the backlog pause; a short chunk
+// means caught up, and the next look is the idle interval later.
+TEST(PrunePacing, AFullChunkIsFollowedAfterThreeTimesItsDuration) {
+  PrunePacing p;  // 500 rows, a quarter, 20 ms, 10 s
+  using std::chrono::milliseconds;
+  EXPECT_EQ(next_prune_after(p, 500, milliseconds(40)), milliseconds(120));
+  EXPECT_EQ(next_prune_after(p, 500, milliseconds(300)), milliseconds(900));
+  EXPECT_EQ(next_prune_after(p, 500, milliseconds(2)), milliseconds(20));  // never sooner than the pause
+}
+
+TEST(PrunePacing, AShortChunkWaitsTheIdleInterval) {
+  PrunePacing p;
+  using std::chrono::milliseconds;
+  EXPECT_EQ(next_prune_after(p, 499, milliseconds(40)), milliseconds(10'000));
+  EXPECT_EQ(next_prune_after(p, 0, milliseconds(1)), milliseconds(10'000));
+  PrunePacing half{100, 2, milliseconds(5), milliseconds(1'000)};
+  EXPECT_EQ(next_prune_after(half, 100, milliseconds(30)), milliseconds(30));
+  EXPECT_EQ(next_prune_after(half, 99, milliseconds(30)), milliseconds(1'000));
 }
 
 }  // namespace
