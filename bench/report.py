@@ -59,6 +59,27 @@ w(f"- Each step: open loop at a fixed arrival rate for {machine.get('step_s', '?
   + "; latency from each request's scheduled send time (queueing for a connection included); "
   "steps stop at saturation (achieved < 80 % of offered, or p99 > 2 s). `achieved` counts 2xx answers only.")
 w("")
+def step_at(label, offered):
+    return next((r for r in loads if (r.get("label") or r["op"]) == label and r["offered"] == offered), None)
+
+
+# The issue's targets on this machine, judged from this run's own steps: met when the step at the target's rate
+# answered at least 99 % of what was offered with a p99 under the bound. The bare Beast server at the read
+# target's rate is the floor the machine itself puts under any server's p99 (same generator, same connections).
+w("## Targets")
+w("")
+w("| target | step (offered/s) | achieved/s | p99 ms | verdict |")
+w("|---|---:|---:|---:|---|")
+for what, label, rate, bound in (("earns: 2,000/s sustained, p99 < 50 ms", "earn", 2000, 50.0),
+                                 ("balance reads: 10,000/s, p99 < 5 ms", "balance", 10000, 5.0),
+                                 ("floor: a bare Beast server at 10,000/s, no work per request", "bare", 10000, None)):
+    r = step_at(label, rate)
+    if r is None:
+        w(f"| {what} | {fmt_rate(rate)} | – | – | not in this run |")
+        continue
+    verdict = "" if bound is None else ("met" if r["achieved"] >= 0.99 * r["offered"] and r["p99_ms"] < bound else "missed")
+    w(f"| {what} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | {fmt_ms(r['p99_ms'])} | {verdict} |")
+w("")
 w("## Operations")
 w("")
 w("The last two columns are the machine, not the servers: a thread of the generator that only sleeps 1 ms at a "

@@ -74,7 +74,7 @@ else
     WARM="${BENCH_WARM:-5000}"
     WRITE_RATES="${BENCH_WRITE_RATES:-50 100 200 400 800 1200 1600 2000 2400}"
     READ_RATES="${BENCH_READ_RATES:-200 400 800 1600 3200 6400 10000 12800}"
-    BARE_RATES="${BENCH_BARE_RATES:-1000 2000 4000 8000 16000 32000}"
+    BARE_RATES="${BENCH_BARE_RATES:-1000 2000 4000 8000 10000 16000 32000}"
 fi
 # 256 keep-alive connections: a coalition's partners call from many tills at once. With 64, the generator's own
 # pool capped what it could offer at 64 ÷ latency (1,300 earns/s at ~50 ms) and the table measured that cap.
