@@ -409,8 +409,9 @@ std::optional<wallet::WalletState> cached_state(Deps& d, const std::string& tena
 // of wallet::redis_balance_key), when that view still holds at `now` (nothing timed has happened since).
 std::optional<points::Balance> balance_from_view(const RedisReply& r, points::Instant now) {
   if (r.type != RedisReply::Type::string) return std::nullopt;
-  auto j = nlohmann::json::parse(r.str, nullptr, false);
-  if (auto v = wallet::balance_view_from_json(j); v && v->holds_at(now)) return v->balance;
+  auto v = wallet::balance_view_from_text(r.str);  // the wallet's own text, without a tree
+  if (!v) v = wallet::balance_view_from_json(nlohmann::json::parse(r.str, nullptr, false));
+  if (v && v->holds_at(now)) return v->balance;
   return std::nullopt;
 }
 
@@ -478,17 +479,17 @@ HttpResponse balance_beyond_view(Deps& d, const RequestContext& ctx, BalanceRead
     if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
     read.member_id = std::get<std::string>(m);
     if (auto b = cached_balance(d, read.tenant_id, read.member_id, read.now))
-      return json_response(200, wallet::balance_json(read.member_id, *b, read.tz));
+      return HttpResponse::json(200, wallet::balance_text(read.member_id, *b, read.tz));
   }
   if (auto s = cached_state(d, read.tenant_id, read.member_id))
-    return json_response(200, wallet::balance_json(read.member_id, s->points, read.now, read.tz));
+    return HttpResponse::json(200, wallet::balance_text(read.member_id, points::balance_at(s->points, read.now), read.tz));
   if (read.by_id) {
     auto m = member_id_of(d, read.tenant_id, read.ref, false);
     if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
   }
   auto state = stored_state(d, read.tenant_id, read.member_id);
   leave_view(d, read, state);
-  return json_response(200, wallet::balance_json(read.member_id, state.points, read.now, read.tz));
+  return HttpResponse::json(200, wallet::balance_text(read.member_id, points::balance_at(state.points, read.now), read.tz));
 }
 
 // Answers a balance read from Redis' reply to the GET of the wallet's view, on the I/O thread that asked: at
@@ -496,7 +497,7 @@ HttpResponse balance_beyond_view(Deps& d, const RequestContext& ctx, BalanceRead
 void answer_balance(const std::shared_ptr<Deps>& d, const HttpResponder& responder, const BalanceRead& read,
                     const std::string& route, const std::string& request_id, const std::optional<RedisReply>& reply) {
   if (auto b = reply ? balance_from_view(*reply, read.now) : std::nullopt) {
-    auto r = json_response(200, wallet::balance_json(read.member_id, *b, read.tz));
+    auto r = HttpResponse::json(200, wallet::balance_text(read.member_id, *b, read.tz));
     r.route = route;
     return responder(std::move(r));
   }
@@ -735,7 +736,7 @@ void register_points_routes(Router& router, App& app) {
                   return HttpResponse::deferred_response();
                 }
                 if (auto b = cached_balance(*d, read.tenant_id, read.member_id, read.now))
-                  return json_response(200, wallet::balance_json(read.member_id, *b, read.tz));
+                  return HttpResponse::json(200, wallet::balance_text(read.member_id, *b, read.tz));
                 return balance_beyond_view(*d, ctx, read);
               },
               /*inline_ok=*/true});

@@ -1,5 +1,7 @@
 #include "wallet/views.hpp"
 
+#include <charconv>
+
 #include "common/time.hpp"
 #include "points/points_json.hpp"
 
@@ -70,6 +72,108 @@ nlohmann::json balance_json(const std::string& member_id, const points::Balance&
           {"pending", b.pending},
           {"held", b.held},
           {"expiring", expiring}};
+}
+
+namespace {
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// A JSON string as nlohmann dumps it (dump_json): ids and timestamps are plain ASCII and go as they are; anything
+// else (quotes, control bytes, non-ASCII, invalid UTF-8) through nlohmann itself.
+void append_string(std::string& out, const std::string& v) {
+  for (unsigned char c : v) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      out += dump_json(nlohmann::json(v));
+      return;
+    }
+  }
+  out += '"';
+  out += v;
+  out += '"';
+}
+
+// Reads the view's text left to right: each step consumes what it expects or fails.
+struct ViewText {
+  std::string_view rest;
+  bool literal(std::string_view s) {
+    if (rest.substr(0, s.size()) != s) return false;
+    rest.remove_prefix(s.size());
+    return true;
+  }
+  // An integer as JSON writes it: an optional minus, then 0 or digits without a leading zero; not -0.
+  std::optional<std::int64_t> integer() {
+    size_t n = rest.size() > 0 && rest[0] == '-' ? 1 : 0;
+    const size_t first = n;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+    if (n == first || (rest[first] == '0' && n - first > 1) || (first == 1 && rest[1] == '0')) return std::nullopt;
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + n, v);
+    if (ec != std::errc() || end != rest.data() + n) return std::nullopt;  // out of range
+    rest.remove_prefix(n);
+    return v;
+  }
+};
+
+}  // namespace
+
+std::string balance_text(const std::string& member_id, const points::Balance& b, const std::string& tz) {
+  std::string out;
+  out.reserve(96 + member_id.size() + 72 * b.expiring.size());
+  out += "{\"available\":";
+  append_int(out, b.available);
+  out += ",\"expiring\":[";
+  for (size_t i = 0; i < b.expiring.size(); ++i) {
+    if (i > 0) out += ',';
+    out += "{\"expires_at\":";
+    append_string(out, format_rfc3339(b.expiring[i].expires_at, tz, TimePrecision::micros));
+    out += ",\"points\":";
+    append_int(out, b.expiring[i].points);
+    out += '}';
+  }
+  out += "],\"held\":";
+  append_int(out, b.held);
+  out += ",\"member_id\":";
+  append_string(out, member_id);
+  out += ",\"pending\":";
+  append_int(out, b.pending);
+  out += '}';
+  return out;
+}
+
+std::optional<points::BalanceView> balance_view_from_text(std::string_view text) {
+  // {"at":…,"available":…,"expiring":[[p,t],…],"held":…,"pending":…,"valid_until":…|null,"version":…}
+  ViewText t{text};
+  points::BalanceView v;
+  std::optional<std::int64_t> n;
+  if (!t.literal("{\"at\":") || !(n = t.integer())) return std::nullopt;
+  v.at = instant_of(*n);
+  if (!t.literal(",\"available\":") || !(n = t.integer())) return std::nullopt;
+  v.balance.available = *n;
+  if (!t.literal(",\"expiring\":[")) return std::nullopt;
+  if (!t.literal("]")) {
+    do {
+      std::optional<std::int64_t> p, at;
+      if (!t.literal("[") || !(p = t.integer()) || !t.literal(",") || !(at = t.integer()) || !t.literal("]"))
+        return std::nullopt;
+      v.balance.expiring.push_back({*p, instant_of(*at)});
+    } while (t.literal(","));
+    if (!t.literal("]")) return std::nullopt;
+  }
+  if (!t.literal(",\"held\":") || !(n = t.integer())) return std::nullopt;
+  v.balance.held = *n;
+  if (!t.literal(",\"pending\":") || !(n = t.integer())) return std::nullopt;
+  v.balance.pending = *n;
+  if (!t.literal(",\"valid_until\":")) return std::nullopt;
+  if (!t.literal("null")) {
+    if (!(n = t.integer())) return std::nullopt;
+    v.valid_until = instant_of(*n);
+  }
+  if (!t.literal(",\"version\":") || !t.integer() || !t.literal("}") || !t.rest.empty()) return std::nullopt;
+  return v;
 }
 
 std::string_view redemption_status_name(points::RedemptionStatus s) { return points::to_string(s); }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "points/points.hpp"
 
@@ -23,6 +24,9 @@ WalletState state_from_json(const nlohmann::json& j);
 nlohmann::json balance_json(const std::string& member_id, const points::MemberState& state, points::Instant now,
                             const std::string& tz);
 nlohmann::json balance_json(const std::string& member_id, const points::Balance& balance, const std::string& tz);
+// dump_json(balance_json(member_id, balance, tz)), byte for byte, written without building the tree: what a
+// balance read answers from the view (the gateway's hottest response).
+std::string balance_text(const std::string& member_id, const points::Balance& balance, const std::string& tz);
 
 // The balance view the wallet stores in Redis next to the state (points::BalanceView: exact from `at` until
 // `valid_until`), so that a balance read needs neither the state nor its JSON: {"version", "at",
@@ -30,6 +34,11 @@ nlohmann::json balance_json(const std::string& member_id, const points::Balance&
 // instants in microseconds since the epoch. nullopt when the text is not such a view.
 nlohmann::json balance_view_to_json(const points::BalanceView& view, std::int64_t version);
 std::optional<points::BalanceView> balance_view_from_json(const nlohmann::json& j);
+// The same view read straight from its text as dump_json(balance_view_to_json(…)) writes it — keys in that
+// order, no spaces, integers without leading zeros — without building a tree. nullopt for any other text, even
+// one that is a view (spaces, other key order): the caller then reads it with balance_view_from_json, so this is
+// only ever a faster way to the same answer.
+std::optional<points::BalanceView> balance_view_from_text(std::string_view text);
 // The redemption as of `now` (a hold past its deadline shows `expired`).
 nlohmann::json redemption_json(const std::string& member_id, const WalletState& state, const points::Redemption& r,
                                points::Instant now, const std::string& tz);

@@ -2,6 +2,9 @@
 // that is not such a view is refused rather than misread.
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+
 #include "wallet/views.hpp"
 
 namespace emtiaz::wallet {
@@ -40,6 +43,93 @@ TEST(BalanceViewJson, RefusesWhatIsNotAView) {
                            R"({"version":3,"state":{"points":{}}})"}) {
     EXPECT_FALSE(balance_view_from_json(nlohmann::json::parse(text)).has_value()) << text;
   }
+}
+
+// What a balance read answers is written without a JSON tree (balance_text); it must be the tree's dump, byte for
+// byte, for any balance, time zone and member id — the id's odd cases (quotes, control bytes, Persian, invalid
+// UTF-8) included.
+TEST(BalanceText, IsTheTreesDumpByteForByte) {
+  std::mt19937_64 rng(20261205);
+  auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
+  const std::vector<std::string> zones = {"Asia/Tehran", "UTC", "America/New_York", "Asia/Kolkata"};
+  const std::vector<std::string> ids = {"mem_7K2pQ9xZ", "", "mem_\"quoted\"", "mem_\\back", "tab\there", "علی",
+                                        std::string("bad\xff\xfe", 5), std::string("nul\0x", 5), "mem_-_."};
+  const std::int64_t big = 1'000'000'000'000'000;
+  for (int i = 0; i < 3000; ++i) {
+    points::Balance b;
+    b.available = pick(-big, big);
+    if (i % 3 == 0) b.available = pick(-5, 5);
+    b.pending = pick(0, i % 2 ? 100 : big);
+    b.held = pick(0, i % 4 ? 10 : big);
+    const auto n = pick(0, static_cast<std::int64_t>(points::kExpiringMax));
+    for (std::int64_t k = 0; k < n; ++k)
+      b.expiring.push_back({pick(0, big), us(pick(0, 4'102'444'800'000'000) / (k % 2 ? 1 : 1'000'000) *
+                                             (k % 2 ? 1 : 1'000'000))});  // whole seconds and not
+    const auto& id = ids[static_cast<size_t>(i) % ids.size()];
+    const auto& tz = zones[static_cast<size_t>(i / 7) % zones.size()];
+    ASSERT_EQ(balance_text(id, b, tz), dump_json(balance_json(id, b, tz))) << "case " << i;
+  }
+}
+
+// The view read from its text without a tree (balance_view_from_text) is the tree's reading of the wallet's own
+// text, and for any other text either the same or nothing (then the gateway reads it with the tree): the
+// wallet's texts, then each of them cut short, with a byte changed, with a space, and a few by hand.
+TEST(BalanceViewText, ReadsTheWalletsTextsAsTheTreeDoesAndNothingElseDifferently) {
+  std::mt19937_64 rng(7);
+  auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
+  auto same = [](const std::optional<points::BalanceView>& a, const std::optional<points::BalanceView>& b) {
+    return a.has_value() == b.has_value() &&
+           (!a || (a->balance == b->balance && a->at == b->at && a->valid_until == b->valid_until));
+  };
+  auto slow = [](const std::string& text) {
+    return balance_view_from_json(nlohmann::json::parse(text, nullptr, false));
+  };
+  const std::string mutations = "0123456789-,[]{}\" nul:";
+  for (int i = 0; i < 2000; ++i) {
+    points::BalanceView v;
+    v.at = us(pick(0, 4'102'444'800'000'000));
+    if (i % 2) v.valid_until = us(pick(0, 4'102'444'800'000'000));
+    v.balance.available = i % 5 ? pick(-1'000'000'000'000'000, 1'000'000'000'000'000) : 0;
+    v.balance.pending = pick(0, 1'000'000);
+    v.balance.held = i % 3 ? 0 : pick(0, 1'000'000'000'000'000);
+    for (std::int64_t k = pick(0, 10); k > 0; --k) v.balance.expiring.push_back({pick(0, 1'000'000), us(pick(0, 1'000'000'000'000))});
+    const auto text = dump_json(balance_view_to_json(v, pick(0, 1'000'000)));
+    const auto fast = balance_view_from_text(text);
+    ASSERT_TRUE(fast.has_value()) << text;
+    ASSERT_TRUE(same(fast, slow(text))) << text;
+    // Damaged or reshaped copies: never a different answer from the tree's.
+    std::string cut = text.substr(0, static_cast<size_t>(pick(0, static_cast<std::int64_t>(text.size()) - 1)));
+    ASSERT_TRUE(!balance_view_from_text(cut) || same(balance_view_from_text(cut), slow(cut))) << cut;
+    std::string changed = text;
+    changed[static_cast<size_t>(pick(0, static_cast<std::int64_t>(text.size()) - 1))] =
+        mutations[static_cast<size_t>(pick(0, static_cast<std::int64_t>(mutations.size()) - 1))];
+    ASSERT_TRUE(!balance_view_from_text(changed) || same(balance_view_from_text(changed), slow(changed))) << changed;
+    std::string spaced = text;
+    spaced.insert(static_cast<size_t>(pick(1, static_cast<std::int64_t>(text.size()) - 1)), " ");
+    ASSERT_TRUE(!balance_view_from_text(spaced) || same(balance_view_from_text(spaced), slow(spaced))) << spaced;
+  }
+  for (const char* text :
+       {R"({"at":01,"available":1,"expiring":[],"held":0,"pending":0,"valid_until":null,"version":1})",
+        R"({"at":-0,"available":1,"expiring":[],"held":0,"pending":0,"valid_until":null,"version":1})",
+        R"({"at":1,"available":9223372036854775808,"expiring":[],"held":0,"pending":0,"valid_until":null,"version":1})",
+        R"({"at":1,"available":1,"expiring":[[1,2],],"held":0,"pending":0,"valid_until":null,"version":1})",
+        R"({"at":1,"available":1,"expiring":[],"held":0,"pending":0,"valid_until":null,"version":1}x)",
+        R"({"at":1,"available":1,"expiring":[],"held":0,"pending":0,"valid_until":null})",
+        R"({"available":1,"at":1,"expiring":[],"held":0,"pending":0,"valid_until":null,"version":1})"}) {
+    EXPECT_FALSE(balance_view_from_text(text).has_value()) << text;
+  }
+  // What the tree reads but the text reader leaves to it: the same view, keys in another order.
+  EXPECT_TRUE(slow(R"({"available":1,"at":1,"expiring":[],"held":0,"pending":0,"valid_until":null,"version":1})"));
+  const auto v = balance_view_from_text(R"({"at":5,"available":-3,"expiring":[[2,9],[4,11]],"held":1,"pending":7,"valid_until":12,"version":3})");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->at, us(5));
+  EXPECT_EQ(v->balance.available, -3);
+  EXPECT_EQ(v->balance.pending, 7);
+  EXPECT_EQ(v->balance.held, 1);
+  ASSERT_EQ(v->balance.expiring.size(), 2u);
+  EXPECT_EQ(v->balance.expiring[1].points, 4);
+  EXPECT_EQ(v->balance.expiring[1].expires_at, us(11));
+  EXPECT_EQ(v->valid_until, us(12));
 }
 
 }  // namespace
