@@ -452,6 +452,11 @@ struct BalanceRead {
   points::Instant now;
 };
 
+// The answer to a balance read: the balance as the contract shows it, times in the tenant's zone.
+HttpResponse balance_answer(const BalanceRead& read, const points::Balance& balance) {
+  return HttpResponse::json(200, wallet::balance_text(read.member_id, balance, read.tz));
+}
+
 // After a balance read that had to take the member's state from MySQL: the view of what it found, so that
 // the member's next read is one GET on an I/O thread. The wallet writes a view only when it changes a state,
 // so without this a member with no points yet (enrolled, never earned) — or one whose keys expired or were
@@ -460,12 +465,11 @@ struct BalanceRead {
 // its writes does; and when the wallet could not write a view, it deletes the key before its next write
 // (WalletService::update_cache), this one included. The view carries the state's version, as the wallet's
 // do (the audit compares them). Best effort: if it fails, the next read only takes the same way again.
-void leave_view(Deps& d, const BalanceRead& read, const wallet::WalletState& state) {
+void leave_view(Deps& d, const BalanceRead& read, const points::BalanceView& view, std::int64_t version) {
   try {
     d.app.redis.command({"SET", wallet::redis_balance_key(read.tenant_id, read.member_id),
-                         wallet::dump_json(wallet::balance_view_to_json(points::balance_view(state.points, read.now),
-                                                                        state.version)),
-                         "NX", "EX", wallet::kMemberCacheTtlSeconds});
+                         wallet::dump_json(wallet::balance_view_to_json(view, version)), "NX", "EX",
+                         wallet::kMemberCacheTtlSeconds});
   } catch (const std::exception& e) {
     spdlog::debug("could not leave a balance view in redis: {}", e.what());
   }
@@ -479,17 +483,20 @@ HttpResponse balance_beyond_view(Deps& d, const RequestContext& ctx, BalanceRead
     if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
     read.member_id = std::get<std::string>(m);
     if (auto b = cached_balance(d, read.tenant_id, read.member_id, read.now))
-      return HttpResponse::json(200, wallet::balance_text(read.member_id, *b, read.tz));
+      return balance_answer(read, *b);
   }
   if (auto s = cached_state(d, read.tenant_id, read.member_id))
-    return HttpResponse::json(200, wallet::balance_text(read.member_id, points::balance_at(s->points, read.now), read.tz));
+    return balance_answer(read, points::balance_at(s->points, read.now));
   if (read.by_id) {
     auto m = member_id_of(d, read.tenant_id, read.ref, false);
     if (auto* p = std::get_if<Problem>(&m)) return fail(ctx, *p);
   }
   auto state = stored_state(d, read.tenant_id, read.member_id);
-  leave_view(d, read, state);
-  return HttpResponse::json(200, wallet::balance_text(read.member_id, points::balance_at(state.points, read.now), read.tz));
+  // The view's balance is the answer (points::balance_view is balance_at with valid_until): the state is
+  // advanced to now once, for both.
+  const auto view = points::balance_view(state.points, read.now);
+  leave_view(d, read, view, state.version);
+  return balance_answer(read, view.balance);
 }
 
 // Answers a balance read from Redis' reply to the GET of the wallet's view, on the I/O thread that asked: at
@@ -497,7 +504,7 @@ HttpResponse balance_beyond_view(Deps& d, const RequestContext& ctx, BalanceRead
 void answer_balance(const std::shared_ptr<Deps>& d, const HttpResponder& responder, const BalanceRead& read,
                     const std::string& route, const std::string& request_id, const std::optional<RedisReply>& reply) {
   if (auto b = reply ? balance_from_view(*reply, read.now) : std::nullopt) {
-    auto r = HttpResponse::json(200, wallet::balance_text(read.member_id, *b, read.tz));
+    auto r = balance_answer(read, *b);
     r.route = route;
     return responder(std::move(r));
   }
@@ -736,7 +743,7 @@ void register_points_routes(Router& router, App& app) {
                   return HttpResponse::deferred_response();
                 }
                 if (auto b = cached_balance(*d, read.tenant_id, read.member_id, read.now))
-                  return HttpResponse::json(200, wallet::balance_text(read.member_id, *b, read.tz));
+                  return balance_answer(read, *b);
                 return balance_beyond_view(*d, ctx, read);
               },
               /*inline_ok=*/true});
