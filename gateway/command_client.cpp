@@ -73,9 +73,7 @@ void CommandClient::read_replies() {
     replies_ready_ = !consumer.assignment().empty();
     replies.clear();
     for (const auto& m : msgs) {
-      auto j = nlohmann::json::parse(m.value, nullptr, false);
-      if (j.is_discarded()) continue;
-      if (auto reply = wallet::Reply::from_json(j)) replies.push_back(std::move(*reply));
+      if (auto reply = wallet::Reply::parse(m.value)) replies.push_back(std::move(*reply));
     }
     ready.clear();
     {

@@ -392,6 +392,7 @@ std::optional<wallet::WalletState> cached_state(Deps& d, const std::string& tena
   try {
     auto r = d.app.redis.command({"GET", wallet::redis_state_key(tenant_id, member_id)});
     if (r.type == RedisReply::Type::string) {
+      if (auto s = wallet::cached_state_from_text(r.str)) return s;  // the wallet's own text, without a tree
       auto j = nlohmann::json::parse(r.str, nullptr, false);
       if (!j.is_discarded() && j.is_object() && j.contains("state")) {
         auto s = wallet::state_from_json(j.at("state"));
@@ -435,7 +436,7 @@ wallet::WalletState stored_state(Deps& d, const std::string& tenant_id, const st
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     wallet::WalletState s;
     if (rs->next()) {
-      s = wallet::state_from_json(nlohmann::json::parse(std::string(rs->getString(2))));
+      s = wallet::read_state_text(std::string(rs->getString(2)));
       s.version = rs->getInt64(1);
     }
     return s;

@@ -19,12 +19,12 @@ std::vector<ArchiveRow> archive_finished(WalletState& state) {
   std::vector<ArchiveRow> rows;
   rows.reserve(out.lots.size() + out.redemptions.size());
   for (const auto& lot : out.lots)
-    rows.push_back({lot.id, kArchiveLot, lot.earn_id, "", dump_json(nlohmann::json(lot))});
+    rows.push_back({lot.id, kArchiveLot, lot.earn_id, "", lot_text(lot)});
   for (const auto& r : out.redemptions) {
     auto receipt = state.redemption_receipts.find(r.id);
     rows.push_back({r.id, kArchiveRedemption, "",
                     receipt == state.redemption_receipts.end() ? std::string() : receipt->second,
-                    dump_json(nlohmann::json(r))});
+                    redemption_text(r)});
   }
   // A receipt belongs to a redemption in the state; the others left with theirs.
   std::erase_if(state.redemption_receipts,

@@ -1,5 +1,8 @@
 #include "wallet/command.hpp"
 
+#include <charconv>
+#include <limits>
+
 #include "points/points_json.hpp"
 #include "wallet/views.hpp"
 
@@ -34,7 +37,19 @@ PartnerSnapshot snapshot_of(const partners::Partner& p) {
 }
 
 std::string reservation_done_value(const std::string& fingerprint, int status, const std::string& body) {
-  return nlohmann::json{{"fp", fingerprint}, {"state", "done"}, {"status", status}, {"body", body}}.dump();
+  // nlohmann's dump() refuses invalid UTF-8 where dump_json replaces it: only ASCII is written here.
+  if (!is_ascii(body) || !is_ascii(fingerprint))
+    return nlohmann::json{{"fp", fingerprint}, {"state", "done"}, {"status", status}, {"body", body}}.dump();
+  std::string out;
+  out.reserve(body.size() + fingerprint.size() + 96);
+  out += "{\"body\":";
+  append_json_string(out, body);
+  out += ",\"fp\":";
+  append_json_string(out, fingerprint);
+  out += ",\"state\":\"done\",\"status\":";
+  out += std::to_string(status);
+  out += '}';
+  return out;
 }
 
 std::string arg_str(const Command& cmd, const char* name) {
@@ -78,24 +93,6 @@ nlohmann::json Command::to_json() const {
 }
 
 namespace {
-
-// `s` as a JSON string, as dump_json writes it: as it is when every byte is printable ASCII other than the
-// quote and the backslash (ids, hashes, keys, durations), else through nlohmann's serializer.
-void append_json_string(std::string& out, std::string_view s) {
-  bool plain = true;
-  for (unsigned char c : s)
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
-      plain = false;
-      break;
-    }
-  if (!plain) {
-    out += dump_json(nlohmann::json(std::string(s)));
-    return;
-  }
-  out += '"';
-  out += s;
-  out += '"';
-}
 
 // ,"key": — the keys below are constants that need no escaping.
 void append_key(std::string& out, std::string_view key, bool first = false) {
@@ -216,6 +213,155 @@ nlohmann::json Reply::to_json() const {
   nlohmann::json j = {{"command_id", command_id}, {"status", status}, {"body", body}, {"replayed", replayed}};
   if (reservation_done) j["reservation_done"] = true;
   return j;
+}
+
+void append_ledger_entry(std::string& out, const LedgerEntryText& e) {
+  // The keys in nlohmann's order (an object is a std::map: sorted by key), so that the text is dump_json's.
+  out += "{\"at\":";
+  out += std::to_string(e.at_us);
+  out += ",\"earn_id\":";
+  append_json_string(out, e.earn_id);
+  out += ",\"fee_bps\":";
+  out += std::to_string(e.fee_bps);
+  out += ",\"issue_price_irr\":";
+  out += std::to_string(e.issue_price_irr);
+  out += ",\"issuer\":";
+  append_json_string(out, e.issuer);
+  out += ",\"lot_id\":";
+  append_json_string(out, e.lot_id);
+  out += ",\"partner_id\":";
+  append_json_string(out, e.partner_id);
+  out += ",\"points\":";
+  out += std::to_string(e.points);
+  out += ",\"redeem_value_irr\":";
+  out += std::to_string(e.redeem_value_irr);
+  out += ",\"redemption_id\":";
+  append_json_string(out, e.redemption_id);
+  out += ",\"type\":";
+  append_json_string(out, e.type);
+  out += '}';
+}
+
+std::string ledger_event_text(const LedgerEventText& e) {
+  std::string out;
+  out.reserve(e.entries.size() + e.tenant_id.size() + e.member_id.size() + e.command_id.size() + 160);
+  out += "{\"command_id\":";
+  append_json_string(out, e.command_id);
+  out += ",\"committed_at\":";
+  out += std::to_string(e.committed_at_us);
+  out += ",\"entries\":[";
+  out += e.entries;
+  out += "],\"kind\":\"ledger\",\"member_id\":";
+  append_json_string(out, e.member_id);
+  out += ",\"part\":";
+  out += std::to_string(e.part);
+  out += ",\"seq\":";
+  out += std::to_string(e.seq);
+  out += ",\"tenant_id\":";
+  append_json_string(out, e.tenant_id);
+  out += '}';
+  return out;
+}
+
+std::string Reply::dump() const {
+  std::string out;
+  out.reserve(body.size() + command_id.size() + 112);
+  out += "{\"body\":";
+  append_json_string(out, body);
+  out += ",\"command_id\":";
+  append_json_string(out, command_id);
+  out += replayed ? ",\"replayed\":true" : ",\"replayed\":false";
+  if (reservation_done) out += ",\"reservation_done\":true";
+  out += ",\"status\":";
+  out += std::to_string(status);
+  out += '}';
+  return out;
+}
+
+namespace {
+
+// A JSON string as append_json_string writes ASCII, unescaped into `out`; false for anything else (other
+// escapes, \u beyond 00xx, bytes above 0x7f or below 0x20, no closing quote), which the tree then reads.
+bool read_ascii_json_string(std::string_view& rest, std::string& out) {
+  if (rest.empty() || rest[0] != '"') return false;
+  out.clear();
+  size_t i = 1, run = 1;
+  auto hexval = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (; i < rest.size(); ++i) {
+    const auto c = static_cast<unsigned char>(rest[i]);
+    if (c == '"') break;
+    if (c < 0x20 || c >= 0x80) return false;
+    if (c != '\\') continue;
+    out.append(rest.data() + run, i - run);
+    if (++i == rest.size()) return false;
+    switch (rest[i]) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case '/': out += '/'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'u': {
+        if (rest.size() - i < 5 || rest[i + 1] != '0' || rest[i + 2] != '0') return false;
+        const int hi = hexval(rest[i + 3]), lo = hexval(rest[i + 4]);
+        if (hi < 0 || lo < 0 || hi > 7) return false;
+        out += static_cast<char>(hi * 16 + lo);
+        i += 4;
+        break;
+      }
+      default: return false;
+    }
+    run = i + 1;
+  }
+  if (i == rest.size()) return false;
+  out.append(rest.data() + run, i - run);
+  rest.remove_prefix(i + 1);
+  return true;
+}
+
+bool read_literal(std::string_view& rest, std::string_view s) {
+  if (rest.substr(0, s.size()) != s) return false;
+  rest.remove_prefix(s.size());
+  return true;
+}
+
+}  // namespace
+
+std::optional<Reply> Reply::from_text(std::string_view text) {
+  Reply r;
+  if (!read_literal(text, "{\"body\":") || !read_ascii_json_string(text, r.body) ||
+      !read_literal(text, ",\"command_id\":") || !read_ascii_json_string(text, r.command_id) ||
+      !read_literal(text, ",\"replayed\":"))
+    return std::nullopt;
+  if (read_literal(text, "true")) r.replayed = true;
+  else if (!read_literal(text, "false")) return std::nullopt;
+  if (read_literal(text, ",\"reservation_done\":true")) r.reservation_done = true;
+  if (!read_literal(text, ",\"status\":")) return std::nullopt;
+  // A status as Reply::dump writes one: a non-negative int without leading zeros.
+  size_t n = 0;
+  while (n < text.size() && text[n] >= '0' && text[n] <= '9') ++n;
+  if (n == 0 || n > 10 || (text[0] == '0' && n > 1)) return std::nullopt;
+  std::int64_t status = 0;
+  std::from_chars(text.data(), text.data() + n, status);
+  if (status > std::numeric_limits<int>::max()) return std::nullopt;
+  r.status = static_cast<int>(status);
+  text.remove_prefix(n);
+  if (text != "}") return std::nullopt;
+  return r;
+}
+
+std::optional<Reply> Reply::parse(const std::string& text) {
+  if (auto r = from_text(text)) return r;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return from_json(j);
 }
 
 std::optional<Reply> Reply::from_json(const nlohmann::json& j) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/time.hpp"
 #include "partners/partner_repository.hpp"
@@ -68,7 +69,38 @@ struct Reply {
   bool reservation_done = false;  // the wallet stored this outcome under the command's reservation
   nlohmann::json to_json() const;
   static std::optional<Reply> from_json(const nlohmann::json& j);
+  // dump_json(to_json()), byte for byte, written without the tree (the reply message of every command).
+  std::string dump() const;
+  // The reply read straight from the text dump() writes, without a tree; nullopt for any other text (spaces,
+  // another key order, non-ASCII), even a reply, which the tree then reads: parse() does both.
+  static std::optional<Reply> from_text(std::string_view text);
+  // from_text, or else from_json of the parsed text; nullopt for what is not a reply.
+  static std::optional<Reply> parse(const std::string& text);
 };
+
+// The ledger event of one command's movements (the outbox row, then the message clearing reads), written without
+// a tree: dump_json of {"kind": "ledger", "tenant_id", "member_id", "command_id", "committed_at", "part", "seq",
+// "entries": [{"type", "points", "lot_id", "issuer", "issue_price_irr", "fee_bps", "partner_id",
+// "redemption_id", "redeem_value_irr", "earn_id", "at"}, ...]}, byte for byte (instants in microseconds).
+struct LedgerEntryText {
+  std::string_view type;
+  std::int64_t points;
+  std::string_view lot_id, issuer;
+  std::int64_t issue_price_irr, fee_bps;
+  std::string_view partner_id, redemption_id;
+  std::int64_t redeem_value_irr;
+  std::string_view earn_id;
+  std::int64_t at_us;
+};
+void append_ledger_entry(std::string& out, const LedgerEntryText& e);
+struct LedgerEventText {
+  std::string_view tenant_id, member_id, command_id;
+  std::int64_t committed_at_us;
+  std::string_view entries;  // append_ledger_entry's objects, comma-separated
+  std::int32_t part;
+  std::int64_t seq;
+};
+std::string ledger_event_text(const LedgerEventText& e);
 
 // The command's view of a tenant and of a partner, as the control plane stores them.
 TenantSettings settings_of(const tenants::Tenant& t);

@@ -22,6 +22,46 @@ std::string dump_json(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+bool is_ascii(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return false;
+  return true;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  // ASCII is escaped here as nlohmann's serializer does it (ensure_ascii off): the quote, the backslash and the
+  // control bytes, the latter by name or as \u00xx in lower-case hex; DEL as it is. Anything with a byte above
+  // 0x7f (UTF-8 to validate, invalid sequences to replace) goes through nlohmann itself.
+  if (!is_ascii(s)) {
+    out += dump_json(nlohmann::json(std::string(s)));
+    return;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
+
 nlohmann::json balance_json(const std::string& member_id, const points::MemberState& state, points::Instant now,
                             const std::string& tz) {
   return balance_json(member_id, points::balance_at(state, now), tz);
@@ -82,19 +122,6 @@ void append_int(std::string& out, std::int64_t v) {
   out.append(buf, end);
 }
 
-// A JSON string as nlohmann dumps it (dump_json): ids and timestamps are plain ASCII and go as they are; anything
-// else (quotes, control bytes, non-ASCII, invalid UTF-8) through nlohmann itself.
-void append_string(std::string& out, const std::string& v) {
-  for (unsigned char c : v) {
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-      out += dump_json(nlohmann::json(v));
-      return;
-    }
-  }
-  out += '"';
-  out += v;
-  out += '"';
-}
 
 // Reads the view's text left to right: each step consumes what it expects or fails.
 struct ViewText {
@@ -129,7 +156,7 @@ std::string balance_text(const std::string& member_id, const points::Balance& b,
   for (size_t i = 0; i < b.expiring.size(); ++i) {
     if (i > 0) out += ',';
     out += "{\"expires_at\":";
-    append_string(out, format_rfc3339(b.expiring[i].expires_at, tz, TimePrecision::micros));
+    append_json_string(out, format_rfc3339(b.expiring[i].expires_at, tz, TimePrecision::micros));
     out += ",\"points\":";
     append_int(out, b.expiring[i].points);
     out += '}';
@@ -137,7 +164,7 @@ std::string balance_text(const std::string& member_id, const points::Balance& b,
   out += "],\"held\":";
   append_int(out, b.held);
   out += ",\"member_id\":";
-  append_string(out, member_id);
+  append_json_string(out, member_id);
   out += ",\"pending\":";
   append_int(out, b.pending);
   out += '}';
@@ -174,6 +201,282 @@ std::optional<points::BalanceView> balance_view_from_text(std::string_view text)
   }
   if (!t.literal(",\"version\":") || !t.integer() || !t.literal("}") || !t.rest.empty()) return std::nullopt;
   return v;
+}
+
+namespace {
+
+void append_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+void append_bool(std::string& out, bool v) { out += v ? "true" : "false"; }
+
+// The keys in nlohmann's order (an object is a std::map: sorted by key), so that the text is dump_json's.
+void append_lot(std::string& out, const points::Lot& l) {
+  out += "{\"amount_irr\":";
+  append_int(out, l.amount_irr);
+  out += ",\"available_at\":";
+  append_int(out, micros_of(l.available_at));
+  out += ",\"clawed_back\":";
+  append_int(out, l.clawed_back);
+  out += ",\"created_at\":";
+  append_int(out, micros_of(l.created_at));
+  out += ",\"earn_id\":";
+  append_json_string(out, l.earn_id);
+  out += ",\"expired\":";
+  append_bool(out, l.expired);
+  out += ",\"expires_at\":";
+  append_int(out, micros_of(l.expires_at));
+  out += ",\"fee_bps\":";
+  append_int(out, l.fee_bps);
+  out += ",\"id\":";
+  append_json_string(out, l.id);
+  out += ",\"issue_price_irr\":";
+  append_int(out, l.issue_price_irr);
+  out += ",\"issuer\":";
+  append_json_string(out, l.issuer);
+  out += ",\"pending\":";
+  append_bool(out, l.pending);
+  out += ",\"points\":";
+  append_int(out, l.points);
+  out += ",\"refunded_irr\":";
+  append_int(out, l.refunded_irr);
+  out += ",\"remaining\":";
+  append_int(out, l.remaining);
+  out += ",\"seq\":";
+  append_uint(out, l.seq);
+  out += '}';
+}
+
+void append_redemption(std::string& out, const points::Redemption& r) {
+  out += "{\"allocations\":[";
+  for (size_t i = 0; i < r.allocations.size(); ++i) {
+    const auto& a = r.allocations[i];
+    out += i > 0 ? ",{\"captured\":" : "{\"captured\":";
+    append_int(out, a.captured);
+    out += ",\"held\":";
+    append_int(out, a.held);
+    out += ",\"lot_id\":";
+    append_json_string(out, a.lot_id);
+    out += ",\"refunded\":";
+    append_int(out, a.refunded);
+    out += '}';
+  }
+  out += "],\"created_at\":";
+  append_int(out, micros_of(r.created_at));
+  out += ",\"expires_at\":";
+  append_int(out, micros_of(r.expires_at));
+  out += ",\"id\":";
+  append_json_string(out, r.id);
+  out += ",\"partner_id\":";
+  append_json_string(out, r.partner_id);
+  out += ",\"points\":";
+  append_int(out, r.points);
+  out += ",\"points_captured\":";
+  append_int(out, r.points_captured);
+  out += ",\"points_refunded\":";
+  append_int(out, r.points_refunded);
+  out += ",\"redeem_value_irr\":";
+  append_int(out, r.redeem_value_irr);
+  out += ",\"seq\":";
+  append_uint(out, r.seq);
+  out += ",\"status\":\"";
+  out += points::to_string(r.status);
+  out += "\"}";
+}
+
+// Reads a state's text as state_text writes it, left to right; any other text (spaces, another key order, an
+// escaped or non-ASCII string, a number out of its field's range, an unknown status) is refused, for the tree.
+struct StateText : ViewText {
+  std::optional<std::uint64_t> unsigned_integer() {
+    size_t n = 0;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+    if (n == 0 || (rest[0] == '0' && n > 1)) return std::nullopt;
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + n, v);
+    if (ec != std::errc() || end != rest.data() + n) return std::nullopt;
+    rest.remove_prefix(n);
+    return v;
+  }
+  // A string of printable ASCII without quotes or backslashes (one append_json_string writes without escapes).
+  bool string(std::string& out) {
+    if (rest.empty() || rest[0] != '"') return false;
+    size_t n = 1;
+    for (; n < rest.size(); ++n) {
+      const auto c = static_cast<unsigned char>(rest[n]);
+      if (c == '"') break;
+      if (c < 0x20 || c >= 0x7f || c == '\\') return false;
+    }
+    if (n == rest.size()) return false;
+    out.assign(rest.data() + 1, n - 1);
+    rest.remove_prefix(n + 1);
+    return true;
+  }
+  bool boolean(bool& out) {
+    if (literal("true")) return out = true, true;
+    if (literal("false")) return out = false, true;
+    return false;
+  }
+  bool field(std::string_view key, std::int64_t& out) {
+    if (!literal(key)) return false;
+    auto v = integer();
+    if (!v) return false;
+    out = *v;
+    return true;
+  }
+  bool field(std::string_view key, points::Instant& out) {
+    std::int64_t us = 0;
+    if (!field(key, us)) return false;
+    out = instant_of(us);
+    return true;
+  }
+  bool field(std::string_view key, std::uint64_t& out) {
+    if (!literal(key)) return false;
+    auto v = unsigned_integer();
+    if (!v) return false;
+    out = *v;
+    return true;
+  }
+  bool field(std::string_view key, std::string& out) { return literal(key) && string(out); }
+  bool field(std::string_view key, bool& out) { return literal(key) && boolean(out); }
+
+  bool lot(points::Lot& l) {
+    return field("{\"amount_irr\":", l.amount_irr) && field(",\"available_at\":", l.available_at) &&
+           field(",\"clawed_back\":", l.clawed_back) && field(",\"created_at\":", l.created_at) &&
+           field(",\"earn_id\":", l.earn_id) && field(",\"expired\":", l.expired) &&
+           field(",\"expires_at\":", l.expires_at) && field(",\"fee_bps\":", l.fee_bps) && field(",\"id\":", l.id) &&
+           field(",\"issue_price_irr\":", l.issue_price_irr) && field(",\"issuer\":", l.issuer) &&
+           field(",\"pending\":", l.pending) && field(",\"points\":", l.points) &&
+           field(",\"refunded_irr\":", l.refunded_irr) && field(",\"remaining\":", l.remaining) &&
+           field(",\"seq\":", l.seq) && literal("}");
+  }
+  bool allocation(points::Allocation& a) {
+    return field("{\"captured\":", a.captured) && field(",\"held\":", a.held) && field(",\"lot_id\":", a.lot_id) &&
+           field(",\"refunded\":", a.refunded) && literal("}");
+  }
+  bool status(points::RedemptionStatus& out) {
+    using S = points::RedemptionStatus;
+    std::string name;
+    if (!string(name)) return false;
+    for (auto s : {S::authorized, S::captured, S::voided, S::expired, S::refunded, S::partially_refunded})
+      if (points::to_string(s) == name) return out = s, true;
+    return false;
+  }
+  bool redemption(points::Redemption& r) {
+    if (!literal("{\"allocations\":[")) return false;
+    if (!literal("]")) {
+      do {
+        if (!allocation(r.allocations.emplace_back())) return false;
+      } while (literal(","));
+      if (!literal("]")) return false;
+    }
+    return field(",\"created_at\":", r.created_at) && field(",\"expires_at\":", r.expires_at) &&
+           field(",\"id\":", r.id) && field(",\"partner_id\":", r.partner_id) && field(",\"points\":", r.points) &&
+           field(",\"points_captured\":", r.points_captured) && field(",\"points_refunded\":", r.points_refunded) &&
+           field(",\"redeem_value_irr\":", r.redeem_value_irr) && field(",\"seq\":", r.seq) &&
+           literal(",\"status\":") && status(r.status) && literal("}");
+  }
+};
+
+}  // namespace
+
+std::string lot_text(const points::Lot& lot) {
+  std::string out;
+  out.reserve(400);
+  append_lot(out, lot);
+  return out;
+}
+
+std::string redemption_text(const points::Redemption& redemption) {
+  std::string out;
+  out.reserve(300 + 100 * redemption.allocations.size());
+  append_redemption(out, redemption);
+  return out;
+}
+
+std::string state_text(const WalletState& s) {
+  const auto& p = s.points;
+  std::string out;
+  out.reserve(96 + 400 * p.lots.size() + 400 * p.redemptions.size() + 80 * s.redemption_receipts.size());
+  out += "{\"points\":{\"as_of\":";
+  append_int(out, micros_of(p.as_of));
+  out += ",\"debt\":";
+  append_int(out, p.debt);
+  out += ",\"lots\":[";
+  for (size_t i = 0; i < p.lots.size(); ++i) {
+    if (i > 0) out += ',';
+    append_lot(out, p.lots[i]);
+  }
+  out += "],\"next_seq\":";
+  append_uint(out, p.next_seq);
+  out += ",\"redemptions\":[";
+  for (size_t i = 0; i < p.redemptions.size(); ++i) {
+    if (i > 0) out += ',';
+    append_redemption(out, p.redemptions[i]);
+  }
+  out += "]},\"receipts\":{";
+  bool first = true;
+  for (const auto& [id, receipt] : s.redemption_receipts) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, id);
+    out += ':';
+    append_json_string(out, receipt);
+  }
+  out += "}}";
+  return out;
+}
+
+std::optional<WalletState> state_from_text(std::string_view text) {
+  StateText t{text};
+  WalletState s;
+  auto& p = s.points;
+  if (!t.field("{\"points\":{\"as_of\":", p.as_of) || !t.field(",\"debt\":", p.debt) || !t.literal(",\"lots\":["))
+    return std::nullopt;
+  if (!t.literal("]")) {
+    do {
+      if (!t.lot(p.lots.emplace_back())) return std::nullopt;
+    } while (t.literal(","));
+    if (!t.literal("]")) return std::nullopt;
+  }
+  if (!t.field(",\"next_seq\":", p.next_seq) || !t.literal(",\"redemptions\":[")) return std::nullopt;
+  if (!t.literal("]")) {
+    do {
+      if (!t.redemption(p.redemptions.emplace_back())) return std::nullopt;
+    } while (t.literal(","));
+    if (!t.literal("]")) return std::nullopt;
+  }
+  if (!t.literal("},\"receipts\":{")) return std::nullopt;
+  if (!t.literal("}")) {
+    do {
+      std::string id, receipt;
+      if (!t.string(id) || !t.literal(":") || !t.string(receipt)) return std::nullopt;
+      s.redemption_receipts[std::move(id)] = std::move(receipt);  // as the tree reads a repeated key: the last
+    } while (t.literal(","));
+    if (!t.literal("}")) return std::nullopt;
+  }
+  if (!t.literal("}") || !t.rest.empty()) return std::nullopt;
+  return s;
+}
+
+std::optional<WalletState> cached_state_from_text(std::string_view text) {
+  // No string in a state's text holds a quote, so the last `,"version":` is the wrapper's.
+  constexpr std::string_view head = "{\"state\":", key = ",\"version\":";
+  const auto at = text.rfind(key);
+  if (text.substr(0, head.size()) != head || at == std::string_view::npos || at < head.size()) return std::nullopt;
+  ViewText tail{text.substr(at + key.size())};
+  auto version = tail.integer();
+  if (!version || !tail.literal("}") || !tail.rest.empty()) return std::nullopt;
+  auto s = state_from_text(text.substr(head.size(), at - head.size()));
+  if (s) s->version = *version;
+  return s;
+}
+
+WalletState read_state_text(const std::string& text) {
+  if (auto s = state_from_text(text)) return std::move(*s);
+  return state_from_json(nlohmann::json::parse(text));
 }
 
 std::string_view redemption_status_name(points::RedemptionStatus s) { return points::to_string(s); }

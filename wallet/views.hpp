@@ -21,6 +21,21 @@ struct WalletState {
 nlohmann::json state_to_json(const WalletState& s);
 WalletState state_from_json(const nlohmann::json& j);
 
+// dump_json(state_to_json(s)), byte for byte, written without building the tree: the text the wallet stores in
+// MySQL and Redis for every member a batch changes. lot_text and redemption_text are dump_json of one record
+// (the member archive's rows).
+std::string state_text(const WalletState& s);
+std::string lot_text(const points::Lot& lot);
+std::string redemption_text(const points::Redemption& redemption);
+// A state read straight from the text state_text writes (version 0), without a tree; nullopt for any other text,
+// even a state written another way (spaces, another key order, escaped strings), which the tree then reads.
+std::optional<WalletState> state_from_text(std::string_view text);
+// state_from_text, or else state_from_json(nlohmann::json::parse(text)) (which throws on what is not a state).
+WalletState read_state_text(const std::string& text);
+// The state with its version as the wallet caches it in Redis, {"state":<state_text>,"version":N}, read without a
+// tree; nullopt for any other text (the caller then reads it with the tree).
+std::optional<WalletState> cached_state_from_text(std::string_view text);
+
 nlohmann::json balance_json(const std::string& member_id, const points::MemberState& state, points::Instant now,
                             const std::string& tz);
 nlohmann::json balance_json(const std::string& member_id, const points::Balance& balance, const std::string& tz);
@@ -45,5 +60,8 @@ nlohmann::json redemption_json(const std::string& member_id, const WalletState& 
 std::string_view redemption_status_name(points::RedemptionStatus s);
 
 std::string dump_json(const nlohmann::json& j);
+// dump_json(nlohmann::json(std::string(s))) appended to `out`, without the tree for ASCII text.
+void append_json_string(std::string& out, std::string_view s);
+bool is_ascii(std::string_view s);
 
 }  // namespace emtiaz::wallet

@@ -209,7 +209,7 @@ void WalletService::process_commands(const std::vector<KafkaMessage>& msgs) {
     for (auto& p : pending) {
       if (!p->reply) continue;
       KafkaOutMessage out{config_.kafka.replies_topic, p->cmd.reply_partition, p->cmd.command_id,
-                          dump_json(p->reply->to_json())};
+                          p->reply->dump()};
       producer_.produce(out);
     }
     publish_events(units);
@@ -338,7 +338,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
         for (auto& u : units) {
           auto it = loaded.find({u.tenant_id, u.member_id});
           if (it == loaded.end()) continue;
-          u.state = state_from_json(nlohmann::json::parse(it->second.second));
+          u.state = read_state_text(it->second.second);
           u.state.version = it->second.first;
           u.exists = true;
         }
@@ -388,12 +388,17 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                                  "command_id", "created_at"});
   BulkInsert redemption_rows("redemptions", {"tenant_id", "id", "member_id", "partner_id", "receipt_id", "created_at"});
   const auto committed = sql_time(now);
-  std::map<std::int32_t, std::vector<std::pair<Unit*, nlohmann::json>>> events_by_part;
+  struct Event {
+    Unit* unit;
+    std::string command_id;
+    std::string entries;  // the entries' objects, comma-separated
+  };
+  std::map<std::int32_t, std::vector<Event>> events_by_part;
 
   auto record_effect = [&](Unit& u, const Effect& e, const std::string& command_id) {
     if (e.movements.empty() && e.history.empty()) return;
     u.changed = true;
-    nlohmann::json entries = nlohmann::json::array();
+    std::string entries;
     std::string txn = e.history.empty() ? std::string("txn_time") : e.history.front().txn_id;
     for (const auto& m : e.movements) {
       if (m.type == points::MovementType::pending_available) continue;
@@ -403,31 +408,16 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       std::int64_t value = red ? red->redeem_value_irr : 0;
       entry_rows.add({u.tenant_id, u.member_id, txn, std::string(points::to_string(m.type)), m.points, m.lot_id,
                       m.issuer, price, fee, m.partner_id, m.redemption_id, value, sql_time(m.at), committed});
-      entries.push_back({{"type", points::to_string(m.type)},
-                         {"points", m.points},
-                         {"lot_id", m.lot_id},
-                         {"issuer", m.issuer},
-                         {"issue_price_irr", price},
-                         {"fee_bps", fee},
-                         {"partner_id", m.partner_id},
-                         {"redemption_id", m.redemption_id},
-                         {"redeem_value_irr", value},
-                         {"earn_id", m.earn_id},
-                         {"at", points::to_micros(m.at)}});
+      if (!entries.empty()) entries += ',';
+      append_ledger_entry(entries, {points::to_string(m.type), m.points, m.lot_id, m.issuer, price, fee, m.partner_id,
+                                    m.redemption_id, value, m.earn_id, points::to_micros(m.at)});
     }
     for (const auto& h : e.history) {
       history_rows.add({u.tenant_id, u.member_id, h.txn_id, h.type, h.points, nullable(h.partner_id),
                         nullable(h.receipt_id), nullable(h.reason), nullable(h.earn_id), nullable(h.redemption_id),
                         sql_time(h.at)});
     }
-    if (!entries.empty()) {
-      events_by_part[u.part].push_back({&u, {{"kind", "ledger"},
-                                             {"tenant_id", u.tenant_id},
-                                             {"member_id", u.member_id},
-                                             {"command_id", command_id},
-                                             {"committed_at", points::to_micros(now)},
-                                             {"entries", entries}}});
-    }
+    if (!entries.empty()) events_by_part[u.part].push_back({&u, command_id, std::move(entries)});
   };
 
   std::map<std::string, const Effect*> applied_here;  // command_id -> effect, for duplicates within a batch
@@ -508,10 +498,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                        "ON DUPLICATE KEY UPDATE next_seq = VALUES(next_seq)");
   for (auto& [part, evs] : events_by_part) {
     auto& seq = next.at(part);
-    for (auto& [u, payload] : evs) {
-      payload["part"] = part;
-      payload["seq"] = seq;
-      auto text = dump_json(payload);
+    for (auto& [u, command_id, entries] : evs) {
+      auto text = ledger_event_text({u->tenant_id, u->member_id, command_id, points::to_micros(now), entries, part, seq});
       outbox.add({static_cast<std::int64_t>(part), seq, u->tenant_id, text, committed});
       u->events.emplace_back(seq, std::move(text));
       ++seq;
@@ -538,7 +526,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     auto due = points::next_due(u.state.points);
     SqlValue due_v = due ? SqlValue(sql_time(*due)) : SqlValue(nullptr);
     u.state.version += 1;
-    u.state_text = dump_json(state_to_json(u.state));
+    u.state_text = state_text(u.state);
     (u.exists ? updates : inserts)
         .add({u.tenant_id, u.member_id, static_cast<std::int64_t>(u.part), u.state.version, u.state_text, due_v,
               committed});
@@ -602,7 +590,7 @@ void WalletService::update_cache(std::vector<Unit>& units) {
     // still hold the state from before that commit: write the state read in this transaction as well.
     if (!u.changed && !(u.exists && !u.commands.empty())) continue;
     // {"state": …, "version": …} as dump_json would write it, around the text already written to MySQL.
-    if (u.state_text.empty()) u.state_text = dump_json(state_to_json(u.state));
+    if (u.state_text.empty()) u.state_text = state_text(u.state);
     std::string cached = R"({"state":)" + u.state_text + R"(,"version":)" + std::to_string(u.state.version) + "}";
     cmds.push_back({"SET", redis_state_key(u.tenant_id, u.member_id), std::move(cached), "EX", kMemberCacheTtlSeconds});
     // The balance as of now and until the state's next timed change: what a balance read needs, small.
