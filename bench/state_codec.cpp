@@ -1,8 +1,10 @@
 // What a member's state costs the wallet by its size: the state is parsed from MySQL or Redis and serialised
 // again by every command that changes it (wallet/wallet_service.cpp), and it grows with the member's history
 // (every captured redemption stays in it: docs/performance.md, thirteenth session). For states of 5 lots and
-// N captured redemptions, prints one JSON line per N: the text's bytes and the median microseconds to build
-// and dump it, and to parse it back. CPU only; no server.
+// N captured redemptions, prints one JSON line per N: the text's bytes and the median microseconds to write it
+// and to read it back, both as the wallet does it (wallet::state_text and wallet::read_state_text, without a
+// tree) and through nlohmann's tree (what the wallet did until the twenty-first session, and what it still does
+// for a text that is not its own). CPU only; no server.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "points/points_json.hpp"
+#include "wallet/views.hpp"
 
 using namespace emtiaz::points;
 using Clock = std::chrono::steady_clock;
@@ -74,7 +77,9 @@ int main() {
   for (int n : {0, 10, 40, 100, 365}) {
     const auto state = state_with(n);
     std::string text;
-    std::vector<double> dump_us, parse_us;
+    std::vector<double> dump_us, parse_us, text_dump_us, text_parse_us;
+    emtiaz::wallet::WalletState wallet_state;
+    wallet_state.points = state;
     const int rounds = n >= 100 ? 200 : 1000;
     for (int i = 0; i < rounds; ++i) {
       const auto a = Clock::now();
@@ -86,9 +91,21 @@ int main() {
       if (back.redemptions.size() != state.redemptions.size()) return 1;
       dump_us.push_back(std::chrono::duration<double, std::micro>(b - a).count());
       parse_us.push_back(std::chrono::duration<double, std::micro>(c - b).count());
+      const auto d = Clock::now();
+      const auto wallet_text = emtiaz::wallet::state_text(wallet_state);
+      const auto e = Clock::now();
+      const auto wallet_back = emtiaz::wallet::read_state_text(wallet_text);
+      const auto f = Clock::now();
+      if (wallet_back.points.redemptions.size() != state.redemptions.size() ||
+          !emtiaz::wallet::state_from_text(wallet_text))
+        return 1;  // read without the tree, or this measures the wrong thing
+      text_dump_us.push_back(std::chrono::duration<double, std::micro>(e - d).count());
+      text_parse_us.push_back(std::chrono::duration<double, std::micro>(f - e).count());
     }
-    std::printf("{\"kind\":\"state_codec\",\"lots\":5,\"redemptions\":%d,\"bytes\":%zu,\"dump_us\":%.1f,\"parse_us\":%.1f}\n", n,
-                text.size(), median(dump_us), median(parse_us));
+    std::printf(
+        "{\"kind\":\"state_codec\",\"lots\":5,\"redemptions\":%d,\"bytes\":%zu,\"dump_us\":%.1f,\"parse_us\":%.1f,"
+        "\"text_dump_us\":%.2f,\"text_parse_us\":%.2f}\n",
+        n, text.size(), median(dump_us), median(parse_us), median(text_dump_us), median(text_parse_us));
   }
   return 0;
 }
