@@ -1,9 +1,9 @@
 #include "wallet/command.hpp"
 
-#include <charconv>
 #include <limits>
 
 #include "points/points_json.hpp"
+#include "wallet/text_reader.hpp"
 #include "wallet/views.hpp"
 
 namespace emtiaz::wallet {
@@ -37,15 +37,14 @@ PartnerSnapshot snapshot_of(const partners::Partner& p) {
 }
 
 std::string reservation_done_value(const std::string& fingerprint, int status, const std::string& body) {
-  // nlohmann's dump() refuses invalid UTF-8 where dump_json replaces it: only ASCII is written here.
-  if (!is_ascii(body) || !is_ascii(fingerprint))
-    return nlohmann::json{{"fp", fingerprint}, {"state", "done"}, {"status", status}, {"body", body}}.dump();
   std::string out;
   out.reserve(body.size() + fingerprint.size() + 96);
   out += "{\"body\":";
-  append_json_string(out, body);
+  bool ascii = append_ascii_json_string(out, body);
   out += ",\"fp\":";
-  append_json_string(out, fingerprint);
+  ascii = ascii && append_ascii_json_string(out, fingerprint);
+  // nlohmann's dump() refuses invalid UTF-8 where dump_json replaces it: only ASCII is written here.
+  if (!ascii) return nlohmann::json{{"fp", fingerprint}, {"state", "done"}, {"status", status}, {"body", body}}.dump();
   out += ",\"state\":\"done\",\"status\":";
   out += std::to_string(status);
   out += '}';
@@ -278,82 +277,19 @@ std::string Reply::dump() const {
   return out;
 }
 
-namespace {
-
-// A JSON string as append_json_string writes ASCII, unescaped into `out`; false for anything else (other
-// escapes, \u beyond 00xx, bytes above 0x7f or below 0x20, no closing quote), which the tree then reads.
-bool read_ascii_json_string(std::string_view& rest, std::string& out) {
-  if (rest.empty() || rest[0] != '"') return false;
-  out.clear();
-  size_t i = 1, run = 1;
-  auto hexval = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (; i < rest.size(); ++i) {
-    const auto c = static_cast<unsigned char>(rest[i]);
-    if (c == '"') break;
-    if (c < 0x20 || c >= 0x80) return false;
-    if (c != '\\') continue;
-    out.append(rest.data() + run, i - run);
-    if (++i == rest.size()) return false;
-    switch (rest[i]) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'u': {
-        if (rest.size() - i < 5 || rest[i + 1] != '0' || rest[i + 2] != '0') return false;
-        const int hi = hexval(rest[i + 3]), lo = hexval(rest[i + 4]);
-        if (hi < 0 || lo < 0 || hi > 7) return false;
-        out += static_cast<char>(hi * 16 + lo);
-        i += 4;
-        break;
-      }
-      default: return false;
-    }
-    run = i + 1;
-  }
-  if (i == rest.size()) return false;
-  out.append(rest.data() + run, i - run);
-  rest.remove_prefix(i + 1);
-  return true;
-}
-
-bool read_literal(std::string_view& rest, std::string_view s) {
-  if (rest.substr(0, s.size()) != s) return false;
-  rest.remove_prefix(s.size());
-  return true;
-}
-
-}  // namespace
-
 std::optional<Reply> Reply::from_text(std::string_view text) {
   Reply r;
-  if (!read_literal(text, "{\"body\":") || !read_ascii_json_string(text, r.body) ||
-      !read_literal(text, ",\"command_id\":") || !read_ascii_json_string(text, r.command_id) ||
-      !read_literal(text, ",\"replayed\":"))
+  TextReader t{text};
+  if (!t.literal("{\"body\":") || !t.ascii_string(r.body) || !t.literal(",\"command_id\":") ||
+      !t.ascii_string(r.command_id) || !t.literal(",\"replayed\":") || !t.boolean(r.replayed))
     return std::nullopt;
-  if (read_literal(text, "true")) r.replayed = true;
-  else if (!read_literal(text, "false")) return std::nullopt;
-  if (read_literal(text, ",\"reservation_done\":true")) r.reservation_done = true;
-  if (!read_literal(text, ",\"status\":")) return std::nullopt;
+  if (t.literal(",\"reservation_done\":true")) r.reservation_done = true;
+  if (!t.literal(",\"status\":")) return std::nullopt;
   // A status as Reply::dump writes one: a non-negative int without leading zeros.
-  size_t n = 0;
-  while (n < text.size() && text[n] >= '0' && text[n] <= '9') ++n;
-  if (n == 0 || n > 10 || (text[0] == '0' && n > 1)) return std::nullopt;
-  std::int64_t status = 0;
-  std::from_chars(text.data(), text.data() + n, status);
-  if (status > std::numeric_limits<int>::max()) return std::nullopt;
-  r.status = static_cast<int>(status);
-  text.remove_prefix(n);
-  if (text != "}") return std::nullopt;
+  const auto status = t.unsigned_integer();
+  if (!status || *status > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) return std::nullopt;
+  r.status = static_cast<int>(*status);
+  if (t.rest != "}") return std::nullopt;
   return r;
 }
 

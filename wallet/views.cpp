@@ -4,6 +4,7 @@
 
 #include "common/time.hpp"
 #include "points/points_json.hpp"
+#include "wallet/text_reader.hpp"
 
 namespace emtiaz::wallet {
 
@@ -22,26 +23,20 @@ std::string dump_json(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-bool is_ascii(std::string_view s) {
-  for (unsigned char c : s)
-    if (c >= 0x80) return false;
-  return true;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  // ASCII is escaped here as nlohmann's serializer does it (ensure_ascii off): the quote, the backslash and the
-  // control bytes, the latter by name or as \u00xx in lower-case hex; DEL as it is. Anything with a byte above
-  // 0x7f (UTF-8 to validate, invalid sequences to replace) goes through nlohmann itself.
-  if (!is_ascii(s)) {
-    out += dump_json(nlohmann::json(std::string(s)));
-    return;
-  }
+bool append_ascii_json_string(std::string& out, std::string_view s) {
+  // Escaped as nlohmann's serializer does it (ensure_ascii off): the quote, the backslash and the control bytes,
+  // the latter by name or as \u00xx in lower-case hex; DEL as it is.
   static constexpr char hex[] = "0123456789abcdef";
+  const size_t mark = out.size();
   out += '"';
   size_t run = 0;  // start of the bytes not yet copied
   for (size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
+    if (c >= 0x80) {
+      out.resize(mark);
+      return false;
+    }
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
@@ -60,6 +55,12 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   out.append(s.data() + run, s.size() - run);
   out += '"';
+  return true;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  // Anything with a byte above 0x7f (UTF-8 to validate, invalid sequences to replace) goes through nlohmann itself.
+  if (!append_ascii_json_string(out, s)) out += dump_json(nlohmann::json(std::string(s)));
 }
 
 nlohmann::json balance_json(const std::string& member_id, const points::MemberState& state, points::Instant now,
@@ -122,29 +123,6 @@ void append_int(std::string& out, std::int64_t v) {
   out.append(buf, end);
 }
 
-
-// Reads the view's text left to right: each step consumes what it expects or fails.
-struct ViewText {
-  std::string_view rest;
-  bool literal(std::string_view s) {
-    if (rest.substr(0, s.size()) != s) return false;
-    rest.remove_prefix(s.size());
-    return true;
-  }
-  // An integer as JSON writes it: an optional minus, then 0 or digits without a leading zero; not -0.
-  std::optional<std::int64_t> integer() {
-    size_t n = rest.size() > 0 && rest[0] == '-' ? 1 : 0;
-    const size_t first = n;
-    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
-    if (n == first || (rest[first] == '0' && n - first > 1) || (first == 1 && rest[1] == '0')) return std::nullopt;
-    std::int64_t v = 0;
-    auto [end, ec] = std::from_chars(rest.data(), rest.data() + n, v);
-    if (ec != std::errc() || end != rest.data() + n) return std::nullopt;  // out of range
-    rest.remove_prefix(n);
-    return v;
-  }
-};
-
 }  // namespace
 
 std::string balance_text(const std::string& member_id, const points::Balance& b, const std::string& tz) {
@@ -173,7 +151,7 @@ std::string balance_text(const std::string& member_id, const points::Balance& b,
 
 std::optional<points::BalanceView> balance_view_from_text(std::string_view text) {
   // {"at":…,"available":…,"expiring":[[p,t],…],"held":…,"pending":…,"valid_until":…|null,"version":…}
-  ViewText t{text};
+  TextReader t{text};
   points::BalanceView v;
   std::optional<std::int64_t> n;
   if (!t.literal("{\"at\":") || !(n = t.integer())) return std::nullopt;
@@ -289,36 +267,7 @@ void append_redemption(std::string& out, const points::Redemption& r) {
 
 // Reads a state's text as state_text writes it, left to right; any other text (spaces, another key order, an
 // escaped or non-ASCII string, a number out of its field's range, an unknown status) is refused, for the tree.
-struct StateText : ViewText {
-  std::optional<std::uint64_t> unsigned_integer() {
-    size_t n = 0;
-    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
-    if (n == 0 || (rest[0] == '0' && n > 1)) return std::nullopt;
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(rest.data(), rest.data() + n, v);
-    if (ec != std::errc() || end != rest.data() + n) return std::nullopt;
-    rest.remove_prefix(n);
-    return v;
-  }
-  // A string of printable ASCII without quotes or backslashes (one append_json_string writes without escapes).
-  bool string(std::string& out) {
-    if (rest.empty() || rest[0] != '"') return false;
-    size_t n = 1;
-    for (; n < rest.size(); ++n) {
-      const auto c = static_cast<unsigned char>(rest[n]);
-      if (c == '"') break;
-      if (c < 0x20 || c >= 0x7f || c == '\\') return false;
-    }
-    if (n == rest.size()) return false;
-    out.assign(rest.data() + 1, n - 1);
-    rest.remove_prefix(n + 1);
-    return true;
-  }
-  bool boolean(bool& out) {
-    if (literal("true")) return out = true, true;
-    if (literal("false")) return out = false, true;
-    return false;
-  }
+struct StateText : TextReader {
   bool field(std::string_view key, std::int64_t& out) {
     if (!literal(key)) return false;
     auto v = integer();
@@ -339,7 +288,7 @@ struct StateText : ViewText {
     out = *v;
     return true;
   }
-  bool field(std::string_view key, std::string& out) { return literal(key) && string(out); }
+  bool field(std::string_view key, std::string& out) { return literal(key) && plain_string(out); }
   bool field(std::string_view key, bool& out) { return literal(key) && boolean(out); }
 
   bool lot(points::Lot& l) {
@@ -359,7 +308,7 @@ struct StateText : ViewText {
   bool status(points::RedemptionStatus& out) {
     using S = points::RedemptionStatus;
     std::string name;
-    if (!string(name)) return false;
+    if (!plain_string(name)) return false;
     for (auto s : {S::authorized, S::captured, S::voided, S::expired, S::refunded, S::partially_refunded})
       if (points::to_string(s) == name) return out = s, true;
     return false;
@@ -452,7 +401,7 @@ std::optional<WalletState> state_from_text(std::string_view text) {
   if (!t.literal("}")) {
     do {
       std::string id, receipt;
-      if (!t.string(id) || !t.literal(":") || !t.string(receipt)) return std::nullopt;
+      if (!t.plain_string(id) || !t.literal(":") || !t.plain_string(receipt)) return std::nullopt;
       s.redemption_receipts[std::move(id)] = std::move(receipt);  // as the tree reads a repeated key: the last
     } while (t.literal(","));
     if (!t.literal("}")) return std::nullopt;
@@ -466,7 +415,7 @@ std::optional<WalletState> cached_state_from_text(std::string_view text) {
   constexpr std::string_view head = "{\"state\":", key = ",\"version\":";
   const auto at = text.rfind(key);
   if (text.substr(0, head.size()) != head || at == std::string_view::npos || at < head.size()) return std::nullopt;
-  ViewText tail{text.substr(at + key.size())};
+  TextReader tail{text.substr(at + key.size())};
   auto version = tail.integer();
   if (!version || !tail.literal("}") || !tail.rest.empty()) return std::nullopt;
   auto s = state_from_text(text.substr(head.size(), at - head.size()));

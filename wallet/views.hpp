@@ -62,6 +62,7 @@ std::string_view redemption_status_name(points::RedemptionStatus s);
 std::string dump_json(const nlohmann::json& j);
 // dump_json(nlohmann::json(std::string(s))) appended to `out`, without the tree for ASCII text.
 void append_json_string(std::string& out, std::string_view s);
-bool is_ascii(std::string_view s);
+// The same for text of ASCII only; for any other text `out` is left as it was and false is returned.
+bool append_ascii_json_string(std::string& out, std::string_view s);
 
 }  // namespace emtiaz::wallet

@@ -33,6 +33,10 @@ TEST(JsonString, IsTheTreesDumpByteForByte) {
     std::string out = "[";
     append_json_string(out, s);
     ASSERT_EQ(out, "[" + dump_json(nlohmann::json(s))) << c;
+    // The ASCII writer writes the same or, for a byte above 0x7f, nothing at all.
+    std::string ascii = "[";
+    ASSERT_EQ(append_ascii_json_string(ascii, s), c < 0x80) << c;
+    ASSERT_EQ(ascii, c < 0x80 ? out : std::string("[")) << c;
   }
   Strings g{std::mt19937_64(31)};
   for (int i = 0; i < 5000; ++i) {
