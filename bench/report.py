@@ -260,6 +260,26 @@ if steps_cpu:
           + " | ".join(f"{c:.2f}" for c in cores) + f" | {gen:.2f} | {sum(cores) + gen:.2f} |"
           + (f" {r.get('redis_forks', 0) or ''} |" if forks_recorded else ""))
     w("")
+    ours = [p for p in parts if p != "kdamond"]
+    w("## CPU per request (µs of CPU per request the step sent, its warm-up second included)")
+    w("")
+    w("The same CPU seconds divided by the requests each process served in the step: what one request costs, and how "
+      "much of it is paid per batch or per wake-up rather than per request (the cost falls as the rate rises while "
+      "the batches grow). `services` is the sum of the network's processes, without the generator and kdamond; a "
+      "step with a Redis fork counts the rewrite in `redis`. At a saturated step the unanswered requests are counted "
+      "as served, so its figures are a floor.")
+    w("")
+    w("| operation | offered/s | achieved/s | " + " | ".join(ours) + " | services | loadgen |")
+    w("|---|---:|---:|" + "---:|" * (len(ours) + 2))
+    for r in steps_cpu:
+        served = r.get("sent", 0) + r["offered"] * r.get("warmup_s", 0)
+        if served <= 0:
+            continue
+        per = [r["step_cpu_s"].get(p, 0) / served * 1e6 for p in ours]
+        gen = r.get("loadgen_cpu_s", 0) / served * 1e6
+        w(f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
+          + " | ".join(f"{v:,.0f}" for v in per) + f" | {sum(per):,.0f} | {gen:,.0f} |")
+    w("")
 w("## Memory over the run (VmRSS, MiB)")
 w("")
 rss = {}
