@@ -93,13 +93,18 @@ w("| operation | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | max ms | 
 w("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
 names = {"fund": "fund (warm-up earns)", "earn": "earn", "authorize": "authorize", "capture": "capture",
          "balance": "balance read", "transactions": "transactions page", "refund": "purchase refund", "bare": "bare Beast server"}
+def step_cells(r):
+    """A step's first three cells: the operation, offered/s and achieved/s."""
+    return f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
+
+
 for r in loads:
     errs = ", ".join(f"{k}: {v}" for k, v in sorted(r.get("errors", {}).items())) or "0"
     if r.get("ran_out_of_ids"):
         errs += f" (only {r['scheduled']:,} ids to use: a shorter step)"
     if r.get("redis_forks"):
         errs += " — Redis began rewriting its append-only file during the step (fork, copy-on-write, most of a core)"
-    w(f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
+    w(step_cells(r) +
       f"{fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} | {fmt_ms(r['p999_ms'])} | {fmt_ms(r['max_ms'])} | {errs} | "
       f"{fmt_ms(r['sleeper_late_max_ms']) if 'sleeper_late_max_ms' in r else '–'} | {r.get('sleeper_late_over_10ms', '–')} |")
 w("")
@@ -256,7 +261,7 @@ if steps_cpu:
         wall = r["step_wall_s"]
         cores = [r["step_cpu_s"].get(p, 0) / wall for p in parts]
         gen = r.get("loadgen_cpu_s", 0) / wall
-        w(f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
+        w(step_cells(r)
           + " | ".join(f"{c:.2f}" for c in cores) + f" | {gen:.2f} | {sum(cores) + gen:.2f} |"
           + (f" {r.get('redis_forks', 0) or ''} |" if forks_recorded else ""))
     w("")
@@ -277,7 +282,7 @@ if steps_cpu:
             continue
         per = [r["step_cpu_s"].get(p, 0) / served * 1e6 for p in ours]
         gen = r.get("loadgen_cpu_s", 0) / served * 1e6
-        w(f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
+        w(step_cells(r)
           + " | ".join(f"{v:,.0f}" for v in per) + f" | {sum(per):,.0f} | {gen:,.0f} |")
     w("")
 w("## Memory over the run (VmRSS, MiB)")

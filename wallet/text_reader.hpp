@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace emtiaz::wallet {
 
@@ -20,30 +21,22 @@ struct TextReader {
     return true;
   }
 
-  // An integer as JSON writes it: an optional minus, then 0 or digits without a leading zero; not -0.
-  std::optional<std::int64_t> integer() {
-    size_t n = rest.size() > 0 && rest[0] == '-' ? 1 : 0;
+  // An integer as JSON writes it: 0 or digits without a leading zero, after a minus for a signed T (not -0);
+  // nullopt beyond T's range.
+  template <class T>
+  std::optional<T> number() {
+    size_t n = std::is_signed_v<T> && !rest.empty() && rest[0] == '-' ? 1 : 0;
     const size_t first = n;
     while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
     if (n == first || (rest[first] == '0' && n - first > 1) || (first == 1 && rest[1] == '0')) return std::nullopt;
-    std::int64_t v = 0;
+    T v = 0;
     auto [end, ec] = std::from_chars(rest.data(), rest.data() + n, v);
     if (ec != std::errc() || end != rest.data() + n) return std::nullopt;  // out of range
     rest.remove_prefix(n);
     return v;
   }
-
-  // A non-negative integer: 0 or digits without a leading zero, within std::uint64_t.
-  std::optional<std::uint64_t> unsigned_integer() {
-    size_t n = 0;
-    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
-    if (n == 0 || (rest[0] == '0' && n > 1)) return std::nullopt;
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(rest.data(), rest.data() + n, v);
-    if (ec != std::errc() || end != rest.data() + n) return std::nullopt;
-    rest.remove_prefix(n);
-    return v;
-  }
+  std::optional<std::int64_t> integer() { return number<std::int64_t>(); }
+  std::optional<std::uint64_t> unsigned_integer() { return number<std::uint64_t>(); }
 
   bool boolean(bool& out) {
     if (literal("true")) return out = true, true;
