@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""batch_replay.py — what MariaDB itself spends on the wallet's batches (docs/performance.md, eighteenth session).
+"""batch_replay.py — what MariaDB itself spends on the wallet's batches (docs/performance-log.md, eighteenth session).
 
     bench/batch_replay.py capture DIR SECONDS OUT.json
     bench/batch_replay.py replay DIR BATCHES.json [--commands N] [--rounds R] [--gap-ms G] [--drop PREFIX]...

@@ -16,7 +16,7 @@ now_us() { date +%s%6N; }
 secs_since() { awk -v a="$1" -v b="$(now_us)" 'BEGIN{printf "%.2f", (b-a)/1e6}'; }
 # proc_kb VAR PID FIELD: a /proc/PID/status field in KiB (VmRSS, VmHWM) into VAR, 0 when the process is gone.
 # Bash builtins only, no fork: rss_sampler runs beside the steps it measures, and the date, cat and awk it used
-# to fork cost ~50 ms of CPU per sample on this VM, 5 % of a core at one a second (docs/performance.md,
+# to fork cost ~50 ms of CPU per sample on this VM, 5 % of a core at one a second (docs/performance-log.md,
 # eighteenth session).
 proc_kb() {
     local -n proc_kb_out="$1"

@@ -69,7 +69,7 @@ struct Options {
   std::string trace;
   // Seconds sent at the step's rate on the same connections before the measured window, and not counted: a
   // step starts on fresh connections and idle servers, and its first ~100 ms (256 connections' first requests,
-  // threads waking) are not the steady state the step is about (docs/performance.md, sixteenth session).
+  // threads waking) are not the steady state the step is about (docs/performance-log.md, sixteenth session).
   double warmup = 0;
   int timeout_ms = 30000;
   double drain = 10;

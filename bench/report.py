@@ -46,8 +46,8 @@ if history:
       "and as many of clearing's events.")
 if machine.get("damon"):
     w(f"- The kernel's DAMON monitor (kdamond): {machine['damon']}. On this VM each of its samples holds a core for "
-      "10-25 ms once the services have touched their memory, and requests in flight wait meanwhile (docs/performance.md, "
-      "sixteenth session); its CPU is the `kdamond` column below.")
+      "10-25 ms once the services have touched their memory, and requests in flight wait meanwhile "
+      "(docs/performance-log.md, sixteenth session); its CPU is the `kdamond` column below.")
 broker = machine.get("broker", "")
 if broker:
     w(f"- Kafka: the dev broker (librdkafka's mock cluster), {broker}; wallet appliers: {machine.get('wallet_appliers', '?')}; consumers' fetch wait (kafka.fetch_wait_ms): {machine.get('fetch_wait_ms', '?')}.")
@@ -86,7 +86,7 @@ w("The last two columns are the machine, not the servers: a thread of the genera
   "time, and how late it woke at worst and how often by more than 10 ms during the step (a busy run queue, the "
   "kernel's kdamond holding a core, or a pause of the whole virtual machine: no request answers faster than the "
   "machine runs)." + (" A step during which Redis began rewriting its append-only file says so in its errors "
-  "column: it stalls the wallet's batches for seconds (docs/performance.md, seventeenth session)."
+  "column: it stalls the wallet's batches for seconds (docs/performance-log.md, seventeenth session)."
   if forks_recorded else ""))
 w("")
 w("| operation | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | sleeper late max ms | sleeper late > 10 ms |")

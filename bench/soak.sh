@@ -108,7 +108,7 @@ SAMPLER=""
 HEAP_SAMPLER=""
 
 mkdir -p "$(dirname "$OUT")"
-# The kernel's DAMON monitor, whose samples stall the cores on this kind of VM (docs/performance.md, sixteenth
+# The kernel's DAMON monitor, whose samples stall the cores on this kind of VM (docs/performance-log.md, sixteenth
 # session): its state is part of what the latencies below were measured on.
 DAMON="$(cat /sys/kernel/mm/damon/admin/kdamonds/0/state 2>/dev/null || echo absent)"
 python3 - "$WORK" "$START" "$WARM_END" "$END" "$SECONDS_RUN" "$MEMBERS" "$(uptime | sed 's/^ *//')" "$WARM_MIXED" "$DAMON" <<'EOF' | tee "$OUT"

@@ -1,6 +1,6 @@
 // What a member's state costs the wallet by its size: the state is parsed from MySQL or Redis and serialised
 // again by every command that changes it (wallet/wallet_service.cpp), and it grows with the member's history
-// (every captured redemption stays in it: docs/performance.md, thirteenth session). For states of 5 lots and
+// (every captured redemption stays in it: docs/performance-log.md, thirteenth session). For states of 5 lots and
 // N captured redemptions, prints one JSON line per N: the text's bytes and the median microseconds to write it
 // and to read it back, both as the wallet does it (wallet::state_text and wallet::read_state_text, without a
 // tree) and through nlohmann's tree (what the wallet did until the twenty-first session, and what it still does

@@ -345,7 +345,7 @@ GatewayConfig load_gateway_config(const ConfigSource& source) {
   // Two I/O threads per core: an earn tried on an I/O thread waits there for its Redis reservation, and while
   // one thread waits another serves (when balance reads waited likewise for their GET, reads at 10,000/s
   // offered on 2 cores: 9,957/s answered with 4 threads, p50 258 ms of queueing at 9,000/s with 2; they no
-  // longer wait, common/async_redis.hpp; docs/performance.md).
+  // longer wait, common/async_redis.hpp; docs/performance-log.md, fifth session).
   const int hardware = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   g.threads = static_cast<int>(source.get_int("gateway.threads", 1, 1024, 2 * hardware));
   g.queue_limit = static_cast<int>(source.get_int("gateway.queue_limit", 1, 1'000'000, g.queue_limit));

@@ -245,7 +245,7 @@ class Session final : public std::enable_shared_from_this<Session>, public HttpR
   // between its steps: the bytes are parsed as soon as they are read (parse_buffered), a response is written
   // with a non-blocking send before any asynchronous write is started, and deadlines do not cancel and re-arm
   // a timer per request (set_deadline). Each posted handler costs the I/O thread a pass of Asio's queue with an
-  // epoll_wait of its own; a balance read went through seven of them (docs/performance.md, eleventh session).
+  // epoll_wait of its own; a balance read went through seven of them (docs/performance-log.md, eleventh session).
 
   // When the connection's deadline is passed, on_deadline acts on what it was for. One timer per connection
   // is armed at a deadline and, when it fires early (the deadline moved later meanwhile), armed again for the

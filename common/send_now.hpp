@@ -2,7 +2,7 @@
 // A write tried at once on a socket in non-blocking mode, before an asynchronous write of what it does not
 // take: when the socket takes it all (nearly always for a response or a few Redis commands on loopback), no
 // completion handler is posted, and the I/O thread is spared a pass of Asio's queue and an epoll_wait
-// (docs/performance.md, eleventh session). Used by the HTTP server's responses and the asynchronous Redis
+// (docs/performance-log.md, eleventh session). Used by the HTTP server's responses and the asynchronous Redis
 // client's commands.
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>

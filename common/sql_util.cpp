@@ -141,7 +141,8 @@ void sql_literal(sql::Connection&, const SqlValue& v, std::string& out) {
     out += std::to_string(*i);
   } else {
     // Escaped here rather than by Connector/C++'s escapeString, which allocated twice per value and asked the
-    // character set about every byte: a tenth of the wallet's CPU at 1,400 earns/s (docs/performance.md).
+    // character set about every byte: a tenth of the wallet's CPU at 1,400 earns/s (docs/performance-log.md,
+    // fifteenth session).
     out += '\'';
     append_escaped(out, std::get<std::string>(v));
     out += '\'';

@@ -24,7 +24,8 @@ int main() {
   using namespace emtiaz;
   // glibc gives up to 8 allocator arenas per core to a process with many threads (this one has ~140): each
   // keeps its own free lists and fragments on its own, so the resident size creeps for many minutes before it
-  // settles. Two arenas serve two cores' worth of running threads (bench/soak.sh, docs/performance.md).
+  // settles. Two arenas serve two cores' worth of running threads (bench/soak.sh; docs/performance-log.md, fifth
+  // session).
   mallopt(M_ARENA_MAX, 2);
   block_shutdown_signals();
   GatewayConfig config;
@@ -41,7 +42,8 @@ int main() {
   MysqlPool mysql(config.mysql, static_cast<size_t>(std::max(config.mysql.pool_size, 32)));
   RedisPool redis(config.redis, 32);
   // The commands are fired and forgotten (a lost one is a timeout, and the client's retry asks again): only
-  // failed deliveries are reported, so the producer's poller is not woken once per command (docs/performance.md).
+  // failed deliveries are reported, so the producer's poller is not woken once per command
+  // (docs/performance-log.md, fifteenth session).
   KafkaProducer producer(config.kafka, "emtiaz-gateway", 0, KafkaProducer::Reports::failures_only);
   if (!apply_migrations_at_start(mysql)) return 1;
   // Points-moving requests no longer hold a worker while they wait for the wallet, so the bound those waits

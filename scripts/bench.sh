@@ -24,7 +24,7 @@
 # BENCH_WARMUP (seconds each stepped operation runs at its rate before the measured window; default 1),
 # BENCH_FUND_RATE (earns/s that fund the warm members; default 500), BENCH_PERF=0 (no perf profiles).
 # BENCH_DAMON=off: switch the kernel's DAMON monitor (kdamond, /sys/kernel/mm/damon) off for the run and back
-# on at the end. The default measures the machine as it is; the table says which (docs/performance.md,
+# on at the end. The default measures the machine as it is; the table says which (docs/performance-log.md,
 # sixteenth session: on this VM each of its samples stalls the cores for 10-25 ms every ~0.54 s).
 set -euo pipefail
 
@@ -51,7 +51,7 @@ export EMTIAZ_BUILD_DIR="${BENCH_SERVICE_BUILD:-build-bench}"
 # InnoDB sized for a million members and their history (as a production server would be): the whole working
 # set in the buffer pool (the seeded year is ~9 GB of tables, the indexes the commands touch ~4 GB), a redo
 # log large enough that checkpoints do not throttle the writes (with 1 GB the pages the earn steps dirtied
-# were written under checkpoint pressure during the later steps: docs/performance.md, fourteenth session).
+# were written under checkpoint pressure during the later steps: docs/performance-log.md, fourteenth session).
 export EMTIAZ_INNODB_BUFFER_POOL="${BENCH_INNODB_BUFFER_POOL:-8G}"
 export EMTIAZ_INNODB_LOG_FILE="${BENCH_INNODB_LOG_FILE:-4G}"
 BUILD="$REPO/${BENCH_SERVICE_BUILD:-build-bench}"  # the tools come from the same folder as the services
@@ -70,7 +70,7 @@ else
     # Authorizations pick among the funded members, and a hold stays in its member's state until it is captured
     # or its 15 minutes run out: over 500 per tenant the authorize steps left ~30 open holds on every member,
     # whose state (parsed and written again by every command) then cost the wallet twice as much per command
-    # (docs/performance.md, seventeenth session). 5,000 per tenant leaves ~3.
+    # (docs/performance-log.md, seventeenth session). 5,000 per tenant leaves ~3.
     WARM="${BENCH_WARM:-5000}"
     WRITE_RATES="${BENCH_WRITE_RATES:-50 100 200 400 800 1200 1600 2000 2400}"
     READ_RATES="${BENCH_READ_RATES:-200 400 800 1600 3200 6400 10000 12800}"
@@ -81,7 +81,7 @@ fi
 CONNS="${BENCH_CONNECTIONS:-256}"
 # Each stepped operation first runs this long at the step's rate on the same connections, not counted: a
 # step starts on 256 fresh connections and idle servers, and at 10,000 reads/s its first ~100 ms alone were
-# ~1 % of the step's requests, 15-80 ms late — the p99 of a cold start, not of the rate (docs/performance.md,
+# ~1 % of the step's requests, 15-80 ms late — the p99 of a cold start, not of the rate (docs/performance-log.md,
 # sixteenth session). Captures and refunds have none: they spend ids another step made.
 WARMUP="${BENCH_WARMUP:-1}"
 FUND_RATE="${BENCH_FUND_RATE:-500}"
@@ -177,8 +177,9 @@ pid_of() { tr -dc 0-9 <"$DIR/pids/$1.pid" 2>/dev/null || true; }
 PARTS=(gateway wallet clearing broker mariadb redis)
 CLK_TCK="$(getconf CLK_TCK)"
 cpu_of() {  # utime+stime of a pid in seconds, with its children's once it has reaped them (cutime+cstime):
-    # Redis rewrites its append-only file in a forked child that keeps most of a core busy for 10-30 s (docs/performance.md,
-    # seventeenth session), and only this way does that CPU show in the tables, in the step that reaped it
+    # Redis rewrites its append-only file in a forked child that keeps most of a core busy for 10-30 s
+    # (docs/performance-log.md, seventeenth session), and only this way does that CPU show in the tables, in the
+    # step that reaped it
     awk -v t="$CLK_TCK" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13 + $14 + $15) / t}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 rss_snapshot() {  # rss_snapshot NAME: records VmRSS of wallet and gateway

@@ -55,8 +55,8 @@ struct Command {
 
   nlohmann::json to_json() const;
   // dump_json(to_json()), byte for byte, written directly: building the tree for each command's message was
-  // a tenth of the gateway's CPU per earn (docs/performance.md). A field added to one must be added to the
-  // other: wallet/tests/command_test.cpp compares them over random commands.
+  // a tenth of the gateway's CPU per earn (docs/performance-log.md, fifteenth session). A field added to one
+  // must be added to the other: wallet/tests/command_test.cpp compares them over random commands.
   std::string dump() const;
   static std::optional<Command> from_json(const nlohmann::json& j);
 };

@@ -127,7 +127,7 @@ TEST_F(Idempotency, SameKeyOtherBodyOrPathIsReused) {
 // member exists, moves points (not 409 "in use" or "reused", not a replay of the 404). And a phone enrolled by
 // its first earn answers a retry of that earn as a replay, moving nothing twice. (A gateway that took the key's
 // reservation before it knew the member, to share a Redis round trip with the look-up, failed this when it did
-// not release it: tried and not kept, docs/performance.md.)
+// not release it: tried and not kept, docs/performance-log.md, fifteenth session.)
 TEST_F(Idempotency, AKeyUsedForAnUnknownMemberIsFreeOnceTheMemberExists) {
   const std::string phone = "phone:" + random_mobile();
   const std::string key = new_idempotency_key();
