@@ -230,6 +230,48 @@ for r in kind("profile"):
       "(perf -a, 99 Hz); each step's CPU by process is in the table below.")
     w("")
 
+bare_cpu = {r["offered"]: r for r in loads if (r.get("label") or r["op"]) == "bare" and "server_cpu_s" in r}
+read_cpu = {r["offered"]: r for r in loads
+            if (r.get("label") or r["op"]) == "balance" and r.get("step_cpu_s") and "gateway" in r["step_cpu_s"]}
+if bare_cpu and read_cpu:
+    def per_request(cpu_s, r):
+        """µs of CPU per request the step sent, its warm-up second included (as in "CPU per request")."""
+        served = r.get("sent", 0) + r["offered"] * r.get("warmup_s", 0)
+        return cpu_s / served * 1e6 if served > 0 else None
+
+    def us(x):
+        return "–" if x is None else f"{x:,.0f}"
+
+    w("## A balance read beside a bare server (CPU per request)")
+    w("")
+    w("The bare Beast server (`bench/bare_server.cpp`, 2 I/O threads) parses each request and answers a fixed body; "
+      "the gateway (two I/O threads per core) authenticates the key, finds the member and asks Redis for the balance "
+      "view. Same generator, same connections. Each process's CPU over its step divided by the requests the step "
+      "sent: what the HTTP exchange alone costs on this machine, and what a balance read adds to it.")
+    w("")
+    w("| offered/s | bare: achieved/s | bare: p99 ms | bare server µs/request | loadgen µs/request | "
+      "reads: achieved/s | reads: p99 ms | gateway µs/read | redis µs/read | loadgen µs/read |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for rate in sorted(set(bare_cpu) | set(read_cpu)):
+        b, g = bare_cpu.get(rate), read_cpu.get(rate)
+        left = ("– | – | – | –" if b is None else
+                f"{fmt_rate(b['achieved'])} | {fmt_ms(b['p99_ms'])} | {us(per_request(b['server_cpu_s'], b))} | "
+                f"{us(per_request(b.get('loadgen_cpu_s', 0), b))}")
+        right = ("– | – | – | – | –" if g is None else
+                 f"{fmt_rate(g['achieved'])} | {fmt_ms(g['p99_ms'])} | {us(per_request(g['step_cpu_s']['gateway'], g))} | "
+                 f"{us(per_request(g['step_cpu_s'].get('redis', 0), g))} | {us(per_request(g.get('loadgen_cpu_s', 0), g))}")
+        w(f"| {fmt_rate(rate)} | {left} | {right} |")
+    both = sorted(set(bare_cpu) & set(read_cpu))
+    if both:
+        rate = both[-1]
+        b = per_request(bare_cpu[rate]["server_cpu_s"], bare_cpu[rate])
+        g = per_request(read_cpu[rate]["step_cpu_s"]["gateway"], read_cpu[rate])
+        if b and g:
+            w("")
+            w(f"At {fmt_rate(rate)}/s a balance read cost the gateway {g:,.0f} µs of CPU, {g / b:.2f} times what a request "
+              f"cost the bare server ({b:,.0f} µs).")
+    w("")
+
 w("## Processes: CPU time and peak memory")
 w("")
 cpu = {}

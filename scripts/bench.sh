@@ -383,7 +383,12 @@ BARE_PID=$!
 for _ in $(seq 1 50); do [[ -s "$WORK/bare.port" ]] && break; sleep 0.1; done
 BARE_URL="http://127.0.0.1:$(cat "$WORK/bare.port")"
 for rate in $BARE_RATES; do
+    # The server's own CPU over the step (server_cpu_s, drain included), beside the generator's: what a request
+    # costs a server that does nothing with it, the floor under the gateway's CPU per balance read.
+    cpu0="$(cpu_of "$BARE_PID")"
     out="$("$LOADGEN" --url "$BARE_URL" --connections "$CONNS" --label bare --op bare --rate "$rate" --duration "$STEP" --drain 5)"
+    out="$(python3 -c 'import json, sys; r = json.loads(sys.argv[1]); r["server_cpu_s"] = round(float(sys.argv[3]) - float(sys.argv[2]), 2)
+print(json.dumps(r, separators=(",", ":")))' "$out" "$cpu0" "$(cpu_of "$BARE_PID")")"
     record "$out"; printf '%s\n' "$out" >&2; LAST="$out"
     if saturated; then break; fi
 done
