@@ -247,7 +247,8 @@ if bare_cpu and read_cpu:
     w("The bare Beast server (`bench/bare_server.cpp`, 2 I/O threads) parses each request and answers a fixed body; "
       "the gateway (two I/O threads per core) authenticates the key, finds the member and asks Redis for the balance "
       "view. Same generator, same connections. Each process's CPU over its step divided by the requests the step "
-      "sent: what the HTTP exchange alone costs on this machine, and what a balance read adds to it.")
+      "sent: what the HTTP exchange alone costs on this machine, and what a balance read adds to it. A step with a "
+      "Redis fork counts the rewrite in `redis`, as above.")
     w("")
     w("| offered/s | bare: achieved/s | bare: p99 ms | bare server µs/request | loadgen µs/request | "
       "reads: achieved/s | reads: p99 ms | gateway µs/read | redis µs/read | loadgen µs/read |")
