@@ -230,22 +230,27 @@ for r in kind("profile"):
       "(perf -a, 99 Hz); each step's CPU by process is in the table below.")
     w("")
 
+def served(r):
+    """The requests a step sent, its warm-up second included: its CPU was taken over all of them."""
+    return r.get("sent", 0) + r["offered"] * r.get("warmup_s", 0)
+
+
+def per_request(cpu_s, r):
+    """µs of CPU per request the step sent (None for a step that sent nothing)."""
+    return cpu_s / served(r) * 1e6 if served(r) > 0 else None
+
+
 bare_cpu = {r["offered"]: r for r in loads if (r.get("label") or r["op"]) == "bare" and "server_cpu_s" in r}
 read_cpu = {r["offered"]: r for r in loads
             if (r.get("label") or r["op"]) == "balance" and r.get("step_cpu_s") and "gateway" in r["step_cpu_s"]}
 if bare_cpu and read_cpu:
-    def per_request(cpu_s, r):
-        """µs of CPU per request the step sent, its warm-up second included (as in "CPU per request")."""
-        served = r.get("sent", 0) + r["offered"] * r.get("warmup_s", 0)
-        return cpu_s / served * 1e6 if served > 0 else None
-
     def us(x):
         return "–" if x is None else f"{x:,.0f}"
 
     w("## A balance read beside a bare server (CPU per request)")
     w("")
     w("The bare Beast server (`bench/bare_server.cpp`, 2 I/O threads) parses each request and answers a fixed body; "
-      "the gateway (two I/O threads per core) authenticates the key, finds the member and asks Redis for the balance "
+      "the gateway (by default two I/O threads per core) authenticates the key, finds the member and asks Redis for the balance "
       "view. Same generator, same connections. Each process's CPU over its step divided by the requests the step "
       "sent: what the HTTP exchange alone costs on this machine, and what a balance read adds to it. A step with a "
       "Redis fork counts the rewrite in `redis`, as above.")
@@ -320,11 +325,10 @@ if steps_cpu:
     w("| operation | offered/s | achieved/s | " + " | ".join(ours) + " | services | loadgen |")
     w("|---|---:|---:|" + "---:|" * (len(ours) + 2))
     for r in steps_cpu:
-        served = r.get("sent", 0) + r["offered"] * r.get("warmup_s", 0)
-        if served <= 0:
+        if served(r) <= 0:
             continue
-        per = [r["step_cpu_s"].get(p, 0) / served * 1e6 for p in ours]
-        gen = r.get("loadgen_cpu_s", 0) / served * 1e6
+        per = [per_request(r["step_cpu_s"].get(p, 0), r) for p in ours]
+        gen = per_request(r.get("loadgen_cpu_s", 0), r)
         w(step_cells(r)
           + " | ".join(f"{v:,.0f}" for v in per) + f" | {sum(per):,.0f} | {gen:,.0f} |")
     w("")
