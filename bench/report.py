@@ -6,6 +6,7 @@ import sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 kind = lambda k: [r for r in rows if r.get("kind") == k]
 loads = [r for r in rows if "op" in r]
+label = lambda r: r.get("label") or r["op"]  # a step's operation as the report names it ("bare", "balance", ...)
 forks_recorded = any("redis_forks" in r for r in loads)  # Redis forks per step (runs before 2026-12-05 have none)
 
 
@@ -59,8 +60,8 @@ w(f"- Each step: open loop at a fixed arrival rate for {machine.get('step_s', '?
   + "; latency from each request's scheduled send time (queueing for a connection included); "
   "steps stop at saturation (achieved < 80 % of offered, or p99 > 2 s). `achieved` counts 2xx answers only.")
 w("")
-def step_at(label, offered):
-    return next((r for r in loads if (r.get("label") or r["op"]) == label and r["offered"] == offered), None)
+def step_at(op, offered):
+    return next((r for r in loads if label(r) == op and r["offered"] == offered), None)
 
 
 # The issue's targets on this machine, judged from this run's own steps: met when the step at the target's rate
@@ -70,10 +71,10 @@ w("## Targets")
 w("")
 w("| target | step (offered/s) | achieved/s | p99 ms | verdict |")
 w("|---|---:|---:|---:|---|")
-for what, label, rate, bound in (("earns: 2,000/s sustained, p99 < 50 ms", "earn", 2000, 50.0),
+for what, op, rate, bound in (("earns: 2,000/s sustained, p99 < 50 ms", "earn", 2000, 50.0),
                                  ("balance reads: 10,000/s, p99 < 5 ms", "balance", 10000, 5.0),
                                  ("floor: a bare Beast server at 10,000/s, no work per request", "bare", 10000, None)):
-    r = step_at(label, rate)
+    r = step_at(op, rate)
     if r is None:
         w(f"| {what} | {fmt_rate(rate)} | – | – | not in this run |")
         continue
@@ -95,7 +96,7 @@ names = {"fund": "fund (warm-up earns)", "earn": "earn", "authorize": "authorize
          "balance": "balance read", "transactions": "transactions page", "refund": "purchase refund", "bare": "bare Beast server"}
 def step_cells(r):
     """A step's first three cells: the operation, offered/s and achieved/s."""
-    return f"| {names.get(r.get('label') or r['op'], r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
+    return f"| {names.get(label(r), r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
 
 
 for r in loads:
@@ -110,8 +111,8 @@ for r in loads:
 w("")
 
 
-def best(label):
-    xs = [r["achieved"] for r in loads if (r.get("label") or r["op"]) == label]
+def best(op):
+    xs = [r["achieved"] for r in loads if label(r) == op]
     return max(xs) if xs else None
 
 
@@ -131,7 +132,7 @@ for t, m in sorted(commits.items()):
     w(f"| … from {t} thread{'s' if t > 1 else ''} | {fmt_rate(m['rate'])} | p50 {fmt_ms(m['p50_ms'])} ms, p99 {fmt_ms(m['p99_ms'])} ms |")
 for p, rate in sorted(redis.items()):
     w(f"| Redis INCRBY (redis-benchmark, 50 clients, pipeline {p}) | {fmt_rate(rate)} | |")
-bare_sat = any((r.get("label") or r["op"]) == "bare" and (r["achieved"] < 0.8 * r["offered"] or r["p99_ms"] > 2000) for r in loads)
+bare_sat = any(label(r) == "bare" and (r["achieved"] < 0.8 * r["offered"] or r["p99_ms"] > 2000) for r in loads)
 w(f"| bare Boost.Beast server (2 threads) | {fmt_rate(bare)} | best achieved step above{'' if bare_sat else ' (never saturated: a floor)'} |")
 if kafka:
     s, i = kafka.get("sequential", {}), kafka.get("inflight", {})
@@ -237,12 +238,13 @@ def served(r):
 
 def per_request(cpu_s, r):
     """µs of CPU per request the step sent (None for a step that sent nothing)."""
-    return cpu_s / served(r) * 1e6 if served(r) > 0 else None
+    n = served(r)
+    return cpu_s / n * 1e6 if n > 0 else None
 
 
-bare_cpu = {r["offered"]: r for r in loads if (r.get("label") or r["op"]) == "bare" and "server_cpu_s" in r}
+bare_cpu = {r["offered"]: r for r in loads if label(r) == "bare" and "server_cpu_s" in r}
 read_cpu = {r["offered"]: r for r in loads
-            if (r.get("label") or r["op"]) == "balance" and r.get("step_cpu_s") and "gateway" in r["step_cpu_s"]}
+            if label(r) == "balance" and r.get("step_cpu_s") and "gateway" in r["step_cpu_s"]}
 if bare_cpu and read_cpu:
     def us(x):
         return "–" if x is None else f"{x:,.0f}"
