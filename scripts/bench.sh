@@ -162,7 +162,7 @@ fi
 if ldd "$BUILD/devbroker/emtiaz-devbroker" 2>/dev/null | grep -q librdkafka; then
     BROKER_KIND="Debian's librdkafka 2.0.2 (stock mock)"
 else
-    BROKER_KIND="librdkafka 2.0.2 with devbroker/librdkafka-2.0.2-mock.patch (fetch finds a set from the newest, answers consecutive sets, a held fetch is answered when data arrives)"
+    BROKER_KIND="librdkafka 2.0.2 with devbroker/librdkafka-2.0.2-mock.patch (fetch finds a set from the newest, answers consecutive sets, a held fetch is answered with the data when it arrives)"
     export EMTIAZ_KAFKA_FETCH_WAIT_MS="${EMTIAZ_KAFKA_FETCH_WAIT_MS:-100}"
 fi
 say "starting a network in $DIR (free ports)"

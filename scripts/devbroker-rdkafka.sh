@@ -7,7 +7,9 @@
 # (up to 5 MB of them; "FIXME: Maintain an index" in its source) and answers a fetch with one set per
 # partition. Over a benchmark's tens of thousands of small sets, the walk became most of the broker's CPU and
 # the broker's cost per request grew the longer it ran (docs/performance.md). The patch searches from the
-# newest set and answers with as many consecutive sets as fit the fetch's limits. Only the mock (the dev
+# newest set and answers with as many consecutive sets as fit the fetch's limits; and a fetch that found
+# nothing, held for its MaxWait, is handled again when a produce appends to one of its partitions, so that
+# its answer carries the new data (a long poll, as Kafka does). Only the mock (the dev
 # broker) changes: the services keep linking Debian's librdkafka. Production uses a real Kafka cluster.
 #
 # The tarball is cached in ~/.cache/emtiaz; the build is reused while OUT_DIR/lib/librdkafka.a is newer than
