@@ -223,6 +223,48 @@ if bd and bd.get("series"):
           "generator's queue for a connection, is in the table's latencies but not here.")
     w("- CPU profile of gateway, wallet, MariaDB and broker during the earn steps: `bench/results/perf-earn.txt` (perf, 99 Hz).")
     w("")
+timed = [r for r in loads if r.get("step_metrics", {}).get("emtiaz_gateway_command_seconds_count")]
+if timed:
+    def per(m, name, unit=1000.0):
+        n = m.get(name + "_count", 0)
+        return m.get(name + "_sum", 0) / n * unit if n else None
+
+    def route_ms(m):
+        """The gateway's mean time on the step's own route: the POST route with the most requests."""
+        counts = {k[len("emtiaz_http_request_duration_seconds_count"):]: v for k, v in m.items()
+                  if k.startswith('emtiaz_http_request_duration_seconds_count{route="POST')}
+        if not counts:
+            return None
+        route = max(counts, key=counts.get)
+        return m.get("emtiaz_http_request_duration_seconds_sum" + route, 0) / counts[route] * 1000
+
+    def ms(x):
+        return "–" if x is None else fmt_ms(x)
+
+    w("## Where a command's time goes, step by step (the services' own metrics)")
+    w("")
+    w("Means over each step, drain included, from the gateway's and the wallet's `/metrics` before and after it. "
+      "`gateway` is the gateway's time on the step's route, from parsed request to response; `round trip` is the part "
+      "of it spent waiting for the wallet's reply over Kafka: the produce, the broker, the wait until an applier takes "
+      "the command (it may be busy with its previous batch), the whole batch the command is in, and the reply's way "
+      "back. `batch` is the wallet's mean time per batch (reading the commands, the MySQL transaction, Redis, the "
+      "replies) and `transaction` the MySQL part of it; `hops and waiting` is the round trip less a batch. Two "
+      "appliers take batches side by side.")
+    w("")
+    w("| operation | offered/s | achieved/s | p50 ms (client) | gateway ms | round trip ms | batch ms | transaction ms | "
+      "hops and waiting ms | commands per batch | batches/s |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in timed:
+        m = r["step_metrics"]
+        rt = per(m, "emtiaz_gateway_command_seconds")
+        batch = per(m, "emtiaz_wallet_batch_seconds")
+        txn = per(m, "emtiaz_wallet_batch_commit_seconds")
+        nb = m.get("emtiaz_wallet_batches_total", 0)
+        size = m.get("emtiaz_wallet_commands_total", 0) / nb if nb else None
+        w(step_cells(r) + f"{fmt_ms(r['p50_ms'])} | {ms(route_ms(m))} | {ms(rt)} | {ms(batch)} | {ms(txn)} | "
+          f"{ms(rt - batch if rt is not None and batch is not None else None)} | "
+          f"{'–' if size is None else f'{size:.1f}'} | {nb / r['step_wall_s']:,.0f} |")
+    w("")
 for r in kind("profile"):
     w(f"## Where a {r['profile_of']}'s time goes")
     w("")

@@ -321,19 +321,24 @@ redis_forks() {  # how many times Redis has forked (an append-only file rewrite:
     redis_cli INFO stats 2>/dev/null |
         tr -d '\r' | awk -F: '$1 == "total_forks" {print $2; found = 1} END {if (!found) print 0}'
 }
+step_metrics() {  # step_metrics FILE: the gateway's and the wallet's /metrics, one after the other, into FILE
+    { curl -s -m 5 "$URL/metrics"; curl -s -m 5 "$EMTIAZ_WALLET_ADMIN_URL/metrics"; } >"$1" 2>/dev/null || true
+}
 run_load() {  # run_load LABEL ARGS... : one open-loop step; prints and records its JSON line, with the CPU
     local label="$1"  # each process of the network used during it (step_cpu_s) and the step's wall time
     shift
     local out before after t0 t1 forks0 forks1
     before="$(cpu_all)"
     forks0="$(redis_forks)"
+    step_metrics "$WORK/metrics0"
     t0="$(date +%s.%N)"
     out="$("$LOADGEN" --url "$URL" --connections "$CONNS" --label "$label" "$@")" || die "loadgen failed: $label"
     t1="$(date +%s.%N)"
     after="$(cpu_all)"
     forks1="$(redis_forks)"
+    step_metrics "$WORK/metrics1"
     out="$(python3 -c '
-import json, sys, time
+import json, re, sys, time
 r = json.loads(sys.argv[1])
 a = dict(kv.split("=") for kv in sys.argv[2].split())
 b = dict(kv.split("=") for kv in sys.argv[3].split())
@@ -342,7 +347,24 @@ r["step_wall_s"] = round(float(sys.argv[5]) - float(sys.argv[4]), 2)
 # When the step started (UTC), to line a stall up with the logs of the servers (a Redis AOF rewrite, say).
 r["started_utc"] = time.strftime("%H:%M:%S", time.gmtime(float(sys.argv[4])))
 r["redis_forks"] = int(sys.argv[7]) - int(sys.argv[6])
-print(json.dumps(r, separators=(",", ":")))' "$out" "$before" "$after" "$t0" "$t1" "${forks0:-0}" "${forks1:-0}")"
+# The services own timings over the step (their /metrics before and after, drain included): the gateway per
+# route and per Kafka command round trip, the wallet per batch and per batch transaction.
+keep = re.compile(r"^(emtiaz_gateway_command_seconds_(sum|count)|emtiaz_http_request_duration_seconds_(sum|count)\{.*|"
+                  r"emtiaz_wallet_batch(_commit)?_seconds_(sum|count)|emtiaz_wallet_(commands|batches)_total)$")
+def load(path):
+    d = {}
+    try:
+        for line in open(path):
+            name, _, value = line.strip().rpartition(" ")
+            if keep.match(name):
+                d[name] = float(value)
+    except (OSError, ValueError):
+        pass
+    return d
+m0, m1 = load(sys.argv[8]), load(sys.argv[9])
+r["step_metrics"] = {k: round(v - m0.get(k, 0.0), 6) for k, v in m1.items() if v - m0.get(k, 0.0) > 0}
+print(json.dumps(r, separators=(",", ":")))' "$out" "$before" "$after" "$t0" "$t1" "${forks0:-0}" "${forks1:-0}" \
+        "$WORK/metrics0" "$WORK/metrics1")"
     record "$out"
     printf '%s\n' "$out" >&2
     LAST="$out"
