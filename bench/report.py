@@ -165,8 +165,10 @@ w("## Settlement and audit")
 w("")
 st = one("settlement", {})
 au = one("audit", {})
-if st.get("status") == 404 or not st:
-    w(f"- Settlement close (POST /v1/settlements, {st.get('ledger_entries', '?'):,} ledger entries in the tenant): **not available** (404).")
+if not st:
+    w("- Settlement close: not run (the run stopped before it).")
+elif st.get("status") == 404:
+    w(f"- Settlement close (POST /v1/settlements, {st.get('ledger_entries', 0):,} ledger entries in the tenant): **not available** (404).")
 elif 200 <= st.get("status", 0) < 300:
     w(f"- Settlement close over {st.get('ledger_entries', 0):,} ledger entries: **{st['seconds']:.2f} s** (HTTP {st['status']}).")
 else:
