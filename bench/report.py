@@ -205,15 +205,27 @@ if sc:
         w(f"| {r['lots']} | {r['redemptions']:,} | {r['bytes']:,} | {text} | {r['dump_us']:.1f} | {r['parse_us']:.1f} |")
     w("")
 
+def mean_ms(m, name, labels=""):
+    """The mean of a metric's observations in ms, from its `_sum` and `_count` in m (None without any)."""
+    n = m.get(f"{name}_count{labels}", 0)
+    return m.get(f"{name}_sum{labels}", 0) / n * 1000 if n else None
+
+
+EARN_ROUTE = '{route="POST /v1/earn"}'
+# The gateway's metrics over the earn steps: summed from each step's own (step_metrics); runs before the
+# twenty-fifth session recorded them once around all the earn steps (a "breakdown" line).
 bd = one("breakdown")
-if bd and bd.get("series"):
-    ser = bd["series"]
-    def mean(prefix):
-        sums = [v for k, v in ser.items() if k.startswith(prefix) and "_sum" in k]
-        cnts = [v for k, v in ser.items() if k.startswith(prefix) and "_count" in k]
-        return (sum(sums) / sum(cnts) * 1000, sum(cnts)) if cnts and sum(cnts) else (None, 0)
-    http_ms, n_http = mean("emtiaz_http_request_duration_seconds")
-    cmd_ms, n_cmd = mean("emtiaz_gateway_command_seconds")
+ser = dict(bd["series"]) if bd else {}
+if not ser:
+    for r in loads:
+        if label(r) == "earn":
+            for k, v in r.get("step_metrics", {}).items():
+                ser[k] = ser.get(k, 0.0) + v
+if ser:
+    http_ms = mean_ms(ser, "emtiaz_http_request_duration_seconds", EARN_ROUTE)
+    n_http = ser.get(f"emtiaz_http_request_duration_seconds_count{EARN_ROUTE}", 0)
+    cmd_ms = mean_ms(ser, "emtiaz_gateway_command_seconds")
+    n_cmd = ser.get("emtiaz_gateway_command_seconds_count", 0)
     w("## Where an earn's time goes (the gateway's own metrics over the earn steps)")
     w("")
     if http_ms is not None and cmd_ms is not None:
@@ -227,18 +239,11 @@ if bd and bd.get("series"):
     w("")
 timed = [r for r in loads if r.get("step_metrics", {}).get("emtiaz_gateway_command_seconds_count")]
 if timed:
-    def per(m, name, unit=1000.0):
-        n = m.get(name + "_count", 0)
-        return m.get(name + "_sum", 0) / n * unit if n else None
-
     def route_ms(m):
         """The gateway's mean time on the step's own route: the POST route with the most requests."""
         counts = {k[len("emtiaz_http_request_duration_seconds_count"):]: v for k, v in m.items()
                   if k.startswith('emtiaz_http_request_duration_seconds_count{route="POST')}
-        if not counts:
-            return None
-        route = max(counts, key=counts.get)
-        return m.get("emtiaz_http_request_duration_seconds_sum" + route, 0) / counts[route] * 1000
+        return mean_ms(m, "emtiaz_http_request_duration_seconds", max(counts, key=counts.get)) if counts else None
 
     def ms(x):
         return "–" if x is None else fmt_ms(x)
@@ -258,9 +263,9 @@ if timed:
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in timed:
         m = r["step_metrics"]
-        rt = per(m, "emtiaz_gateway_command_seconds")
-        batch = per(m, "emtiaz_wallet_batch_seconds")
-        txn = per(m, "emtiaz_wallet_batch_commit_seconds")
+        rt = mean_ms(m, "emtiaz_gateway_command_seconds")
+        batch = mean_ms(m, "emtiaz_wallet_batch_seconds")
+        txn = mean_ms(m, "emtiaz_wallet_batch_commit_seconds")
         nb = m.get("emtiaz_wallet_batches_total", 0)
         size = m.get("emtiaz_wallet_commands_total", 0) / nb if nb else None
         w(step_cells(r) + f"{fmt_ms(r['p50_ms'])} | {ms(route_ms(m))} | {ms(rt)} | {ms(batch)} | {ms(txn)} | "

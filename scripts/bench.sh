@@ -456,7 +456,6 @@ slice() {  # slice FILE N: the first N lines of FILE go to FILE.next; the rest s
 
 say "load: earn (random members of all $MEMBERS)"
 : >"$WORK/earn_ids"
-curl -s "$URL/metrics" >"$WORK/gw-metrics-before" || true
 PERF_PID=""
 # perf_start ARGS...: sample call stacks (perf, 99 Hz) of the processes ARGS name (-p PIDS, or -a for the whole
 # machine) until perf_stop; nothing when perf is missing or BENCH_PERF=0.
@@ -489,28 +488,6 @@ perf_stop() {
 perf_start -p "$(pid_of gateway),$(pid_of wallet),$(pid_of mariadb),$(pid_of broker)"
 steps earn "$WRITE_RATES" --keys "$WORK/keys.txt" --members-mode random --amount 1000000 --ids-out "$WORK/earn_ids"
 perf_stop "of gateway, wallet, MariaDB and broker during the earn steps" "$RESULTS/perf-earn.txt"
-curl -s "$URL/metrics" >"$WORK/gw-metrics-after" || true
-# The gateway's own view of an earn: total handling time vs the Kafka command round trip (wallet included).
-python3 - "$WORK/gw-metrics-before" "$WORK/gw-metrics-after" >>"$RAW" <<'PY' || true
-import json, re, sys
-def load(p):
-    d = {}
-    for line in open(p):
-        if line.startswith("#") or not line.strip():
-            continue
-        name, _, value = line.rpartition(" ")
-        try:
-            d[name] = float(value)
-        except ValueError:
-            pass
-    return d
-a, b = load(sys.argv[1]), load(sys.argv[2])
-out = {"kind": "breakdown", "series": {}}
-for k in b:
-    if ("_sum" in k or "_count" in k) and ("command_seconds" in k or 'route="POST /v1/earn"' in k):
-        out["series"][k] = b[k] - a.get(k, 0.0)
-print(json.dumps(out))
-PY
 
 say "load: authorize (1 point, funded members)"
 : >"$WORK/red_ids"
