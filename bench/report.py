@@ -8,6 +8,10 @@ kind = lambda k: [r for r in rows if r.get("kind") == k]
 loads = [r for r in rows if "op" in r]
 label = lambda r: r.get("label") or r["op"]  # a step's operation as the report names it ("bare", "balance", ...)
 forks_recorded = any("redis_forks" in r for r in loads)  # Redis forks per step (runs before 2026-12-05 have none)
+# Since the twenty-sixth session Redis keeps nothing on disk (no snapshot, no append-only file to rewrite), so a
+# run normally has no fork: the sentences about rewrites are written only for a run in which Redis forked.
+forked = any(r.get("redis_forks") for r in loads)
+no_fork_note = " Redis forked in no step (it keeps nothing on disk: no snapshot, no append-only file to rewrite)."
 
 
 def one(k, default=None):
@@ -88,7 +92,7 @@ w("The last two columns are the machine, not the servers: a thread of the genera
   "kernel's kdamond holding a core, or a pause of the whole virtual machine: no request answers faster than the "
   "machine runs)." + (" A step during which Redis began rewriting its append-only file says so in its errors "
   "column: it stalls the wallet's batches for seconds (docs/performance-log.md, seventeenth session)."
-  if forks_recorded else ""))
+  if forked else no_fork_note if forks_recorded else ""))
 w("")
 w("| operation | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | sleeper late max ms | sleeper late > 10 ms |")
 w("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
@@ -303,8 +307,8 @@ if bare_cpu and read_cpu:
     w("The bare Beast server (`bench/bare_server.cpp`, 2 I/O threads) parses each request and answers a fixed body; "
       "the gateway (by default two I/O threads per core) authenticates the key, finds the member and asks Redis for the balance "
       "view. Same generator, same connections. Each process's CPU over its step divided by the requests the step "
-      "sent: what the HTTP exchange alone costs on this machine, and what a balance read adds to it. A step with a "
-      "Redis fork counts the rewrite in `redis`, as above.")
+      "sent: what the HTTP exchange alone costs on this machine, and what a balance read adds to it."
+      + (" A step with a Redis fork counts the rewrite in `redis`, as above." if forked or not forks_recorded else ""))
     w("")
     w("| offered/s | bare: achieved/s | bare: p99 ms | bare server µs/request | loadgen µs/request | "
       "reads: achieved/s | reads: p99 ms | gateway µs/read | redis µs/read | loadgen µs/read |")
@@ -352,6 +356,7 @@ if steps_cpu:
       + (" A process's CPU includes its children's once it has reaped them: `redis` includes the child that "
          "rewrites its append-only file (most of a core for 10-30 s with this data set), in the step that reaped it; "
          "`Redis forks` counts the rewrites that started during the step (the fork itself stops Redis for ~0.1 s)."
+         if forked else " `Redis forks` counts the forks that started during the step: none in this run."
          if forks_recorded else ""))
     w("")
     w("| operation | offered/s | achieved/s | " + " | ".join(parts) + " | loadgen | total |" + (" Redis forks |" if forks_recorded else ""))
@@ -369,8 +374,9 @@ if steps_cpu:
     w("")
     w("The same CPU seconds divided by the requests each process served in the step: what one request costs, and how "
       "much of it is paid per batch or per wake-up rather than per request (the cost falls as the rate rises while "
-      "the batches grow). `services` is the sum of the network's processes, without the generator and kdamond; a "
-      "step with a Redis fork counts the rewrite in `redis`. At a saturated step the unanswered requests are counted "
+      "the batches grow). `services` is the sum of the network's processes, without the generator and kdamond"
+      + ("; a step with a Redis fork counts the rewrite in `redis`" if forked or not forks_recorded else "") +
+      ". At a saturated step the unanswered requests are counted "
       "as served, so its figures are a floor.")
     w("")
     w("| operation | offered/s | achieved/s | " + " | ".join(ours) + " | services | loadgen |")
