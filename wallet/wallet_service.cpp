@@ -86,6 +86,11 @@ struct WalletService::Unit {
   std::vector<ArchiveRow> archive;               // finished records to write to member_archive
 };
 
+// It changed, or its commands were all answered from the record (a retry after the wallet died between its
+// COMMIT and its Redis update, or after a COMMIT whose answer was lost), when Redis may still hold the state from
+// before that commit.
+bool WalletService::writes_cache(const Unit& u) { return u.changed || (u.exists && !u.commands.empty()); }
+
 WalletService::WalletService(WalletConfig config, MysqlPool& mysql, RedisPool& redis, KafkaProducer& producer)
     : config_(std::move(config)), mysql_(mysql), redis_(redis), producer_(producer) {
   consumer_ = std::make_unique<KafkaConsumer>(config_.kafka, "emtiaz-wallet",
@@ -585,10 +590,7 @@ void WalletService::update_cache(std::vector<Unit>& units) {
   std::vector<std::vector<std::string>> cmds;
   const auto now = now_utc();
   for (auto& u : units) {
-    // A unit whose commands were all answered from the record (a retry after the wallet died between its
-    // COMMIT and this update, or after a COMMIT whose answer was lost) changed nothing now, but Redis may
-    // still hold the state from before that commit: write the state read in this transaction as well.
-    if (!u.changed && !(u.exists && !u.commands.empty())) continue;
+    if (!writes_cache(u)) continue;  // a unit answered from the record writes the state it read as well
     // {"state": …, "version": …} as dump_json would write it, around the text already written to MySQL.
     if (u.state_text.empty()) u.state_text = state_text(u.state);
     std::string cached = R"({"state":)" + u.state_text + R"(,"version":)" + std::to_string(u.state.version) + "}";
@@ -616,23 +618,39 @@ void WalletService::update_cache(std::vector<Unit>& units) {
   // when the wallet dies halfway through sending them (then neither is applied).
   cmds.insert(cmds.begin(), {"MULTI"});
   cmds.push_back({"EXEC"});
-  try {
-    clean_dirty_keys();
-    auto replies = redis_.pipeline(cmds);
-    if (replies.empty() || replies.back().type != RedisReply::Type::array)
-      throw std::runtime_error("the MULTI/EXEC of the batch's states was not applied");
-    for (auto* r : completed) r->reservation_done = true;
-  } catch (const std::exception& e) {
-    // Readers fall back to MySQL; but a stale cached state must not survive the outage: the keys are
-    // remembered and deleted before anything else is written to Redis.
-    spdlog::warn("redis update failed ({}); readers fall back to MySQL", e.what());
-    for (auto& u : units)
-      if (u.changed) {
-        dirty_keys_.insert(redis_state_key(u.tenant_id, u.member_id));
-        dirty_keys_.insert(redis_balance_key(u.tenant_id, u.member_id));
+  // Two tries: a pooled connection that Redis dropped (a restart, an idle timeout, CLIENT KILL) fails once and
+  // is replaced by a new one, and the second try writes the states before the replies leave. Writing them
+  // again is harmless if the first try was applied after all: the same values, and only this applier writes
+  // these members' keys.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      clean_dirty_keys();
+      auto replies = redis_.pipeline(cmds);
+      if (replies.empty() || replies.back().type != RedisReply::Type::array)
+        throw std::runtime_error("the MULTI/EXEC of the batch's states was not applied");
+      for (auto* r : completed) r->reservation_done = true;
+      return;
+    } catch (const std::exception& e) {
+      if (attempt < 2) {
+        spdlog::info("redis update failed ({}); trying once more on a new connection", e.what());
+        continue;
       }
-    Metrics::global().set("emtiaz_wallet_redis_dirty_keys", static_cast<double>(dirty_keys_.size()));
+      mark_dirty(units, e.what());
+      return;
+    }
   }
+}
+
+void WalletService::mark_dirty(const std::vector<Unit>& units, const std::string& why) {
+  // Readers fall back to MySQL; but a stale cached state must not survive the outage: the keys that were to be
+  // written are remembered and deleted before anything else is written to Redis.
+  spdlog::warn("redis update failed ({}); readers fall back to MySQL", why);
+  for (const auto& u : units)
+    if (writes_cache(u)) {
+      dirty_keys_.insert(redis_state_key(u.tenant_id, u.member_id));
+      dirty_keys_.insert(redis_balance_key(u.tenant_id, u.member_id));
+    }
+  Metrics::global().set("emtiaz_wallet_redis_dirty_keys", static_cast<double>(dirty_keys_.size()));
 }
 
 void WalletService::publish_events(std::vector<Unit>& units) {

@@ -57,6 +57,10 @@ class WalletService {
   void load_archived(sql::Connection& c, std::vector<Unit>& units);
   // After the commit: the changed states to Redis (before any reply), then the ledger events to Kafka.
   void update_cache(std::vector<Unit>& units);
+  // Whether update_cache writes the unit's state and balance view to Redis.
+  static bool writes_cache(const Unit& u);
+  // After a failed update_cache: the keys it was to write are deleted before Redis is written again.
+  void mark_dirty(const std::vector<Unit>& units, const std::string& why);
   void publish_events(std::vector<Unit>& units);
   // Takes the settled deliveries off the front of inflight_; a failed one turns into a backlog.
   void reap_deliveries();

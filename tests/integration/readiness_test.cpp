@@ -204,6 +204,37 @@ TEST_F(ReadinessTest, ARestartedRedisNeverAnswersFromBeforeAnAnsweredEarn) {
   }
 }
 
+// The same promise when Redis stays up but drops the connections it has (an idle timeout, a proxy, an
+// operator's CLIENT KILL): the wallet's next write to Redis meets a dead connection, and the earn it answers
+// must not leave the balance from before it in Redis for the next read.
+TEST_F(ReadinessTest, AnEarnAfterRedisDroppedItsConnectionsIsReadBack) {
+  ApiClient api(net_->url(), net_->admin_token());
+  const auto e = enrol(api, nlohmann::json::object());
+  ASSERT_FALSE(e.member.empty());
+  const auto& [partner, phone, member] = e;
+  const auto first = api.earn(partner.api_key, member, 250'000);  // 2,500 points, cached in Redis
+  ASSERT_EQ(first.status, 201) << first.describe();
+  ASSERT_EQ(api.balance(partner.api_key, member).value("available", -1), 2500);
+
+  const auto& env = net_->env();
+  std::string out;
+  ASSERT_EQ(run_shell("redis-cli -h 127.0.0.1 -p " + env.at("EMTIAZ_REDIS_PORT") + " --no-auth-warning -a '" +
+                          env.get("EMTIAZ_REDIS_PASSWORD") + "' CLIENT KILL TYPE normal SKIPME yes",
+                      &out),
+            0)
+      << out;
+  // Reads meanwhile (the gateway finds its connection dead, answers from MySQL and connects again), so that
+  // the read after the earn is answered from Redis.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 2500);
+  const auto second = api.earn(partner.api_key, member, 150'000);  // 1,500 more
+  ASSERT_EQ(second.status, 201) << second.describe();
+  for (const auto& ref : {member, "phone:" + phone}) {
+    const auto r = api.balance_response(partner.api_key, ref);
+    ASSERT_EQ(r.status, 200) << ref << ": " << r.describe();
+    EXPECT_EQ(r.json().value("available", -1), 4000) << ref << ": " << r.body;
+  }
+}
+
 TEST_F(ReadinessTest, MysqlDownIsNamedAndRecovers) {
   net_->stop("mariadb");
   expect_not_ready_naming(gateway_, "mysql", 15s);
