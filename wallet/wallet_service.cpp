@@ -621,7 +621,9 @@ void WalletService::update_cache(std::vector<Unit>& units) {
   // Two tries: a pooled connection that Redis dropped (a restart, an idle timeout, CLIENT KILL) fails once and
   // is replaced by a new one, and the second try writes the states before the replies leave. Writing them
   // again is harmless if the first try was applied after all: the same values, and only this applier writes
-  // these members' keys.
+  // these members' keys. One try only while Redis is known to be away (keys left dirty by an earlier batch):
+  // an outage does not cost every batch two connection attempts.
+  const int tries = dirty_keys_.empty() ? 2 : 1;
   for (int attempt = 1;; ++attempt) {
     try {
       clean_dirty_keys();
@@ -631,7 +633,7 @@ void WalletService::update_cache(std::vector<Unit>& units) {
       for (auto* r : completed) r->reservation_done = true;
       return;
     } catch (const std::exception& e) {
-      if (attempt < 2) {
+      if (attempt < tries) {
         spdlog::info("redis update failed ({}); trying once more on a new connection", e.what());
         continue;
       }

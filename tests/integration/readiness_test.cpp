@@ -84,6 +84,25 @@ class ReadinessTest : public ::testing::Test {
     return e;
   }
 
+  // A member enrolled as above who earned 2,500 points (250,000 rial), its balance read once: cached in Redis.
+  static Enrolled enrol_with_cached_balance(ApiClient& api) {
+    auto e = enrol(api, nlohmann::json::object());
+    if (e.member.empty()) return e;
+    const auto earned = api.earn(e.partner.api_key, e.member, 250'000);
+    EXPECT_EQ(earned.status, 201) << earned.describe();
+    EXPECT_EQ(api.balance(e.partner.api_key, e.member).value("available", -1), 2500);
+    return e;
+  }
+
+  // The member's available points, read by member id and by phone.
+  static void expect_available(ApiClient& api, const Enrolled& e, std::int64_t points) {
+    for (const auto& ref : {e.member, "phone:" + e.phone}) {
+      const auto r = api.balance_response(e.partner.api_key, ref);
+      ASSERT_EQ(r.status, 200) << ref << ": " << r.describe();
+      EXPECT_EQ(r.json().value("available", -1), points) << ref << ": " << r.body;
+    }
+  }
+
   static std::unique_ptr<PrivateNetwork> net_;
   HttpClient gateway_ = net_ ? net_->gateway() : HttpClient("http://127.0.0.1:1");
   HttpClient wallet_ = net_ ? net_->wallet_admin() : HttpClient("http://127.0.0.1:1");
@@ -177,12 +196,10 @@ TEST_F(ReadinessTest, EarnsByPhoneAreAppliedOnceWhileRedisIsDown) {
 // before the earn; one that starts empty sends the read to MySQL.
 TEST_F(ReadinessTest, ARestartedRedisNeverAnswersFromBeforeAnAnsweredEarn) {
   ApiClient api(net_->url(), net_->admin_token());
-  const auto e = enrol(api, nlohmann::json::object());
+  const auto e = enrol_with_cached_balance(api);
   ASSERT_FALSE(e.member.empty());
+  ASSERT_FALSE(HasFailure());
   const auto& [partner, phone, member] = e;
-  const auto first = api.earn(partner.api_key, member, 250'000);  // 2,500 points, cached in Redis
-  ASSERT_EQ(first.status, 201) << first.describe();
-  ASSERT_EQ(api.balance(partner.api_key, member).value("available", -1), 2500);
 
   net_->stop("redis");
   const auto key = new_idempotency_key();
@@ -197,11 +214,7 @@ TEST_F(ReadinessTest, ARestartedRedisNeverAnswersFromBeforeAnAnsweredEarn) {
   net_->start("wallet");
   expect_ready(gateway_, 30s);
   expect_ready(wallet_, 30s);
-  for (const auto& ref : {member, "phone:" + phone}) {
-    const auto r = api.balance_response(partner.api_key, ref);
-    ASSERT_EQ(r.status, 200) << ref << ": " << r.describe();
-    EXPECT_EQ(r.json().value("available", -1), 4000) << ref << ": " << r.body;
-  }
+  expect_available(api, e, 4000);
 }
 
 // The same promise when Redis stays up but drops the connections it has (an idle timeout, a proxy, an
@@ -209,12 +222,10 @@ TEST_F(ReadinessTest, ARestartedRedisNeverAnswersFromBeforeAnAnsweredEarn) {
 // must not leave the balance from before it in Redis for the next read.
 TEST_F(ReadinessTest, AnEarnAfterRedisDroppedItsConnectionsIsReadBack) {
   ApiClient api(net_->url(), net_->admin_token());
-  const auto e = enrol(api, nlohmann::json::object());
+  const auto e = enrol_with_cached_balance(api);
   ASSERT_FALSE(e.member.empty());
+  ASSERT_FALSE(HasFailure());
   const auto& [partner, phone, member] = e;
-  const auto first = api.earn(partner.api_key, member, 250'000);  // 2,500 points, cached in Redis
-  ASSERT_EQ(first.status, 201) << first.describe();
-  ASSERT_EQ(api.balance(partner.api_key, member).value("available", -1), 2500);
 
   const auto& env = net_->env();
   std::string out;
@@ -228,11 +239,7 @@ TEST_F(ReadinessTest, AnEarnAfterRedisDroppedItsConnectionsIsReadBack) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 2500);
   const auto second = api.earn(partner.api_key, member, 150'000);  // 1,500 more
   ASSERT_EQ(second.status, 201) << second.describe();
-  for (const auto& ref : {member, "phone:" + phone}) {
-    const auto r = api.balance_response(partner.api_key, ref);
-    ASSERT_EQ(r.status, 200) << ref << ": " << r.describe();
-    EXPECT_EQ(r.json().value("available", -1), 4000) << ref << ": " << r.body;
-  }
+  expect_available(api, e, 4000);
 }
 
 TEST_F(ReadinessTest, MysqlDownIsNamedAndRecovers) {
