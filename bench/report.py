@@ -11,6 +11,8 @@ forks_recorded = any("redis_forks" in r for r in loads)  # Redis forks per step 
 # Since the twenty-sixth session Redis keeps nothing on disk (no snapshot, no append-only file to rewrite), so a
 # run normally has no fork: the sentences about rewrites are written only for a run in which Redis forked.
 forked = any(r.get("redis_forks") for r in loads)
+# Whether a step's `redis` CPU may hold a rewrite's child: Redis forked in this run, or the run did not count forks.
+may_hold_rewrite = forked or not forks_recorded
 no_fork_note = " Redis forked in no step (it keeps nothing on disk: no snapshot, no append-only file to rewrite)."
 
 
@@ -308,7 +310,7 @@ if bare_cpu and read_cpu:
       "the gateway (by default two I/O threads per core) authenticates the key, finds the member and asks Redis for the balance "
       "view. Same generator, same connections. Each process's CPU over its step divided by the requests the step "
       "sent: what the HTTP exchange alone costs on this machine, and what a balance read adds to it."
-      + (" A step with a Redis fork counts the rewrite in `redis`, as above." if forked or not forks_recorded else ""))
+      + (" A step with a Redis fork counts the rewrite in `redis`, as above." if may_hold_rewrite else ""))
     w("")
     w("| offered/s | bare: achieved/s | bare: p99 ms | bare server µs/request | loadgen µs/request | "
       "reads: achieved/s | reads: p99 ms | gateway µs/read | redis µs/read | loadgen µs/read |")
@@ -375,7 +377,7 @@ if steps_cpu:
     w("The same CPU seconds divided by the requests each process served in the step: what one request costs, and how "
       "much of it is paid per batch or per wake-up rather than per request (the cost falls as the rate rises while "
       "the batches grow). `services` is the sum of the network's processes, without the generator and kdamond"
-      + ("; a step with a Redis fork counts the rewrite in `redis`" if forked or not forks_recorded else "") +
+      + ("; a step with a Redis fork counts the rewrite in `redis`" if may_hold_rewrite else "") +
       ". At a saturated step the unanswered requests are counted "
       "as served, so its figures are a floor.")
     w("")

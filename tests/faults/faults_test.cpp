@@ -904,9 +904,7 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
   }
   inject("redis FLUSHALL", [&] {
     std::string out;
-    const std::string cmd = "REDISCLI_AUTH=" + shell_quote(env.at("EMTIAZ_REDIS_PASSWORD")) +
-                            " redis-cli -h 127.0.0.1 -p " + shell_quote(env.at("EMTIAZ_REDIS_PORT")) + " FLUSHALL";
-    if (run_shell(cmd, &out) != 0 || out.find("OK") == std::string::npos) {
+    if (redis_cli(env, {"FLUSHALL"}, &out) != 0 || out.find("OK") == std::string::npos) {
       throw std::runtime_error("redis-cli FLUSHALL: " + out);
     }
     disrupted();

@@ -312,11 +312,8 @@ TEST(IdempotencyRestart, ReplayAfterWalletKillAndRedisFlushall) {
   EXPECT_EQ(count_movements(), 1u);
   EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 777);
 
-  const auto& env = net->env();
-  const std::string cmd = "redis-cli -h 127.0.0.1 -p " + env.at("EMTIAZ_REDIS_PORT") + " --no-auth-warning -a '" +
-                          env.get("EMTIAZ_REDIS_PASSWORD") + "' FLUSHALL";
   std::string out;
-  ASSERT_EQ(run_shell(cmd, &out), 0) << out;
+  ASSERT_EQ(redis_cli(net->env(), {"FLUSHALL"}, &out), 0) << out;
   EXPECT_NE(out.find("OK"), std::string::npos) << out;
   for (const char* part : {"gateway", "wallet", "clearing"}) {
     net->stop(part);

@@ -227,13 +227,8 @@ TEST_F(ReadinessTest, AnEarnAfterRedisDroppedItsConnectionsIsReadBack) {
   ASSERT_FALSE(HasFailure());
   const auto& [partner, phone, member] = e;
 
-  const auto& env = net_->env();
   std::string out;
-  ASSERT_EQ(run_shell("redis-cli -h 127.0.0.1 -p " + env.at("EMTIAZ_REDIS_PORT") + " --no-auth-warning -a '" +
-                          env.get("EMTIAZ_REDIS_PASSWORD") + "' CLIENT KILL TYPE normal SKIPME yes",
-                      &out),
-            0)
-      << out;
+  ASSERT_EQ(redis_cli(net_->env(), {"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}, &out), 0) << out;
   // Reads meanwhile (the gateway finds its connection dead, answers from MySQL and connects again), so that
   // the read after the earn is answered from Redis.
   for (int i = 0; i < 3; ++i) EXPECT_EQ(api.balance(partner.api_key, member).value("available", -1), 2500);

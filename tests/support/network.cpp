@@ -142,6 +142,14 @@ int mysql_dump(const NetworkEnv& env, std::string* output) {
                    output);
 }
 
+int redis_cli(const NetworkEnv& env, const std::vector<std::string>& args, std::string* output) {
+  std::string cmd = "REDISCLI_AUTH=" + shell_quote(env.get("EMTIAZ_REDIS_PASSWORD")) + " redis-cli -h " +
+                    shell_quote(env.get("EMTIAZ_REDIS_HOST", "127.0.0.1")) + " -p " +
+                    shell_quote(env.at("EMTIAZ_REDIS_PORT"));
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  return run_shell(cmd, output);
+}
+
 PrivateNetwork::PrivateNetwork() {
   const fs::path base = env_or("EMTIAZ_TEST_TMPDIR", "/tmp");
   fs::create_directories(base);

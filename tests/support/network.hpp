@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/mysql.hpp"
 #include "common/redis.hpp"
@@ -94,6 +95,10 @@ class PrivateNetwork {
 // status and append its output (stdout and stderr) to *output.
 int mysql_batch(const NetworkEnv& env, const std::string& sql, std::string* output);
 int mysql_dump(const NetworkEnv& env, std::string* output);
+
+// The network's Redis through redis-cli, with the env file's port and password (passed in the environment, not
+// on the command line): runs `args` (each word quoted), returns its exit status and appends its output to *output.
+int redis_cli(const NetworkEnv& env, const std::vector<std::string>& args, std::string* output);
 
 // Polls `condition` every `interval` until it is true or `timeout` has passed; returns its last value.
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
