@@ -85,12 +85,6 @@ std::string utc_text(std::chrono::system_clock::time_point t, const char* format
 
 std::string rfc3339_utc(std::chrono::system_clock::time_point t) { return utc_text(t, "%Y-%m-%dT%H:%M:%S+00:00"); }
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string now_text() {
   const auto t = std::chrono::system_clock::now();
   const std::time_t s = std::chrono::system_clock::to_time_t(t);
@@ -659,13 +653,8 @@ std::string audit_command(const PrivateNetwork& net) {
 // Rows of a query against the private network's MariaDB (the mysql client, tab-separated, no header).
 // Only the proofs read the service's tables, and only to compare them with the suite's own record.
 std::optional<std::vector<std::vector<std::string>>> mysql_rows(const PrivateNetwork& net, const std::string& sql) {
-  const auto& env = net.env();
   std::string out;
-  const std::string cmd = "MYSQL_PWD=" + shell_quote(env.at("EMTIAZ_MYSQL_PASSWORD")) + " mysql --batch --skip-column-names" +
-                          " -h 127.0.0.1 -P " + shell_quote(env.at("EMTIAZ_MYSQL_PORT")) + " -u " +
-                          shell_quote(env.at("EMTIAZ_MYSQL_USER")) + " " + shell_quote(env.at("EMTIAZ_MYSQL_DATABASE")) +
-                          " -e " + shell_quote(sql) + " 2>&1";
-  if (run_shell(cmd, &out) != 0) {
+  if (mysql_batch(net.env(), sql, &out) != 0) {
     ADD_FAILURE() << "mysql: " << sql << ": " << out;
     return std::nullopt;
   }

@@ -15,8 +15,6 @@ namespace emtiaz::tests {
 
 namespace fs = std::filesystem;
 
-namespace {
-
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
@@ -28,6 +26,8 @@ std::string shell_quote(const std::string& s) {
   }
   return out + "'";
 }
+
+namespace {
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);

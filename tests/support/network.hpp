@@ -52,6 +52,9 @@ const NetworkEnv& suite_env();
 // The path of scripts/netctl.sh (EMTIAZ_NETCTL, else found from this source file's location).
 std::string netctl_path();
 
+// `s` as one word for the shell (single-quoted, a quote inside written as '\'').
+std::string shell_quote(const std::string& s);
+
 // Runs a shell command; returns its exit status and appends its stdout+stderr to *output when given.
 int run_shell(const std::string& command, std::string* output = nullptr);
 
