@@ -391,6 +391,24 @@ if steps_cpu:
         w(step_cells(r)
           + " | ".join(f"{v:,.0f}" for v in per) + f" | {sum(per):,.0f} | {gen:,.0f} |")
     w("")
+steps_threads = [r for r in steps_cpu if r.get("step_threads_cpu_s") and served(r) > 0]
+if steps_threads:
+    groups = ["gateway", "gateway.librdkafka", "wallet", "wallet.librdkafka", "clearing", "clearing.librdkafka",
+              "broker", "mariadb.wallet", "mariadb.clearing", "mariadb.gateway", "mariadb.other", "redis"]
+    w("## CPU per request, thread by thread (µs)")
+    w("")
+    w("The services' CPU of the table above split by the threads that spent it (`bench/threads_cpu.py`): each service's "
+      "own threads apart from librdkafka's (`.librdkafka`: its broker and main threads, the Kafka client), and "
+      "MariaDB's threads by the client each serves (a connection's thread matched to the process at the other end; "
+      "`mariadb.other`: InnoDB's background threads and unmatched connections). A thread that ended during a step is "
+      "missing from it.")
+    w("")
+    w("| operation | offered/s | achieved/s | " + " | ".join(f"`{g}`" for g in groups) + " |")
+    w("|---|---:|---:|" + "---:|" * len(groups))
+    for r in steps_threads:
+        t = r["step_threads_cpu_s"]
+        w(step_cells(r) + " | ".join(f"{per_request(t.get(g, 0), r):,.0f}" for g in groups) + " |")
+    w("")
 w("## Memory over the run (VmRSS, MiB)")
 w("")
 rss = {}

@@ -331,9 +331,11 @@ run_load() {  # run_load LABEL ARGS... : one open-loop step; prints and records 
     before="$(cpu_all)"
     forks0="$(redis_forks)"
     step_metrics "$WORK/metrics0"
+    bench/threads_cpu.py snapshot "$DIR" >"$WORK/threads0" 2>/dev/null || echo '{}' >"$WORK/threads0"
     t0="$(date +%s.%N)"
     out="$("$LOADGEN" --url "$URL" --connections "$CONNS" --label "$label" "$@")" || die "loadgen failed: $label"
     t1="$(date +%s.%N)"
+    bench/threads_cpu.py snapshot "$DIR" >"$WORK/threads1" 2>/dev/null || echo '{}' >"$WORK/threads1"
     after="$(cpu_all)"
     forks1="$(redis_forks)"
     step_metrics "$WORK/metrics1"
@@ -363,8 +365,12 @@ def load(path):
     return d
 m0, m1 = load(sys.argv[8]), load(sys.argv[9])
 r["step_metrics"] = {k: round(v - m0.get(k, 0.0), 6) for k, v in m1.items() if v - m0.get(k, 0.0) > 0}
+# The same CPU thread by thread, grouped by what the threads serve (bench/threads_cpu.py).
+threads = json.loads(sys.argv[10] or "{}")
+if threads:
+    r["step_threads_cpu_s"] = threads
 print(json.dumps(r, separators=(",", ":")))' "$out" "$before" "$after" "$t0" "$t1" "${forks0:-0}" "${forks1:-0}" \
-        "$WORK/metrics0" "$WORK/metrics1")"
+        "$WORK/metrics0" "$WORK/metrics1" "$(bench/threads_cpu.py delta "$WORK/threads0" "$WORK/threads1" 2>/dev/null)")"
     record "$out"
     printf '%s\n' "$out" >&2
     LAST="$out"
