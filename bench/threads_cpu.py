@@ -85,9 +85,8 @@ def snapshot(d):
             if part in SERVICES:
                 group = part + (".librdkafka" if comm.startswith("rdk:") else "")
             elif part == "mariadb":
-                group = "mariadb." + (clients.get(tid) or "other")
-                if group not in ("mariadb.wallet", "mariadb.clearing", "mariadb.gateway"):
-                    group = "mariadb.other"
+                client = clients.get(tid)
+                group = "mariadb." + (client if client in SERVICES else "other")
             else:
                 group = part
             snap[f"{part}:{tid}"] = [group, cpu]
