@@ -16,7 +16,8 @@ struct Answer {
   std::optional<Principal> principal;
 };
 
-// A lookup that fails (MySQL away) is answered from an entry at most this old rather than with a 5xx.
+// A lookup that fails (MySQL away) is answered from an entry last known current at most this long ago rather
+// than with a 5xx.
 constexpr std::chrono::seconds kStaleOnOutage{30};
 
 }  // namespace
@@ -25,6 +26,10 @@ Authenticator make_caching_authenticator(AuthOptions options, TokenLookup lookup
   // Keyed by the token's hash, so that the cache holds no secrets. Bounded: a flood of random tokens must not
   // grow memory without limit (a full shard is emptied; the tokens in actual use come back within a second).
   auto cache = std::make_shared<LookupCache<Answer>>(options.cache_ttl, options.cache_entries_max, kStaleOnOutage);
+  if (auto* watch = options.watch) {
+    cache->confirm_with([watch] { return watch->confirmed_at(); }, kConfirmedAtMost);
+    watch->on_change([cache] { cache->clear(); });
+  }
   auto shared_lookup = std::make_shared<TokenLookup>(std::move(lookup));
   return [options = std::move(options), shared_lookup, cache](const std::string& token) -> std::optional<Principal> {
     if (token.empty() || token.size() > 512) return std::nullopt;
@@ -44,12 +49,13 @@ Authenticator make_caching_authenticator(AuthOptions options, TokenLookup lookup
   };
 }
 
-Authenticator make_authenticator(App& app) {
+Authenticator make_authenticator(App& app, ControlPlaneWatch& watch) {
   auto tenants = std::make_shared<tenants::TenantRepository>(app.mysql);
   auto partners = std::make_shared<partners::PartnerRepository>(app.mysql);
   AuthOptions options;
   options.admin_token = app.config.admin_token;
   options.later = HttpServer::post_to_workers;
+  options.watch = &watch;
   return make_caching_authenticator(
       std::move(options), [tenants, partners](const std::string& token, const std::string& hash) -> std::optional<Principal> {
         if (token.rfind("op_", 0) == 0) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gateway/app.hpp"
+#include "gateway/control_plane_watch.hpp"
 #include "gateway/principal.hpp"
 #include "gateway/router.hpp"
 
@@ -18,9 +19,14 @@ using TokenLookup = std::function<std::optional<Principal>(const std::string& to
 
 struct AuthOptions {
   std::string admin_token;  // empty: no admin principal
-  // Positive and negative answers are reused for at most this long, so a revoked key or a suspended partner
-  // stops working within one second on every gateway.
+  // Positive and negative answers are reused for at most this long after they were last known to be current
+  // (loaded, or confirmed by `watch`), so a revoked key or a suspended partner stops working within one second
+  // on every gateway.
   std::chrono::milliseconds cache_ttl{500};
+  // The control plane's watch: it empties the cache when a key is revoked or a partner or tenant changed, and
+  // confirms it meanwhile (for at most kConfirmedAtMost after each load). Null: answers are reloaded once
+  // older than cache_ttl. Register before watch->start(); the watch outlives the authenticator's use.
+  ControlPlaneWatch* watch = nullptr;
   size_t cache_entries_max = 100'000;
   // Runs a task on another thread (HttpServer::post_to_workers); false: it could not. When set, a token in use
   // is looked up again there in the last quarter of its entry's life (see make_caching_authenticator).
@@ -32,7 +38,8 @@ struct AuthOptions {
 // propagates (the request fails with 5xx rather than letting an unknown token in).
 Authenticator make_caching_authenticator(AuthOptions options, TokenLookup lookup);
 
-// The gateway's authenticator: admin token from App.config.admin_token, operators and partners from MySQL.
-Authenticator make_authenticator(App& app);
+// The gateway's authenticator: admin token from App.config.admin_token, operators and partners from MySQL,
+// watched by `watch`.
+Authenticator make_authenticator(App& app, ControlPlaneWatch& watch);
 
 }  // namespace emtiaz::gateway

@@ -3,10 +3,15 @@
 // A member reference (`phone:…`, `card:…`, `mem_…`) always resolves to the same member once it exists
 // (members are never deleted and their phone and card never change), so positive resolutions are kept
 // until the cache is full; misses are never cached (an enrolment elsewhere must be seen at once).
-// Tenants and partners are cached for a second (gateway/app.hpp): a command carries those copies, but the
-// wallet applies it with the rows as they are in its own transaction, so a PATCH still holds for the next
-// command on every gateway. Bearer tokens' answers (gateway/auth.cpp) are cached for half a second, the unknown
-// ones too, and answered for up to 30 s more while MySQL is away.
+// Tenants and partners (gateway/app.hpp), and bearer tokens' answers, the unknown ones too (gateway/auth.cpp),
+// are kept for a second (tenants, partners) or half a second (tokens) after they were last known to be
+// current: loaded, or confirmed since by the control plane's watch (gateway/control_plane_watch.hpp), which
+// reads a change counter every 200 ms and empties these caches when a revocation or a PATCH has been
+// committed; never longer than 30 s after their load. A command carries the tenant's and the partner's
+// copies, but the wallet applies it with the rows as they are in its own transaction, so a PATCH still
+// holds for the next command on every gateway. Tokens' answers are answered for up to 30 s more while
+// MySQL is away.
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -34,6 +39,17 @@ class LookupCache {
   LookupCache(std::chrono::milliseconds ttl, size_t capacity,
               std::chrono::milliseconds stale_on_failure = std::chrono::milliseconds(0))
       : ttl_(ttl), stale_on_failure_(stale_on_failure), per_shard_(capacity / kShards + 1) {}
+
+  // Entries confirmed by a watch: `confirmed()` is a time at which everything the cache holds was still current
+  // (the watch clear()s the cache when something it may hold changes: gateway/control_plane_watch.hpp), or
+  // Clock::time_point{} while nothing is known. An entry then lives for the ttl from the later of its load and
+  // that time, and never longer than `at_most` after its load (a change the watch cannot see, such as a row
+  // edited by hand, is seen within `at_most`). A failed load answers an entry up to stale_on_failure after the
+  // later of the two as well. Call before the cache is shared between threads.
+  void confirm_with(std::function<Clock::time_point()> confirmed, std::chrono::milliseconds at_most) {
+    confirmed_ = std::move(confirmed);
+    at_most_ = at_most;
+  }
 
   // Runs a task on another thread (HttpServer::post_to_workers); false: it could not.
   using Later = std::function<bool(std::function<void()>)>;
@@ -86,7 +102,9 @@ class LookupCache {
   std::optional<V> find(const std::string& key) {
     auto& s = shard(key);
     std::lock_guard lock(s.mu);
-    return fresh(s, key);
+    auto it = s.map.find(key);
+    if (it == s.map.end() || expired(it->second)) return std::nullopt;
+    return it->second.value;
   }
 
   // Caches a value learned elsewhere (the member index in Redis).
@@ -115,8 +133,8 @@ class LookupCache {
   static constexpr size_t kShards = 16;
   struct Entry {
     V value;
-    Clock::time_point expires;
-    bool refreshing = false;  // a reload was handed to `later` and has not ended
+    Clock::time_point loaded_at;  // the value is at least this old
+    bool refreshing = false;      // a reload was handed to `later` and has not ended
   };
   struct Shard {
     std::mutex mu;
@@ -124,15 +142,18 @@ class LookupCache {
     std::uint64_t epoch = 0;
   };
   Shard& shard(const std::string& key) { return shards_[std::hash<std::string>{}(key) % kShards]; }
-  bool expired(const Entry& e) const { return ttl_.count() != 0 && Clock::now() >= e.expires; }
-  bool refresh_due(const Entry& e) const {
-    return ttl_.count() != 0 && !e.refreshing && Clock::now() >= e.expires - ttl_ / 4;
+  // When the entry's value was last known to be current. Under the entry's shard's lock: a watch clear()s every
+  // shard before it confirms a later time, so an entry still here was current at the time `confirmed_` answers.
+  Clock::time_point current_at(const Entry& e) const {
+    return confirmed_ ? std::max(e.loaded_at, confirmed_()) : e.loaded_at;
   }
-  // Under s.mu: the entry for key unless it has expired.
-  std::optional<V> fresh(Shard& s, const std::string& key) const {
-    auto it = s.map.find(key);
-    if (it == s.map.end() || expired(it->second)) return std::nullopt;
-    return it->second.value;
+  Clock::time_point expires(const Entry& e) const {
+    const auto by_ttl = current_at(e) + ttl_;
+    return confirmed_ ? std::min(by_ttl, e.loaded_at + at_most_) : by_ttl;
+  }
+  bool expired(const Entry& e) const { return ttl_.count() != 0 && Clock::now() >= expires(e); }
+  bool refresh_due(const Entry& e) const {
+    return ttl_.count() != 0 && !e.refreshing && Clock::now() >= expires(e) - ttl_ / 4;
   }
   // After a failed load: the entry for key if it was loaded less than stale_on_failure_ ago.
   std::optional<V> recent(const std::string& key, const std::exception& failure) {
@@ -141,9 +162,9 @@ class LookupCache {
     std::lock_guard lock(s.mu);
     auto it = s.map.find(key);
     if (it == s.map.end()) return std::nullopt;
-    const auto age = Clock::now() - (it->second.expires - ttl_);
+    const auto age = Clock::now() - current_at(it->second);
     if (age >= stale_on_failure_) return std::nullopt;
-    spdlog::warn("cache: a load failed ({}); answering what was loaded {} ms ago", failure.what(),
+    spdlog::warn("cache: a load failed ({}); answering what was last known current {} ms ago", failure.what(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(age).count());
     return it->second.value;
   }
@@ -176,10 +197,12 @@ class LookupCache {
   // Under s.mu.
   void store(Shard& s, const std::string& key, const V& value, Clock::time_point loaded_at) {
     if (s.map.size() >= per_shard_) s.map.clear();
-    s.map[key] = Entry{value, loaded_at + ttl_};
+    s.map[key] = Entry{value, loaded_at};
   }
 
   std::chrono::milliseconds ttl_;
+  std::function<Clock::time_point()> confirmed_;  // empty: no watch
+  std::chrono::milliseconds at_most_{0};
   std::chrono::milliseconds stale_on_failure_;
   size_t per_shard_;
   std::array<Shard, kShards> shards_;

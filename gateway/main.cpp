@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/config.hpp"
+#include "common/control_plane_version.hpp"
 #include "common/kafka.hpp"
 #include "common/mysql.hpp"
 #include "common/redis.hpp"
@@ -15,6 +16,7 @@
 #include "gateway/auth.hpp"
 #include "gateway/command_client.hpp"
 #include "gateway/control_handlers.hpp"
+#include "gateway/control_plane_watch.hpp"
 #include "gateway/points_handlers.hpp"
 #include "gateway/rate_limiter.hpp"
 #include "gateway/router.hpp"
@@ -51,8 +53,12 @@ int main() {
   // commands in flight.
   gateway::CommandClient commands(config.kafka, producer, static_cast<size_t>(workers + config.queue_limit));
   gateway::Lookups lookups;
+  // Declared after the caches it empties, so that its thread stops before they go.
+  gateway::ControlPlaneWatch control_plane(
+      [&mysql] { return mysql.run([](sql::Connection& c) { return read_control_plane_version(c); }); });
+  lookups.watched_by(control_plane);
   gateway::App app{config, mysql, redis, producer, commands, lookups};
-  gateway::Router router(gateway::make_authenticator(app), gateway::make_rate_limiter(redis));
+  gateway::Router router(gateway::make_authenticator(app, control_plane), gateway::make_rate_limiter(redis));
   gateway::register_control_routes(router, app);
   gateway::register_points_routes(router, app);
   gateway::register_settlement_routes(router, app);
@@ -82,6 +88,7 @@ int main() {
       return r;
     }
   }, [&](HttpRequest& req) { return router.try_inline(req); });
+  control_plane.start();
   auto port = server.start();
   write_port_file(config.port_file, port);
   spdlog::info("gateway listening on http://127.0.0.1:{} (instance {})", port, commands.instance_id());

@@ -1,5 +1,6 @@
 #include "partners/partner_repository.hpp"
 
+#include "common/control_plane_version.hpp"
 #include "common/crypto.hpp"
 #include "common/ids.hpp"
 #include "common/json_reader.hpp"
@@ -230,6 +231,7 @@ std::optional<Partner> PartnerRepository::patch(const std::string& tenant_id, co
     st->setString(i++, tenant_id);
     st->setString(i, id);
     st->executeUpdate();
+    note_control_plane_change(c);  // the gateways' cached partner and its keys' answers (status, rate limit)
     return select_partner(c, tenant_id, id);
   });
 }
@@ -247,7 +249,7 @@ std::optional<MintedKey> PartnerRepository::mint_key(sql::Connection& c, const s
 RevokeResult PartnerRepository::revoke_key(const std::string& tenant_id, const std::string& partner_id,
                                            const std::string& key_id) {
   const auto now = sql_time(now_micros());
-  return pool_.run([&](sql::Connection& c) {
+  return pool_.transaction([&](sql::Connection& c) {
     auto st = prepare(c,
                       "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) "
                       "WHERE id = ? AND tenant_id = ? AND partner_id = ?");
@@ -255,7 +257,8 @@ RevokeResult PartnerRepository::revoke_key(const std::string& tenant_id, const s
     st->setString(2, key_id);
     st->setString(3, tenant_id);
     st->setString(4, partner_id);
-    st->executeUpdate();
+    // The gateways' cached answer for the key's token; a second revocation (or an unknown key) changes nothing.
+    if (st->executeUpdate() > 0) note_control_plane_change(c);
     // Rows "affected" does not count rows that matched without changing; ask directly.
     auto sel = prepare(c, "SELECT 1 FROM api_keys WHERE id = ? AND tenant_id = ? AND partner_id = ?");
     sel->setString(1, key_id);

@@ -1,5 +1,6 @@
 #include "tenants/tenant_repository.hpp"
 
+#include "common/control_plane_version.hpp"
 #include "common/crypto.hpp"
 #include "common/ids.hpp"
 #include "common/json_reader.hpp"
@@ -196,7 +197,9 @@ std::optional<Tenant> TenantRepository::patch(const std::string& id, const Tenan
     st->executeUpdate();
     // Read back inside the transaction: "rows affected" is 0 both for a missing tenant and for an update
     // that changed nothing, so existence is decided by the read.
-    return select_one(c, "id", id);
+    auto t = select_one(c, "id", id);
+    if (t) note_control_plane_change(c);  // the gateways' cached tenant
+    return t;
   });
 }
 

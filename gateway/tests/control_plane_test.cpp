@@ -231,11 +231,13 @@ struct FakeLookup {
 };
 
 Authenticator fake_authenticator(std::shared_ptr<FakeLookup> f, std::chrono::milliseconds ttl,
-                                 std::function<bool(std::function<void()>)> later = {}) {
+                                 std::function<bool(std::function<void()>)> later = {},
+                                 ControlPlaneWatch* watch = nullptr) {
   AuthOptions o;
   o.admin_token = "admin-secret";
   o.cache_ttl = ttl;
   o.later = std::move(later);
+  o.watch = watch;
   return make_caching_authenticator(o, [f](const std::string& token, const std::string& hash) -> std::optional<Principal> {
     ++f->calls;
     EXPECT_EQ(hash.size(), 64u);
@@ -334,6 +336,41 @@ TEST(Auth, ATokenInUseIsLookedUpAheadOfExpiryOnce) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1600));
   ASSERT_TRUE(refused("pk_good"));
   ASSERT_TRUE(refused("pk_good"));
+  EXPECT_EQ(f->calls, 4);
+}
+
+// Watched by the control plane's watch, an answer is kept for as long as the watch's reads find nothing
+// changed, and looked up again once a change has been read; unknown tokens alike.
+TEST(Auth, AWatchedAnswerIsKeptUntilTheControlPlaneMoves) {
+  auto f = std::make_shared<FakeLookup>();
+  std::atomic<std::int64_t> version{1};
+  ControlPlaneWatch watch([&] { return version.load(); });
+  auto auth = fake_authenticator(f, std::chrono::milliseconds(100), {}, &watch);
+  ASSERT_TRUE(watch.poll());
+  ASSERT_TRUE(auth("pk_good"));
+  EXPECT_FALSE(auth("pk_unknown"));
+  EXPECT_EQ(f->calls, 2);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(400);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(watch.poll());
+    EXPECT_TRUE(auth("pk_good"));
+    EXPECT_FALSE(auth("pk_unknown"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(f->calls, 2);  // four times the ttl, no lookup
+
+  // Revoked (the lookup no longer finds it) and the counter raised: the next answer after the read is the new one.
+  f->known = false;
+  EXPECT_TRUE(auth("pk_good"));  // not read yet
+  version = 2;
+  ASSERT_TRUE(watch.poll());
+  EXPECT_FALSE(auth("pk_good"));
+  EXPECT_EQ(f->calls, 3);
+
+  // Reads stop (MySQL away): answers are reloaded once the ttl has passed since the last read.
+  f->known = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  EXPECT_TRUE(auth("pk_good"));
   EXPECT_EQ(f->calls, 4);
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -162,6 +163,80 @@ TEST(LookupCache, ValueLoadedAcrossAnInvalidationIsNotKept) {
   cache.put("a", 1);
   cache.clear();
   EXPECT_FALSE(cache.find("a"));
+}
+
+// A watch that confirms the cache (LookupCache::confirm_with) as the control plane's watch does: `confirm()`
+// says that everything the cache holds is current now.
+struct Confirmations {
+  std::atomic<LookupCache<int>::Clock::rep> at{0};
+  void confirm() { at = LookupCache<int>::Clock::now().time_since_epoch().count(); }
+  std::function<LookupCache<int>::Clock::time_point()> reader() {
+    return [this] { return LookupCache<int>::Clock::time_point(LookupCache<int>::Clock::duration(at.load())); };
+  }
+};
+
+// A confirmed entry lives for its ttl after the last confirmation, so while confirmations keep coming it is
+// not loaded again, until `at_most` after its load; once they stop, it expires a ttl after the last one.
+TEST(LookupCache, AConfirmedEntryLivesFromItsLastConfirmationUpToItsCap) {
+  using Clock = LookupCache<int>::Clock;
+  Confirmations watch;
+  LookupCache<int> cache(100ms, 100);
+  cache.confirm_with(watch.reader(), 600ms);
+  int loads = 0;
+  auto load = [&]() -> std::optional<int> { return ++loads; };
+  auto confirm_and_get = [&] {
+    watch.confirm();
+    return cache.get("k", load);
+  };
+  // Confirmed for three times its ttl: one load.
+  EXPECT_EQ(cache.get("k", load), 1);
+  for (auto until = Clock::now() + 300ms; Clock::now() < until; std::this_thread::sleep_for(20ms))
+    EXPECT_EQ(confirm_and_get(), 1);
+  EXPECT_EQ(loads, 1);
+  // No confirmation for more than the ttl: loaded again.
+  std::this_thread::sleep_for(150ms);
+  EXPECT_FALSE(cache.find("k"));
+  const auto second_load = Clock::now();
+  EXPECT_EQ(cache.get("k", load), 2);
+  // Confirmed all along, yet loaded again once `at_most` has passed since the load.
+  while (Clock::now() - second_load < 500ms) {
+    EXPECT_EQ(confirm_and_get(), 2);
+    std::this_thread::sleep_for(20ms);
+  }
+  std::this_thread::sleep_for(150ms);
+  EXPECT_EQ(confirm_and_get(), 3);
+  // A value loaded across the watch's clear() is not kept, confirmed or not.
+  EXPECT_EQ(cache.get("c",
+                      [&]() -> std::optional<int> {
+                        cache.clear();  // the watch saw a change while this load read the old row
+                        return 10;
+                      }),
+            10);
+  watch.confirm();
+  EXPECT_FALSE(cache.find("c"));
+}
+
+// While a load fails, an entry is answered for stale_on_failure after it was last known current: loaded or
+// confirmed since.
+TEST(LookupCache, AFailedLoadIsAnsweredFromAnEntryConfirmedRecently) {
+  using Clock = LookupCache<int>::Clock;
+  Confirmations watch;
+  LookupCache<int> cache(50ms, 100, 200ms);
+  cache.confirm_with(watch.reader(), 10'000ms);
+  bool down = false;
+  int loads = 0;
+  auto load = [&]() -> std::optional<int> {
+    if (down) throw std::runtime_error("down");
+    return ++loads;
+  };
+  EXPECT_EQ(cache.get("k", load), 1);
+  for (auto until = Clock::now() + 300ms; Clock::now() < until; std::this_thread::sleep_for(20ms)) watch.confirm();
+  std::this_thread::sleep_for(80ms);  // expired: confirmed 80 ms ago, loaded 380 ms ago
+  down = true;
+  EXPECT_EQ(cache.get("k", load), 1);
+  std::this_thread::sleep_for(200ms);  // confirmed 280 ms ago: older than the window
+  EXPECT_THROW(cache.get("k", load), std::runtime_error);
+  EXPECT_EQ(loads, 1);
 }
 
 // Bounded: a full shard is emptied, so the cache never holds much more than its capacity.
