@@ -259,7 +259,7 @@ TEST(Abuse, RateLimitIsPerKeyConfigurablePerPartnerAndAnswers429WithRetryAfter) 
   auto r = http.patch("/v1/partners/" + limited.partner_id, {{"rate_limit_per_s", kLimit}}, {bearer(limited.operator_token)});
   ASSERT_EQ(r.status, 200) << r.describe();
   EXPECT_EQ(r.json().value("rate_limit_per_s", 0), kLimit);
-  std::this_thread::sleep_for(700ms);  // past the authenticator's cache (500 ms)
+  std::this_thread::sleep_for(700ms);  // past every gateway's caches (a PATCH is seen within 500 ms)
 
   // A burst: at most kLimit answers per wall-clock second pass; the rest are 429 with Retry-After.
   auto burst = [&](const std::string& key, int n, int& passed, int& limited_count, HttpResponse& a_429) {
