@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/metrics.hpp"
+
 namespace emtiaz::gateway {
 
 ControlPlaneWatch::ControlPlaneWatch(std::function<std::int64_t()> read, std::chrono::milliseconds interval)
@@ -21,6 +23,7 @@ bool ControlPlaneWatch::poll() {
   try {
     version = read_();
   } catch (const std::exception& e) {
+    Metrics::global().add("emtiaz_gateway_control_plane_read_failures_total");
     if (!failing_) spdlog::warn("control plane watch: cannot read the change counter (caches reload meanwhile): {}", e.what());
     failing_ = true;
     return false;
@@ -30,9 +33,14 @@ bool ControlPlaneWatch::poll() {
   if (seen_ != version) {
     // The first read too: what was cached before it may predate a change it cannot tell apart.
     for (const auto& f : on_change_) f();
+    if (seen_) Metrics::global().add("emtiaz_gateway_control_plane_changes_total");
     seen_ = version;
   }
   confirmed_.store(began.time_since_epoch().count());
+  // For an alert on a watch that stopped confirming (its caches then reload every half second, and while MySQL
+  // is away answer from what they knew for 30 s at most): time() minus this.
+  Metrics::global().set("emtiaz_gateway_control_plane_confirmed_timestamp_seconds",
+                        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   return true;
 }
 

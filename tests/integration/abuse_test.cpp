@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <regex>
@@ -330,6 +331,56 @@ TEST(Abuse, RateLimitIsPerKeyConfigurablePerPartnerAndAnswers429WithRetryAfter) 
 }
 
 // ------------------------------------------------------------------------------------------ secrets
+// What one gateway is told holds on every other within one second (api.md): a tenant's new time zone, a
+// partner suspended and active again, a key revoked. The second gateway has used the key and read the tenant
+// before each change, so it has them cached; only the control plane's change counter tells it.
+TEST(Abuse, AChangeMadeThroughOneGatewayHoldsOnAnotherWithinOneSecond) {
+  HttpClient a(suite_env().url());
+  auto f = new_fixture(a, suite_env().admin_token());
+  ASSERT_FALSE(f.partner_key.empty());
+  OwnGateway other_gateway({});
+  ASSERT_TRUE(other_gateway.up());
+  HttpClient b(other_gateway.url());
+  const std::string member = "/v1/members/phone:09127777777";
+  auto earned = a.post("/v1/earn", {{"member", "phone:09127777777"}, {"amount_irr", 10'000}, {"receipt_id", "r-" + suffix()}},
+                       {bearer(f.partner_key), {"Idempotency-Key", "gw-" + suffix()}});
+  ASSERT_EQ(earned.status, 201) << earned.describe();
+  // The time of the member's latest movement, as the other gateway shows it: in the tenant's time zone.
+  auto latest_at = [&] {
+    auto r = b.get(member + "/transactions", {bearer(f.partner_key)});
+    if (r.status != 200) return "status " + std::to_string(r.status);
+    auto items = r.json().value("items", json::array());
+    return items.empty() ? std::string("no items") : items[0].value("at", "");
+  };
+  // Within one second of the answer to the change, polled on the other gateway.
+  auto within_a_second = [&](const std::function<bool()>& holds) {
+    const auto answered = std::chrono::steady_clock::now();
+    const bool ok = wait_until(holds, 1000ms, 20ms);
+    return ok && std::chrono::steady_clock::now() - answered <= 1100ms;
+  };
+  // Cached on the other gateway: the key's answer and the tenant, in use for longer than a cache's ttl.
+  for (int i = 0; i < 15; ++i) {
+    ASSERT_EQ(latest_at().substr(0, 2), "20") << latest_at();
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(latest_at().ends_with("+04:00")) << latest_at();
+
+  auto r = a.patch("/v1/tenant", {{"timezone", "Asia/Dubai"}}, {bearer(f.operator_token)});
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_TRUE(within_a_second([&] { return latest_at().ends_with("+04:00"); })) << latest_at();
+
+  r = a.patch("/v1/partners/" + f.partner_id, {{"status", "suspended"}}, {bearer(f.operator_token)});
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_TRUE(within_a_second([&] { return b.get(member, {bearer(f.partner_key)}).status == 403; }));
+  r = a.patch("/v1/partners/" + f.partner_id, {{"status", "active"}}, {bearer(f.operator_token)});
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_TRUE(within_a_second([&] { return b.get(member, {bearer(f.partner_key)}).status == 200; }));
+
+  r = a.del("/v1/partners/" + f.partner_id + "/keys/" + f.key_id, {bearer(f.operator_token)});
+  ASSERT_EQ(r.status, 204) << r.describe();
+  EXPECT_TRUE(within_a_second([&] { return b.get(member, {bearer(f.partner_key)}).status == 401; }));
+}
+
 TEST(Abuse, TokensAreComparedInConstantTime) {
   const std::string a = random_token("emz_admin_", 2048);
   std::string first = a, last = a;
