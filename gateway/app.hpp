@@ -21,9 +21,10 @@ struct Lookups {
   LookupCache<std::string> members{std::chrono::milliseconds(0), 100'000};
   // tenant id -> the tenant; tenant id + '\n' + partner id -> the partner. At most one second older than the
   // control plane's watch last found them current (watched_by), like a revoked key (api.md); a PATCH on this
-  // gateway clears its entry at once. Reads use the tenant for the time zone their times are shown in. Commands carry these copies, but nothing the wallet applies depends on
-  // them: the wallet re-reads the tenant and the partner in the transaction that applies the command (and
-  // refuses a suspended partner there), so a PATCH holds for the very next command on every gateway.
+  // gateway clears its entry at once. Reads use the tenant for the time zone their times are shown in.
+  // Commands carry these copies, but nothing the wallet applies depends on them: the wallet re-reads the
+  // tenant and the partner in the transaction that applies the command (and refuses a suspended partner
+  // there), so a PATCH holds for the very next command on every gateway.
   LookupCache<tenants::Tenant> tenants{std::chrono::milliseconds(1000), 100'000};
   LookupCache<partners::Partner> partners{std::chrono::milliseconds(1000), 100'000};
 

@@ -24,7 +24,8 @@ bool ControlPlaneWatch::poll() {
     version = read_();
   } catch (const std::exception& e) {
     Metrics::global().add("emtiaz_gateway_control_plane_read_failures_total");
-    if (!failing_) spdlog::warn("control plane watch: cannot read the change counter (caches reload meanwhile): {}", e.what());
+    if (!failing_)
+      spdlog::warn("control plane watch: cannot read the change counter (caches reload meanwhile): {}", e.what());
     failing_ = true;
     return false;
   }

@@ -38,7 +38,8 @@ class ControlPlaneWatch {
   // When the caches were last known to be current; Clock::time_point{} until a read has succeeded.
   Clock::time_point confirmed_at() const;
 
-  // Reads the counter once: true when the read succeeded (the callbacks ran if it had moved).
+  // Reads the counter once: true when the read succeeded (the callbacks ran if it had moved). The thread's
+  // work; call it directly only when the thread is not running (tests).
   bool poll();
   // A thread that polls every `interval` until stop() (or the destructor).
   void start();

@@ -155,7 +155,7 @@ class LookupCache {
   bool refresh_due(const Entry& e) const {
     return ttl_.count() != 0 && !e.refreshing && Clock::now() >= expires(e) - ttl_ / 4;
   }
-  // After a failed load: the entry for key if it was loaded less than stale_on_failure_ ago.
+  // After a failed load: the entry for key if it was last known current less than stale_on_failure_ ago.
   std::optional<V> recent(const std::string& key, const std::exception& failure) {
     if (stale_on_failure_.count() == 0) return std::nullopt;
     auto& s = shard(key);

@@ -342,7 +342,8 @@ TEST(Abuse, AChangeMadeThroughOneGatewayHoldsOnAnotherWithinOneSecond) {
   ASSERT_TRUE(other_gateway.up());
   HttpClient b(other_gateway.url());
   const std::string member = "/v1/members/phone:09127777777";
-  auto earned = a.post("/v1/earn", {{"member", "phone:09127777777"}, {"amount_irr", 10'000}, {"receipt_id", "r-" + suffix()}},
+  auto earned = a.post("/v1/earn",
+                       {{"member", "phone:09127777777"}, {"amount_irr", 10'000}, {"receipt_id", "r-" + suffix()}},
                        {bearer(f.partner_key), {"Idempotency-Key", "gw-" + suffix()}});
   ASSERT_EQ(earned.status, 201) << earned.describe();
   // The time of the member's latest movement, as the other gateway shows it: in the tenant's time zone.
