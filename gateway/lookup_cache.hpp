@@ -56,7 +56,8 @@ class LookupCache {
 
   // The cached value, or `load()`'s; a value `load` returns as nullopt is not cached.
   //
-  // With `later`: once an entry has less than a quarter of its time to live left, the first get() hands one
+  // With `later`: once an entry has less than a quarter of its time to live left (of its `at_most` when
+  // confirmed, see confirm_with), the first get() hands one
   // reload to `later` and still answers the cached value, so a key in steady use is replaced before it
   // expires and a request on an I/O thread does not find it missing (a miss needs MySQL: the request moves
   // to a worker, and every request for that key meanwhile does too). Nothing older than the ttl is answered.
@@ -152,8 +153,13 @@ class LookupCache {
     return confirmed_ ? std::min(by_ttl, e.loaded_at + at_most_) : by_ttl;
   }
   bool expired(const Entry& e) const { return ttl_.count() != 0 && Clock::now() >= expires(e); }
+  // In the last quarter of the ttl since it was last known current, or, when confirmed, of its `at_most`: a key
+  // used now and then is reloaded ahead of its cap too, not only one used within the cap's last ttl/4.
   bool refresh_due(const Entry& e) const {
-    return ttl_.count() != 0 && !e.refreshing && Clock::now() >= expires(e) - ttl_ / 4;
+    if (ttl_.count() == 0 || e.refreshing) return false;
+    const auto now = Clock::now();
+    if (now >= current_at(e) + ttl_ - ttl_ / 4) return true;
+    return confirmed_ && now >= e.loaded_at + at_most_ - at_most_ / 4;
   }
   // After a failed load: the entry for key if it was last known current less than stale_on_failure_ ago.
   std::optional<V> recent(const std::string& key, const std::exception& failure) {

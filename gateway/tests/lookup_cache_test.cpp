@@ -216,6 +216,40 @@ TEST(LookupCache, AConfirmedEntryLivesFromItsLastConfirmationUpToItsCap) {
   EXPECT_FALSE(cache.find("c"));
 }
 
+// A confirmed entry in use is reloaded ahead of its cap, in the cap's last quarter, by the task handed to
+// `later`: a key used now and then does not find its entry gone at the cap.
+TEST(LookupCache, AConfirmedEntryInUseIsReloadedAheadOfItsCap) {
+  using Clock = LookupCache<int>::Clock;
+  Confirmations watch;
+  LookupCache<int> cache(100ms, 100);
+  cache.confirm_with(watch.reader(), 800ms);
+  int loads = 0;
+  auto load = [&]() -> std::optional<int> { return ++loads; };
+  std::vector<std::function<void()>> handed;
+  auto later = [&](std::function<void()> task) {
+    handed.push_back(std::move(task));
+    return true;
+  };
+  const auto loaded = Clock::now();
+  watch.confirm();
+  EXPECT_EQ(cache.get("k", load, later), 1);
+  // Confirmed, and used every 50 ms: nothing handed before three quarters of the cap (600 ms).
+  while (Clock::now() - loaded < 500ms) {
+    watch.confirm();
+    EXPECT_EQ(cache.get("k", load, later), 1);
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(handed.empty());
+  while (Clock::now() - loaded < 650ms) std::this_thread::sleep_for(10ms);
+  watch.confirm();
+  EXPECT_EQ(cache.get("k", load, later), 1);  // still the cached value
+  ASSERT_EQ(handed.size(), 1u);
+  handed[0]();
+  watch.confirm();
+  EXPECT_EQ(cache.get("k", load, later), 2);
+  EXPECT_EQ(handed.size(), 1u);  // a fresh entry: its cap starts again
+}
+
 // While a load fails, an entry is answered for stale_on_failure after it was last known current: loaded or
 // confirmed since.
 TEST(LookupCache, AFailedLoadIsAnsweredFromAnEntryConfirmedRecently) {
