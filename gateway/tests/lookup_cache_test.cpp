@@ -16,6 +16,21 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A loader that counts its loads, and a `later` that keeps the tasks handed to it for the test to run.
+struct Reloads {
+  int loads = 0;
+  std::vector<std::function<void()>> handed;
+  auto loader() {
+    return [this]() -> std::optional<int> { return ++loads; };
+  }
+  LookupCache<int>::Later later() {
+    return [this](std::function<void()> task) {
+      handed.push_back(std::move(task));
+      return true;
+    };
+  }
+};
+
 TEST(LookupCache, LoadsOnceAndServesFromMemory) {
   LookupCache<std::string> cache(0ms, 100);
   int loads = 0;
@@ -54,13 +69,10 @@ TEST(LookupCache, PutIsFoundAndFindNeverLoads) {
 // handed to it, the cached value answered meanwhile; a reload across an invalidation is not kept.
 TEST(LookupCache, AnEntryInUseIsReloadedAheadOfExpiryOnce) {
   LookupCache<int> cache(2000ms, 100);
-  int loads = 0;
-  auto load = [&]() -> std::optional<int> { return ++loads; };
-  std::vector<std::function<void()>> handed;
-  auto later = [&](std::function<void()> task) {
-    handed.push_back(std::move(task));
-    return true;
-  };
+  Reloads r;
+  auto& [loads, handed] = r;
+  const auto load = r.loader();
+  const auto later = r.later();
   EXPECT_EQ(cache.get("t", load, later), 1);
   EXPECT_EQ(cache.get("t", load, later), 1);
   EXPECT_TRUE(handed.empty());
@@ -223,13 +235,10 @@ TEST(LookupCache, AConfirmedEntryInUseIsReloadedAheadOfItsCap) {
   Confirmations watch;
   LookupCache<int> cache(100ms, 100);
   cache.confirm_with(watch.reader(), 800ms);
-  int loads = 0;
-  auto load = [&]() -> std::optional<int> { return ++loads; };
-  std::vector<std::function<void()>> handed;
-  auto later = [&](std::function<void()> task) {
-    handed.push_back(std::move(task));
-    return true;
-  };
+  Reloads r;
+  auto& [loads, handed] = r;
+  const auto load = r.loader();
+  const auto later = r.later();
   const auto loaded = Clock::now();
   watch.confirm();
   EXPECT_EQ(cache.get("k", load, later), 1);
