@@ -24,12 +24,11 @@
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "common/metrics.hpp"
+#include "common/tests/metric_value.hpp"
 
 namespace emtiaz {
 namespace {
@@ -207,11 +206,7 @@ class Connection {
 };
 
 double requests_counted(const std::string& route, int status) {
-  const auto text = Metrics::global().render();
-  const std::regex line("emtiaz_http_requests_total\\{route=\"" + route + "\",status=\"" + std::to_string(status) +
-                        "\"\\} ([0-9.e+]+)");
-  std::smatch m;
-  return std::regex_search(text, m, line) ? std::stod(m[1]) : 0;
+  return metric_value("emtiaz_http_requests_total{route=\"" + route + "\",status=\"" + std::to_string(status) + "\"}");
 }
 
 struct Fixture : ::testing::Test {

@@ -11,11 +11,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <regex>
 #include <stdexcept>
 #include <thread>
 
-#include "common/metrics.hpp"
+#include "common/tests/metric_value.hpp"
 
 namespace emtiaz::gateway {
 namespace {
@@ -36,12 +35,6 @@ wallet::Command command(const std::string& id) {
   c.member_id = "mem_test";
   c.type = wallet::CommandType::earn;
   return c;
-}
-
-double counter(const std::string& name) {
-  const auto text = Metrics::global().render();
-  std::smatch m;
-  return std::regex_search(text, m, std::regex("\n" + name + " ([0-9.e+]+)")) ? std::stod(m[1]) : 0;
 }
 
 // One callback's outcome, waited for by the test.
@@ -74,7 +67,7 @@ struct Outcome {
 TEST(CommandClient, AnUnansweredCommandGetsNulloptOnTheReaderThreadNearItsDeadline) {
   KafkaProducer producer(unreachable(), "command-client-test");
   CommandClient client(unreachable(), producer, 8);
-  const double timeouts_before = counter("emtiaz_gateway_command_timeouts_total");
+  const double timeouts_before = metric_value("emtiaz_gateway_command_timeouts_total");
   Outcome out;
   auto slot = client.try_slot();
   ASSERT_TRUE(slot);
@@ -91,7 +84,7 @@ TEST(CommandClient, AnUnansweredCommandGetsNulloptOnTheReaderThreadNearItsDeadli
   EXPECT_GE(out.at - started, 150ms);
   // The reader looks at deadlines between polls of kReplyPollWait; the rest is slack for a loaded machine.
   EXPECT_LT(out.at - started, 150ms + CommandClient::kReplyPollWait + 500ms);
-  EXPECT_EQ(counter("emtiaz_gateway_command_timeouts_total"), timeouts_before + 1);
+  EXPECT_EQ(metric_value("emtiaz_gateway_command_timeouts_total"), timeouts_before + 1);
 }
 
 TEST(CommandClient, SlotsBoundTheCommandsInFlightAndAreFreedOnceAnswered) {

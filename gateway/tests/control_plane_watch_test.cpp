@@ -6,25 +6,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <regex>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
-#include "common/metrics.hpp"
+#include "common/tests/metric_value.hpp"
 
 namespace emtiaz::gateway {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = ControlPlaneWatch::Clock;
-
-// A series' value on the process's /metrics (0 when it is not there yet).
-double metric(const std::string& series) {
-  std::smatch m;
-  const auto text = Metrics::global().render();
-  return std::regex_search(text, m, std::regex("\n" + series + " ([0-9.e+]+)")) ? std::stod(m[1]) : 0;
-}
 
 struct Counter {
   std::atomic<std::int64_t> version{7};
@@ -46,8 +38,8 @@ TEST(ControlPlaneWatch, TheFirstReadAndEveryMoveEmptyTheCachesThenConfirm) {
   watch.on_change([&] { ++emptied; });
   watch.on_change([&] { ++emptied; });
   EXPECT_EQ(watch.confirmed_at(), Clock::time_point{});  // nothing known before a read
-  const double changes = metric("emtiaz_gateway_control_plane_changes_total");
-  const double failures = metric("emtiaz_gateway_control_plane_read_failures_total");
+  const double changes = metric_value("emtiaz_gateway_control_plane_changes_total");
+  const double failures = metric_value("emtiaz_gateway_control_plane_read_failures_total");
 
   // The first read: what was cached before it may predate a change.
   auto before = Clock::now();
@@ -57,7 +49,7 @@ TEST(ControlPlaneWatch, TheFirstReadAndEveryMoveEmptyTheCachesThenConfirm) {
   EXPECT_LE(watch.confirmed_at(), Clock::now());
   // The wall-clock time of the confirmation, for an alert on a watch that stopped: now, to the second.
   const double now_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  EXPECT_NEAR(metric("emtiaz_gateway_control_plane_confirmed_timestamp_seconds"), now_s, 2.0);
+  EXPECT_NEAR(metric_value("emtiaz_gateway_control_plane_confirmed_timestamp_seconds"), now_s, 2.0);
 
   // Unchanged: confirmed again, nothing emptied.
   std::this_thread::sleep_for(5ms);
@@ -72,7 +64,7 @@ TEST(ControlPlaneWatch, TheFirstReadAndEveryMoveEmptyTheCachesThenConfirm) {
   EXPECT_EQ(emptied, 4);
   ASSERT_TRUE(watch.poll());
   EXPECT_EQ(emptied, 4);
-  EXPECT_EQ(metric("emtiaz_gateway_control_plane_changes_total"), changes + 1);  // the first read is not a change
+  EXPECT_EQ(metric_value("emtiaz_gateway_control_plane_changes_total"), changes + 1);  // the first read is not a change
 
   // A failed read confirms nothing and empties nothing; a move made meanwhile is seen by the next read.
   const auto confirmed = watch.confirmed_at();
@@ -80,7 +72,7 @@ TEST(ControlPlaneWatch, TheFirstReadAndEveryMoveEmptyTheCachesThenConfirm) {
   counter.version = 9;
   std::this_thread::sleep_for(5ms);
   EXPECT_FALSE(watch.poll());
-  EXPECT_EQ(metric("emtiaz_gateway_control_plane_read_failures_total"), failures + 1);
+  EXPECT_EQ(metric_value("emtiaz_gateway_control_plane_read_failures_total"), failures + 1);
   EXPECT_EQ(watch.confirmed_at(), confirmed);
   EXPECT_EQ(emptied, 4);
   counter.down = false;
