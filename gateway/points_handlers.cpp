@@ -9,6 +9,7 @@
 #include "common/async_redis.hpp"
 #include "common/crypto.hpp"
 #include "common/http_server.hpp"
+#include "common/metrics.hpp"
 #include "common/sql_util.hpp"
 #include "gateway/command_client.hpp"
 #include "gateway/command_reservations.hpp"
@@ -375,16 +376,58 @@ wallet::Command base_command(const Caller& c, const std::string& member_id, Comm
 }
 
 // Looks up an earn or redemption by id within the tenant; a partner sees only its own (404 otherwise).
-std::optional<std::string> owner_member(Deps& d, const RequestContext& ctx, const char* table, const std::string& id) {
+std::optional<std::string> owner_member(Deps& d, const Principal& who, const char* table, const std::string& id) {
   return d.app.mysql.run([&](sql::Connection& c) -> std::optional<std::string> {
     auto st = prepare(c, fmt::format("SELECT member_id, partner_id FROM {} WHERE tenant_id = ? AND id = ?", table));
-    st->setString(1, ctx.principal.tenant_id);
+    st->setString(1, who.tenant_id);
     st->setString(2, id);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     if (!rs->next()) return std::nullopt;
-    if (ctx.principal.kind == Principal::Kind::partner && rs->getString(2) != ctx.principal.partner_id) return std::nullopt;
+    if (who.kind == Principal::Kind::partner && rs->getString(2) != who.partner_id) return std::nullopt;
     return std::string(rs->getString(1));
   });
+}
+
+// Sends the command `build` makes for the member who owns the redemption `id` (send_command), when the caller may
+// act on it (owner_member: a partner only on its own; another's is 404, as if it did not exist). On an I/O thread
+// the owner comes from the entry the wallet writes to Redis when it commits the authorization
+// (wallet::redis_redemption_owner_key), asked without blocking the thread; a redemption without one (its hold
+// ended over an hour ago, Redis restarted) is looked up in MySQL on a worker. Nothing has any effect before.
+struct RedemptionCommand {
+  std::shared_ptr<Deps> d;
+  Principal who;
+  std::string id;
+  MovingRequest m;
+  BuildCommand build;
+
+  HttpResponse by_mysql() const {
+    Metrics::global().add(R"(emtiaz_gateway_redemption_owner_lookups_total{source="mysql"})");
+    auto member = owner_member(*d, who, "redemptions", id);
+    if (!member) return m.fail(problem(Code::not_found, "no such redemption"));
+    return send_command(d, m, build(*member));
+  }
+};
+
+HttpResponse send_to_redemption_owner(RedemptionCommand rc) {
+  auto* redis = async_redis_here(*rc.d);
+  if (!redis) return rc.by_mysql();
+  auto key = wallet::redis_redemption_owner_key(rc.who.tenant_id, rc.id);
+  redis->command({"GET", std::move(key)}, [rc = std::move(rc)](std::optional<RedisReply> reply) {
+    const auto& m = rc.m;
+    try {
+      std::optional<wallet::RedemptionOwner> owner;
+      if (reply && reply->type == RedisReply::Type::string) owner = wallet::parse_redemption_owner(reply->str);
+      if (!owner)
+        return finish_on_worker(m.responder, m.route, m.request_id, [rc](RequestContext&) { return rc.by_mysql(); });
+      Metrics::global().add(R"(emtiaz_gateway_redemption_owner_lookups_total{source="redis"})");
+      if (rc.who.kind == Principal::Kind::partner && owner->partner_id != rc.who.partner_id)
+        return m.answer(m.fail(problem(Code::not_found, "no such redemption")));
+      m.answer(send_command(rc.d, m, rc.build(owner->member_id)));
+    } catch (const std::exception& e) {
+      m.internal_error(e);
+    }
+  });
+  return HttpResponse::deferred_response();
 }
 
 // The member's points state as the wallet last wrote it to Redis; nullopt when Redis misses or is down.
@@ -579,8 +622,9 @@ void register_points_routes(Router& router, App& app) {
   // any thread. A tenant or partner cache miss needs MySQL, which throws WouldBlock before any effect (the rate
   // limit's count aside, which the router counts once), and the request goes to a worker instead; a member the
   // index does not have goes to a worker from Redis' reply (send_to_member).
-  // Purchase refunds and the redemption actions look up the earn's or redemption's owner in MySQL every time
-  // (owner_member): tried inline they would always fall to a worker after parsing twice, so they start there.
+  // The redemption actions are tried inline too: their redemption's owner comes from Redis
+  // (send_to_redemption_owner). Purchase refunds look up the earn's owner in MySQL every time (owner_member):
+  // tried inline they would always fall to a worker after parsing twice, so they start there.
   router.add({"POST", "/v1/earn", kPartner, [d, prologue](RequestContext& ctx) {
                 nlohmann::json body;
                 Caller caller;
@@ -611,7 +655,7 @@ void register_points_routes(Router& router, App& app) {
                 Reader in{body, {}};
                 auto amount = in.amount("amount_irr", true);
                 if (!in.ok()) return fail(ctx, *in.err);
-                auto member = owner_member(*d, ctx, "earns", ctx.params["id"]);
+                auto member = owner_member(*d, ctx.principal, "earns", ctx.params["id"]);
                 if (!member) return fail(ctx, problem(Code::not_found, "no such earn"));
                 auto cmd = base_command(caller, *member, CommandType::purchase_refund);
                 cmd.args = {{"earn_id", ctx.params["id"]}, {"amount_irr", *amount}};
@@ -651,17 +695,21 @@ void register_points_routes(Router& router, App& app) {
       std::optional<std::int64_t> pts;
       if (takes_points) pts = in.amount("points", false);
       if (!in.ok()) return fail(ctx, *in.err);
-      auto member = owner_member(*d, ctx, "redemptions", ctx.params["id"]);
-      if (!member) return fail(ctx, problem(Code::not_found, "no such redemption"));
-      auto cmd = base_command(caller, *member, type);
-      cmd.args = {{"redemption_id", ctx.params["id"]}};
-      if (pts) cmd.args["points"] = *pts;
-      return send_command(d, moving_request(ctx, body), std::move(cmd));
+      auto build = [caller, type, pts, id = ctx.params["id"]](const std::string& member_id) {
+        auto cmd = base_command(caller, member_id, type);
+        cmd.args = {{"redemption_id", id}};
+        if (pts) cmd.args["points"] = *pts;
+        return cmd;
+      };
+      return send_to_redemption_owner({d, ctx.principal, ctx.params["id"], moving_request(ctx, body), build});
     };
   };
-  router.add({"POST", "/v1/redemptions/{id}/capture", kPartner, redemption_action(CommandType::capture, true)});
-  router.add({"POST", "/v1/redemptions/{id}/void", kPartner, redemption_action(CommandType::void_redemption, false)});
-  router.add({"POST", "/v1/redemptions/{id}/refund", kPartner, redemption_action(CommandType::redemption_refund, true)});
+  router.add({"POST", "/v1/redemptions/{id}/capture", kPartner, redemption_action(CommandType::capture, true),
+              /*inline_ok=*/true});
+  router.add({"POST", "/v1/redemptions/{id}/void", kPartner, redemption_action(CommandType::void_redemption, false),
+              /*inline_ok=*/true});
+  router.add({"POST", "/v1/redemptions/{id}/refund", kPartner,
+              redemption_action(CommandType::redemption_refund, true), /*inline_ok=*/true});
 
   router.add({"POST", "/v1/adjustments", kOperator, [d, prologue](RequestContext& ctx) {
                 nlohmann::json body;
@@ -752,7 +800,7 @@ void register_points_routes(Router& router, App& app) {
   router.add({"GET", "/v1/redemptions/{id}", kPartner | kOperator, [d](RequestContext& ctx) {
                 auto t = cached_tenant(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
-                auto member = owner_member(*d, ctx, "redemptions", ctx.params["id"]);
+                auto member = owner_member(*d, ctx.principal, "redemptions", ctx.params["id"]);
                 if (!member) return fail(ctx, problem(Code::not_found, "no such redemption"));
                 auto state = load_state(*d, t->id, *member);
                 auto now = now_utc();

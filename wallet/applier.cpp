@@ -234,7 +234,7 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
         return e;
       }
       state.redemption_receipts[spec.id] = receipt;
-      e.redemption = NewRedemption{spec.id, p.id, receipt};
+      e.redemption = NewRedemption{spec.id, p.id, receipt, spec.hold_expires_at};
       const auto* r = points::find_redemption(state.points, spec.id);
       e.status = 201;
       e.body = dump_json(redemption_json(cmd.member_id, state, *r, now, tz));
@@ -245,6 +245,14 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
     case CommandType::redemption_refund: {
       auto id = arg_str(cmd, "redemption_id");
       std::optional<std::int64_t> pts = arg_int(cmd, "points");
+      // A partner acts only on its own redemption. The gateway routes by the owner it looked up (Redis or
+      // MySQL) and refuses another partner's there; the only writer refuses it again: 404, as if there were none.
+      const auto* own = points::find_redemption(state.points, id);
+      if (own && cmd.partner && own->partner_id != cmd.partner->id) {
+        finish(points::advance(state.points, now));
+        fail(e, cmd, Code::not_found, "no such redemption");
+        return e;
+      }
       points::Outcome<points::Redemption> out;
       if (cmd.type == CommandType::capture) out = points::capture(state.points, now, id, pts);
       if (cmd.type == CommandType::void_redemption) out = points::void_redemption(state.points, now, id);

@@ -36,6 +36,7 @@ struct NewRedemption {
   std::string id;
   std::string partner_id;
   std::string receipt_id;
+  points::Instant hold_expires_at{};
 };
 
 struct Effect {

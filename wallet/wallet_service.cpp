@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "common/errors.hpp"
@@ -65,6 +66,28 @@ std::string redis_balance_key(const std::string& tenant_id, const std::string& m
   return fmt::format("emtiaz:{{t:{}:{}}}:balance", tenant_id, member_id);
 }
 
+std::string redis_redemption_owner_key(const std::string& tenant_id, const std::string& redemption_id) {
+  return fmt::format("emtiaz:{{r:{}:{}}}:owner", tenant_id, redemption_id);
+}
+
+std::string redemption_owner_value(const std::string& member_id, const std::string& partner_id) {
+  return member_id + ' ' + partner_id;
+}
+
+std::optional<RedemptionOwner> parse_redemption_owner(std::string_view value) {
+  auto space = value.find(' ');
+  if (space == std::string_view::npos || space == 0 || space + 1 == value.size() ||
+      value.find(' ', space + 1) != std::string_view::npos)
+    return std::nullopt;
+  return RedemptionOwner{std::string(value.substr(0, space)), std::string(value.substr(space + 1))};
+}
+
+std::int64_t redemption_owner_ttl_seconds(Instant hold_expires_at, Instant now) {
+  constexpr std::int64_t kDay = 86400, kHour = 3600;
+  const auto left = std::chrono::duration_cast<std::chrono::seconds>(hold_expires_at - now).count();
+  return std::clamp<std::int64_t>(left, 0, kDay) + kHour;
+}
+
 struct WalletService::Pending {
   Command cmd;
   std::optional<Reply> reply;
@@ -84,6 +107,7 @@ struct WalletService::Unit {
   std::string state_text;  // the state as written to MySQL (JSON), reused for Redis: serialised once per batch
   std::map<std::string, std::string> restored;  // id -> record as read from member_archive in this batch
   std::vector<ArchiveRow> archive;               // finished records to write to member_archive
+  std::vector<NewRedemption> redemptions;        // authorized in this batch: their owners go to Redis
 };
 
 // It changed, or its commands were all answered from the record (a retry after the wallet died between its
@@ -255,6 +279,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     u.state_text.clear();
     u.restored.clear();
     u.archive.clear();
+    u.redemptions.clear();
     for (auto* p : u.commands) p->reply.reset();
   }
   // One query: START TRANSACTION, then one SELECT per kind for the whole batch, whatever its tenants (row
@@ -486,9 +511,11 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       if (e->earn)
         earn_rows.add({u.tenant_id, e->earn->id, u.member_id, e->earn->partner_id, e->earn->receipt_id,
                        e->earn->amount_irr, e->earn->points, cmd.command_id, committed});
-      if (e->redemption)
+      if (e->redemption) {
         redemption_rows.add({u.tenant_id, e->redemption->id, u.member_id, e->redemption->partner_id,
                              e->redemption->receipt_id, committed});
+        u.redemptions.push_back(*e->redemption);
+      }
       p->reply = Reply{cmd.command_id, e->status, e->body, false};
       applied_here[cmd.command_id] = e.get();
       effects.push_back(std::move(e));
@@ -599,6 +626,11 @@ void WalletService::update_cache(std::vector<Unit>& units) {
     cmds.push_back({"SET", redis_balance_key(u.tenant_id, u.member_id),
                     dump_json(balance_view_to_json(points::balance_view(u.state.points, now), u.state.version)), "EX",
                     kMemberCacheTtlSeconds});
+    // The owners of the redemptions it authorized: never changed, so not among the keys a failure leaves dirty.
+    for (const auto& r : u.redemptions)
+      cmds.push_back({"SET", redis_redemption_owner_key(u.tenant_id, r.id),
+                      redemption_owner_value(u.member_id, r.partner_id), "EX",
+                      std::to_string(redemption_owner_ttl_seconds(r.hold_expires_at, now))});
   }
   // The gateways' reservations of the commands with a stored outcome: completed here, before the replies, so
   // that a retry replays from Redis (the gateway would otherwise write each itself after the reply).

@@ -7,8 +7,10 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/config.hpp"
@@ -26,6 +28,23 @@ std::string redis_balance_key(const std::string& tenant_id, const std::string& m
 // How long both keys live in Redis after their last write (`EX`, seconds: a week). A member idle for longer is
 // read from MySQL again, and the read leaves the view again (gateway/points_handlers.cpp).
 inline constexpr const char* kMemberCacheTtlSeconds = "604800";
+
+// The owner of a redemption (its member and partner), written to Redis by the wallet in the same MULTI as the
+// member's state once the authorization is committed, so that a gateway routes the redemption's capture, void
+// or refund to its member without MySQL (gateway/points_handlers.cpp). An owner never changes, so an entry is
+// never stale; one that is missing (expired, Redis restarted or away at that commit) is read from MySQL.
+std::string redis_redemption_owner_key(const std::string& tenant_id, const std::string& redemption_id);
+// The entry's value: "member_id partner_id".
+std::string redemption_owner_value(const std::string& member_id, const std::string& partner_id);
+struct RedemptionOwner {
+  std::string member_id;
+  std::string partner_id;
+};
+// nullopt for a value that is not two ids.
+std::optional<RedemptionOwner> parse_redemption_owner(std::string_view value);
+// How long the entry lives (`EX`, seconds): until the hold expires (at most a day on) and an hour more. After the
+// hold a capture or void is refused anyway, and a refund of a captured redemption, rarer, reads MySQL.
+std::int64_t redemption_owner_ttl_seconds(Instant hold_expires_at, Instant now);
 
 // Whether a command message produced at `produced_ms` (ms since the epoch, its producer's clock; negative: not
 // known) is young enough that its record, if it was applied, has not been pruned yet: records are kept

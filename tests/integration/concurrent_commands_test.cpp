@@ -14,11 +14,11 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/tests/metric_value.hpp"
 #include "tests/support/api_client.hpp"
 #include "tests/support/expect.hpp"
 #include "tests/support/fixtures.hpp"
@@ -37,10 +37,7 @@ std::int64_t points_for(std::int64_t amount_irr) { return amount_irr * kRule / 1
 double requests_counted(HttpClient& http, const std::string& route, int status) {
   auto r = http.get("/metrics");
   if (r.status != 200) return -1;
-  const std::regex line("emtiaz_http_requests_total\\{route=\"" + route + "\",status=\"" + std::to_string(status) +
-                        "\"\\} ([0-9.e+]+)");
-  std::smatch m;
-  return std::regex_search(r.body, m, line) ? std::stod(m[1]) : 0;
+  return metric_in(r.body, "emtiaz_http_requests_total{route=\"" + route + "\",status=\"" + std::to_string(status) + "\"}");
 }
 
 // One earn the test sent, and what it was answered.

@@ -2,15 +2,20 @@
 // read by the gateway's I/O threads without blocking them) against the suite's network: enrolment writes the
 // phone's entry; an earn finds its member whether the entry is there or not (a missing one is resolved in MySQL
 // and written); the written forms of one phone share one entry; entries never cross tenants; and a command
-// whose reference resolves to nobody has no effect. Points expected are this test's own arithmetic: the
-// partner issues 100 points per 10,000 rial.
+// whose reference resolves to nobody has no effect. The redemption owner entry beside it
+// (wallet/wallet_service.hpp: a redemption's id → its member and partner, written by the wallet with the
+// authorization, read by the gateway to route a capture, void or refund): written, and the actions find their
+// redemption with it, without it and past a value that is not one; another partner's or tenant's is 404 either
+// way. Points expected are this test's own arithmetic: the partner issues 100 points per 10,000 rial.
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "common/redis.hpp"
+#include "common/tests/metric_value.hpp"
 #include "tests/support/api_client.hpp"
 #include "tests/support/network.hpp"
 
@@ -33,6 +38,25 @@ class MemberIndex : public ::testing::Test {
     auto r = redis_->command({"GET", key});
     if (r.type != RedisReply::Type::string) return std::nullopt;
     return r.str;
+  }
+
+  // The owner entry of a redemption, as the wallet names it.
+  static std::string owner_key(const std::string& tenant_id, const std::string& redemption_id) {
+    return "emtiaz:{r:" + tenant_id + ":" + redemption_id + "}:owner";
+  }
+
+  // How many redemption owners the gateway has looked up in `source` (redis, mysql): its /metrics.
+  double owner_lookups(const std::string& source) {
+    const auto r = api_->http().get("/metrics");
+    EXPECT_EQ(r.status, 200) << r.describe();
+    return metric_in(r.body, "emtiaz_gateway_redemption_owner_lookups_total{source=\"" + source + "\"}");
+  }
+  // Runs `action` and says by how much it moved the gateway's owner look-ups in Redis and in MySQL.
+  template <typename F>
+  std::pair<double, double> lookups_by(F&& action) {
+    const double redis = owner_lookups("redis"), mysql = owner_lookups("mysql");
+    action();
+    return {owner_lookups("redis") - redis, owner_lookups("mysql") - mysql};
   }
 
   // The member an earn's answer says it credited (its balance object names the member).
@@ -143,6 +167,93 @@ TEST_F(MemberIndex, AnEarnThatEnrolsWritesTheEntry) {
   ASSERT_FALSE(member.empty()) << earned.body;
   EXPECT_EQ(entry(phone_key(tenant.id, mobile_e164(phone))), member);
   EXPECT_EQ(api_->balance(partner.api_key, member).value("available", -1), 1000);
+}
+
+// An authorization leaves its owner's entry, living until the hold ends and an hour more (the tenant's default
+// hold of 15 minutes: 4,500 s at most). A capture, void or refund acts on the member's redemption with the entry,
+// with the entry gone (MySQL answers instead) and with an entry that is not an owner (ignored, MySQL answers).
+TEST_F(MemberIndex, RedemptionActionsFindTheirMemberWithOrWithoutTheOwnerEntry) {
+  auto tenant = api_->create_tenant();
+  ASSERT_FALSE(tenant.id.empty());
+  auto partner = api_->create_partner(tenant, 100);
+  const auto earned = api_->earn(partner.api_key, "phone:" + random_mobile(), 100'000);  // 1,000 points
+  ASSERT_EQ(earned.status, 201) << earned.describe();
+  const auto member = credited(earned);
+  ASSERT_FALSE(member.empty()) << earned.body;
+
+  auto authorize = [&](std::int64_t points) {
+    const auto r = api_->redeem_points(partner.api_key, member, points);
+    EXPECT_EQ(r.status, 201) << r.describe();
+    return r.json().value("id", "");
+  };
+  const auto first = authorize(100);
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(entry(owner_key(tenant.id, first)), member + " " + partner.id);
+  const auto ttl = redis_->command({"TTL", owner_key(tenant.id, first)});
+  ASSERT_EQ(ttl.type, RedisReply::Type::integer);
+  EXPECT_GT(ttl.integer, 3600);
+  EXPECT_LE(ttl.integer, 4500);
+
+  // With the entry, Redis alone names the owner: capture 60 of the 100 held (the other 40 go back).
+  HttpResponse r;
+  auto moved = lookups_by([&] { r = api_->redemption_action(partner.api_key, first, "capture", 60); });
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json().value("points_captured", -1), 60) << r.body;
+  EXPECT_EQ(moved, std::make_pair(1.0, 0.0)) << "owner look-ups (redis, mysql)";
+  // Without it, MySQL does: refund 20 of the 60 captured.
+  redis_->command({"DEL", owner_key(tenant.id, first)});
+  moved = lookups_by([&] { r = api_->redemption_action(partner.api_key, first, "refund", 20); });
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(moved, std::make_pair(0.0, 1.0)) << "owner look-ups (redis, mysql)";
+
+  // An entry that is not an owner's value: ignored, and the void of a second hold still finds its member.
+  const auto second = authorize(300);
+  ASSERT_FALSE(second.empty());
+  redis_->command({"SET", owner_key(tenant.id, second), "not-an-owner"});
+  moved = lookups_by([&] { r = api_->redemption_action(partner.api_key, second, "void"); });
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json().value("status", ""), "voided") << r.body;
+  EXPECT_EQ(moved, std::make_pair(0.0, 1.0)) << "owner look-ups (redis, mysql)";
+
+  // 1,000 − 60 captured + 20 refunded; nothing held.
+  const auto b = api_->balance(partner.api_key, member);
+  EXPECT_EQ(b.value("available", -1), 960) << b.dump();
+  EXPECT_EQ(b.value("held", -1), 0) << b.dump();
+}
+
+// Another partner of the tenant, or a partner of another tenant, cannot act on a redemption, whether its owner
+// entry is there or not: 404, as for a redemption that does not exist, and nothing moves.
+TEST_F(MemberIndex, NoOtherPartnerActsOnARedemptionThroughItsOwnerEntry) {
+  auto tenant = api_->create_tenant();
+  auto elsewhere = api_->create_tenant();
+  ASSERT_FALSE(tenant.id.empty());
+  ASSERT_FALSE(elsewhere.id.empty());
+  auto owner = api_->create_partner(tenant, 100);
+  auto other = api_->create_partner(tenant, 100);
+  auto foreign = api_->create_partner(elsewhere, 100);
+  const auto earned = api_->earn(owner.api_key, "phone:" + random_mobile(), 100'000);  // 1,000 points
+  ASSERT_EQ(earned.status, 201) << earned.describe();
+  const auto member = credited(earned);
+  const auto held = api_->redeem_points(owner.api_key, member, 100);
+  ASSERT_EQ(held.status, 201) << held.describe();
+  const auto id = held.json().value("id", "");
+  ASSERT_EQ(entry(owner_key(tenant.id, id)), member + " " + owner.id);
+
+  for (bool with_entry : {true, false}) {
+    if (!with_entry) redis_->command({"DEL", owner_key(tenant.id, id)});
+    for (const auto* intruder : {&other, &foreign})
+      for (const char* action : {"capture", "void", "refund"}) {
+        const auto r = api_->redemption_action(intruder->api_key, id, action);
+        EXPECT_EQ(r.status, 404) << action << (with_entry ? " with" : " without") << " the entry: " << r.describe();
+      }
+  }
+  const auto b = api_->balance(owner.api_key, member);
+  EXPECT_EQ(b.value("available", -1), 900) << b.dump();
+  EXPECT_EQ(b.value("held", -1), 100) << b.dump();
+  // The owner still captures it.
+  const auto r = api_->redemption_action(owner.api_key, id, "capture");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json().value("points_captured", -1), 100) << r.body;
 }
 
 }  // namespace

@@ -83,6 +83,30 @@ TEST(Applier, CaptureOfAVoidedRedemptionIsNotAuthorized) {
   EXPECT_EQ(body(c)["code"], "redemption_not_authorized");
 }
 
+TEST(Applier, AnotherPartnerCannotActOnARedemption) {
+  WalletState s;
+  ASSERT_EQ(apply_command(s, command(CommandType::earn, {{"amount_irr", 100'000}, {"receipt_id", "r1"}}), at(0), false).status, 201);
+  auto a = apply_command(s, command(CommandType::authorize, {{"points", 10}, {"receipt_id", "x"}}), at(1), false);
+  ASSERT_EQ(a.status, 201);
+  std::string id = body(a)["id"];
+  for (auto type : {CommandType::capture, CommandType::void_redemption, CommandType::redemption_refund}) {
+    auto other = command(type, {{"redemption_id", id}});
+    other.partner->id = "par_2";
+    auto e = apply_command(s, other, at(2), false);
+    EXPECT_EQ(e.status, 404);
+    EXPECT_EQ(body(e)["code"], "not_found");
+    EXPECT_TRUE(e.movements.empty());
+  }
+  // Still held, and its own partner captures it: 40 − 10 held, then 10 captured.
+  const auto* r = points::find_redemption(s.points, id);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->status, points::RedemptionStatus::authorized);
+  auto c = apply_command(s, command(CommandType::capture, {{"redemption_id", id}}), at(3), false);
+  EXPECT_EQ(c.status, 200);
+  EXPECT_EQ(body(c)["points_captured"], 10);
+  EXPECT_EQ(body(c)["balance"]["available"], 30);
+}
+
 TEST(Applier, TimeAloneExpiresALotAtItsDeadline) {
   WalletState s;
   ASSERT_EQ(apply_command(s, command(CommandType::earn, {{"amount_irr", 100'000}, {"receipt_id", "r1"}}), at(0), false).status, 201);
