@@ -388,11 +388,44 @@ std::optional<std::string> owner_member(Deps& d, const Principal& who, const cha
   });
 }
 
+// What a Redis reply to a GET of a redemption's owner entry (wallet::redis_redemption_owner_key) says for `who`:
+// nullopt when it holds no owner (missing, or not an owner's value: MySQL decides); else the member's id, or ""
+// when the redemption is another partner's (a partner acts on and sees only its own: 404, as if there were none).
+std::optional<std::string> member_by_owner_entry(const Principal& who, const std::optional<RedisReply>& reply) {
+  if (!reply || reply->type != RedisReply::Type::string) return std::nullopt;
+  auto owner = wallet::parse_redemption_owner(reply->str);
+  if (!owner) return std::nullopt;
+  Metrics::global().add(R"(emtiaz_gateway_redemption_owner_lookups_total{source="redis"})");
+  if (who.kind == Principal::Kind::partner && owner->partner_id != who.partner_id) return std::string();
+  return std::move(owner->member_id);
+}
+
+// The redemption's member that `who` may see, from MySQL (owner_member), counted.
+std::optional<std::string> redemption_member_by_mysql(Deps& d, const Principal& who, const std::string& id) {
+  Metrics::global().add(R"(emtiaz_gateway_redemption_owner_lookups_total{source="mysql"})");
+  return owner_member(d, who, "redemptions", id);
+}
+
+// The same where the caller may block (a worker): the owner entry through the blocking Redis pool, else MySQL.
+std::optional<std::string> redemption_member(Deps& d, const Principal& who, const std::string& id) {
+  std::optional<RedisReply> reply;
+  try {
+    reply = d.app.redis.command({"GET", wallet::redis_redemption_owner_key(who.tenant_id, id)});
+  } catch (const std::exception& e) {
+    spdlog::debug("redis read failed, falling back to MySQL: {}", e.what());
+  }
+  if (auto member = member_by_owner_entry(who, reply)) {
+    if (member->empty()) return std::nullopt;
+    return member;
+  }
+  return redemption_member_by_mysql(d, who, id);
+}
+
 // Sends the command `build` makes for the member who owns the redemption `id` (send_command), when the caller may
-// act on it (owner_member: a partner only on its own; another's is 404, as if it did not exist). On an I/O thread
-// the owner comes from the entry the wallet writes to Redis when it commits the authorization
-// (wallet::redis_redemption_owner_key), asked without blocking the thread; a redemption without one (its hold
-// ended over an hour ago, Redis restarted) is looked up in MySQL on a worker. Nothing has any effect before.
+// act on it (a partner only on its own; another's is 404, as if it did not exist). On an I/O thread the owner comes
+// from the entry the wallet writes to Redis when it commits the authorization, asked without blocking the thread;
+// a redemption without one (its hold ended over an hour ago, Redis restarted) is looked up in MySQL on a worker.
+// Nothing has any effect before.
 struct RedemptionCommand {
   std::shared_ptr<Deps> d;
   Principal who;
@@ -400,29 +433,22 @@ struct RedemptionCommand {
   MovingRequest m;
   BuildCommand build;
 
-  HttpResponse by_mysql() const {
-    Metrics::global().add(R"(emtiaz_gateway_redemption_owner_lookups_total{source="mysql"})");
-    auto member = owner_member(*d, who, "redemptions", id);
-    if (!member) return m.fail(problem(Code::not_found, "no such redemption"));
+  HttpResponse send_to(const std::optional<std::string>& member) const {
+    if (!member || member->empty()) return m.fail(problem(Code::not_found, "no such redemption"));
     return send_command(d, m, build(*member));
   }
 };
 
 HttpResponse send_to_redemption_owner(RedemptionCommand rc) {
   auto* redis = async_redis_here(*rc.d);
-  if (!redis) return rc.by_mysql();
+  if (!redis) return rc.send_to(redemption_member(*rc.d, rc.who, rc.id));
   auto key = wallet::redis_redemption_owner_key(rc.who.tenant_id, rc.id);
   redis->command({"GET", std::move(key)}, [rc = std::move(rc)](std::optional<RedisReply> reply) {
     const auto& m = rc.m;
     try {
-      std::optional<wallet::RedemptionOwner> owner;
-      if (reply && reply->type == RedisReply::Type::string) owner = wallet::parse_redemption_owner(reply->str);
-      if (!owner)
-        return finish_on_worker(m.responder, m.route, m.request_id, [rc](RequestContext&) { return rc.by_mysql(); });
-      Metrics::global().add(R"(emtiaz_gateway_redemption_owner_lookups_total{source="redis"})");
-      if (rc.who.kind == Principal::Kind::partner && owner->partner_id != rc.who.partner_id)
-        return m.answer(m.fail(problem(Code::not_found, "no such redemption")));
-      m.answer(send_command(rc.d, m, rc.build(owner->member_id)));
+      if (auto member = member_by_owner_entry(rc.who, reply)) return m.answer(rc.send_to(member));
+      finish_on_worker(m.responder, m.route, m.request_id,
+                       [rc](RequestContext&) { return rc.send_to(redemption_member_by_mysql(*rc.d, rc.who, rc.id)); });
     } catch (const std::exception& e) {
       m.internal_error(e);
     }
@@ -800,7 +826,7 @@ void register_points_routes(Router& router, App& app) {
   router.add({"GET", "/v1/redemptions/{id}", kPartner | kOperator, [d](RequestContext& ctx) {
                 auto t = cached_tenant(*d, ctx.principal.tenant_id);
                 if (!t) return fail(ctx, problem(Code::not_found, "no such tenant"));
-                auto member = owner_member(*d, ctx.principal, "redemptions", ctx.params["id"]);
+                auto member = redemption_member(*d, ctx.principal, ctx.params["id"]);
                 if (!member) return fail(ctx, problem(Code::not_found, "no such redemption"));
                 auto state = load_state(*d, t->id, *member);
                 auto now = now_utc();

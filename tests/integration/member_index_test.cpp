@@ -4,9 +4,9 @@
 // and written); the written forms of one phone share one entry; entries never cross tenants; and a command
 // whose reference resolves to nobody has no effect. The redemption owner entry beside it
 // (wallet/wallet_service.hpp: a redemption's id → its member and partner, written by the wallet with the
-// authorization, read by the gateway to route a capture, void or refund): written, and the actions find their
-// redemption with it, without it and past a value that is not one; another partner's or tenant's is 404 either
-// way. Points expected are this test's own arithmetic: the partner issues 100 points per 10,000 rial.
+// authorization, read by the gateway to route a capture, void or refund and to read the redemption): written,
+// and the actions and reads find their redemption with it, without it and past a value that is not one; another
+// partner's or tenant's is 404 either way. Points expected are this test's own arithmetic: the partner issues 100 points per 10,000 rial.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -170,8 +170,9 @@ TEST_F(MemberIndex, AnEarnThatEnrolsWritesTheEntry) {
 }
 
 // An authorization leaves its owner's entry, living until the hold ends and an hour more (the tenant's default
-// hold of 15 minutes: 4,500 s at most). A capture, void or refund acts on the member's redemption with the entry,
-// with the entry gone (MySQL answers instead) and with an entry that is not an owner (ignored, MySQL answers).
+// hold of 15 minutes: 4,500 s at most). A capture, void or refund acts on the member's redemption, and a GET reads
+// it, with the entry, with the entry gone (MySQL answers instead) and with an entry that is not an owner (ignored,
+// MySQL answers).
 TEST_F(MemberIndex, RedemptionActionsFindTheirMemberWithOrWithoutTheOwnerEntry) {
   auto tenant = api_->create_tenant();
   ASSERT_FALSE(tenant.id.empty());
@@ -194,16 +195,24 @@ TEST_F(MemberIndex, RedemptionActionsFindTheirMemberWithOrWithoutTheOwnerEntry) 
   EXPECT_GT(ttl.integer, 3600);
   EXPECT_LE(ttl.integer, 4500);
 
-  // With the entry, Redis alone names the owner: capture 60 of the 100 held (the other 40 go back).
+  // With the entry, Redis alone names the owner: capture 60 of the 100 held (the other 40 go back), and read it.
   HttpResponse r;
   auto moved = lookups_by([&] { r = api_->redemption_action(partner.api_key, first, "capture", 60); });
   ASSERT_EQ(r.status, 200) << r.describe();
   EXPECT_EQ(r.json().value("points_captured", -1), 60) << r.body;
   EXPECT_EQ(moved, std::make_pair(1.0, 0.0)) << "owner look-ups (redis, mysql)";
-  // Without it, MySQL does: refund 20 of the 60 captured.
+  moved = lookups_by([&] { r = api_->get("/v1/redemptions/" + first, partner.api_key); });
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json().value("status", ""), "captured") << r.body;
+  EXPECT_EQ(moved, std::make_pair(1.0, 0.0)) << "owner look-ups (redis, mysql)";
+  // Without it, MySQL does: refund 20 of the 60 captured, and read it.
   redis_->command({"DEL", owner_key(tenant.id, first)});
   moved = lookups_by([&] { r = api_->redemption_action(partner.api_key, first, "refund", 20); });
   ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(moved, std::make_pair(0.0, 1.0)) << "owner look-ups (redis, mysql)";
+  moved = lookups_by([&] { r = api_->get("/v1/redemptions/" + first, partner.api_key); });
+  ASSERT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.json().value("points_refunded", -1), 20) << r.body;
   EXPECT_EQ(moved, std::make_pair(0.0, 1.0)) << "owner look-ups (redis, mysql)";
 
   // An entry that is not an owner's value: ignored, and the void of a second hold still finds its member.
@@ -221,8 +230,8 @@ TEST_F(MemberIndex, RedemptionActionsFindTheirMemberWithOrWithoutTheOwnerEntry) 
   EXPECT_EQ(b.value("held", -1), 0) << b.dump();
 }
 
-// Another partner of the tenant, or a partner of another tenant, cannot act on a redemption, whether its owner
-// entry is there or not: 404, as for a redemption that does not exist, and nothing moves.
+// Another partner of the tenant, or a partner of another tenant, cannot act on a redemption or read it, whether its
+// owner entry is there or not: 404, as for a redemption that does not exist, and nothing moves.
 TEST_F(MemberIndex, NoOtherPartnerActsOnARedemptionThroughItsOwnerEntry) {
   auto tenant = api_->create_tenant();
   auto elsewhere = api_->create_tenant();
@@ -241,11 +250,14 @@ TEST_F(MemberIndex, NoOtherPartnerActsOnARedemptionThroughItsOwnerEntry) {
 
   for (bool with_entry : {true, false}) {
     if (!with_entry) redis_->command({"DEL", owner_key(tenant.id, id)});
-    for (const auto* intruder : {&other, &foreign})
+    for (const auto* intruder : {&other, &foreign}) {
       for (const char* action : {"capture", "void", "refund"}) {
         const auto r = api_->redemption_action(intruder->api_key, id, action);
         EXPECT_EQ(r.status, 404) << action << (with_entry ? " with" : " without") << " the entry: " << r.describe();
       }
+      const auto r = api_->get("/v1/redemptions/" + id, intruder->api_key);
+      EXPECT_EQ(r.status, 404) << "GET" << (with_entry ? " with" : " without") << " the entry: " << r.describe();
+    }
   }
   const auto b = api_->balance(owner.api_key, member);
   EXPECT_EQ(b.value("available", -1), 900) << b.dump();
