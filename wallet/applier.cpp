@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "common/errors.hpp"
@@ -177,6 +178,14 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
     case CommandType::purchase_refund: {
       auto earn_id = arg_str(cmd, "earn_id");
       auto amount = arg_int(cmd, "amount_irr").value_or(0);
+      // A partner refunds only its own earn's purchase (the gateway refuses another partner's first): 404.
+      const auto& lots = state.points.lots;
+      const auto lot = std::find_if(lots.begin(), lots.end(), [&](const auto& l) { return l.earn_id == earn_id; });
+      if (!earn_id.empty() && lot != lots.end() && cmd.partner && lot->issuer != cmd.partner->id) {
+        finish(points::advance(state.points, now));
+        fail(e, cmd, Code::not_found, "no such earn");
+        return e;
+      }
       auto out = points::refund_purchase(state.points, now, earn_id, amount);
       finish(std::move(out.movements));
       if (out.error) {
@@ -246,7 +255,8 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
       auto id = arg_str(cmd, "redemption_id");
       std::optional<std::int64_t> pts = arg_int(cmd, "points");
       // A partner acts only on its own redemption. The gateway routes by the owner it looked up (Redis or
-      // MySQL) and refuses another partner's there; the only writer refuses it again: 404, as if there were none.
+      // MySQL) and refuses another partner's there; the only writer refuses it again: 404, as if there were none
+      // (so for a purchase refund, above).
       const auto* own = points::find_redemption(state.points, id);
       if (own && cmd.partner && own->partner_id != cmd.partner->id) {
         finish(points::advance(state.points, now));

@@ -107,6 +107,24 @@ TEST(Applier, AnotherPartnerCannotActOnARedemption) {
   EXPECT_EQ(body(c)["balance"]["available"], 30);
 }
 
+TEST(Applier, AnotherPartnerCannotRefundAPurchase) {
+  WalletState s;
+  auto earned = apply_command(s, command(CommandType::earn, {{"amount_irr", 100'000}, {"receipt_id", "r1"}}), at(0), false);
+  ASSERT_EQ(earned.status, 201);
+  std::string earn_id = body(earned)["id"];
+  auto other = command(CommandType::purchase_refund, {{"earn_id", earn_id}, {"amount_irr", 50'000}});
+  other.partner->id = "par_2";
+  auto e = apply_command(s, other, at(1), false);
+  EXPECT_EQ(e.status, 404);
+  EXPECT_EQ(body(e)["code"], "not_found");
+  EXPECT_TRUE(e.movements.empty());
+  // Its own partner refunds half the purchase: half of the 40 points are clawed back.
+  auto own = apply_command(s, command(CommandType::purchase_refund, {{"earn_id", earn_id}, {"amount_irr", 50'000}}),
+                           at(2), false);
+  EXPECT_EQ(own.status, 201) << own.body;
+  EXPECT_EQ(body(own)["balance"]["available"], 20) << own.body;
+}
+
 TEST(Applier, TimeAloneExpiresALotAtItsDeadline) {
   WalletState s;
   ASSERT_EQ(apply_command(s, command(CommandType::earn, {{"amount_irr", 100'000}, {"receipt_id", "r1"}}), at(0), false).status, 201);
