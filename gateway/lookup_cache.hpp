@@ -69,10 +69,10 @@ class LookupCache {
     std::uint64_t epoch;
     {
       std::unique_lock lock(s.mu);
-      if (auto it = s.map.find(key); it != s.map.end() && !expired(it->second)) {
-        V v = it->second.value;
-        if (later && refresh_due(it->second)) {
-          it->second.refreshing = true;
+      if (auto* e = live(s, key)) {
+        V v = e->value;
+        if (later && refresh_due(*e)) {
+          e->refreshing = true;
           const auto at = s.epoch;
           lock.unlock();
           // A reload that throws (MySQL away) leaves the entry to expire: the request after it meets the failure.
@@ -103,9 +103,8 @@ class LookupCache {
   std::optional<V> find(const std::string& key) {
     auto& s = shard(key);
     std::lock_guard lock(s.mu);
-    auto it = s.map.find(key);
-    if (it == s.map.end() || expired(it->second)) return std::nullopt;
-    return it->second.value;
+    if (const auto* e = live(s, key)) return e->value;
+    return std::nullopt;
   }
 
   // Caches a value learned elsewhere (the member index in Redis).
@@ -153,6 +152,11 @@ class LookupCache {
     return confirmed_ ? std::min(by_ttl, e.loaded_at + at_most_) : by_ttl;
   }
   bool expired(const Entry& e) const { return ttl_.count() != 0 && Clock::now() >= expires(e); }
+  // Under s.mu: the entry for key unless it has expired.
+  Entry* live(Shard& s, const std::string& key) {
+    auto it = s.map.find(key);
+    return it == s.map.end() || expired(it->second) ? nullptr : &it->second;
+  }
   // In the last quarter of the ttl since it was last known current, or, when confirmed, of its `at_most`: a key
   // used now and then is reloaded ahead of its cap too, not only one used within the cap's last ttl/4.
   bool refresh_due(const Entry& e) const {
