@@ -231,8 +231,10 @@ std::optional<Partner> PartnerRepository::patch(const std::string& tenant_id, co
     st->setString(i++, tenant_id);
     st->setString(i, id);
     st->executeUpdate();
-    note_control_plane_change(c);  // the gateways' cached partner and its keys' answers (status, rate limit)
-    return select_partner(c, tenant_id, id);
+    // Existence is decided by the read (rows affected is 0 for an update that changed nothing, too).
+    auto p = select_partner(c, tenant_id, id);
+    if (p) note_control_plane_change(c);  // the gateways' cached partner and its keys' answers (status, rate limit)
+    return p;
   });
 }
 
