@@ -330,7 +330,7 @@ TEST(Abuse, RateLimitIsPerKeyConfigurablePerPartnerAndAnswers429WithRetryAfter) 
   EXPECT_EQ(refused, 0) << "the raised limit was not applied";
 }
 
-// ------------------------------------------------------------------------------------------ secrets
+// ------------------------------------------------------------------------------------------ control plane
 // What one gateway is told holds on every other within one second (api.md): a tenant's new time zone, a
 // partner suspended and active again, a key revoked. The second gateway has used the key and read the tenant
 // before each change, so it has them cached; only the control plane's change counter tells it.
@@ -382,6 +382,7 @@ TEST(Abuse, AChangeMadeThroughOneGatewayHoldsOnAnotherWithinOneSecond) {
   EXPECT_TRUE(within_a_second([&] { return b.get(member, {bearer(f.partner_key)}).status == 401; }));
 }
 
+// ------------------------------------------------------------------------------------------ secrets
 TEST(Abuse, TokensAreComparedInConstantTime) {
   const std::string a = random_token("emz_admin_", 2048);
   std::string first = a, last = a;
