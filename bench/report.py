@@ -11,6 +11,7 @@ forks_recorded = any("redis_forks" in r for r in loads)  # Redis forks per step 
 # Since the twenty-sixth session Redis keeps nothing on disk (no snapshot, no append-only file to rewrite), so a
 # run normally has no fork: the sentences about rewrites are written only for a run in which Redis forked.
 forked = any(r.get("redis_forks") for r in loads)
+flushing_recorded = any("checkpoint_age_pct" in r for r in loads)  # InnoDB's flushing per step (since the thirtieth session)
 # Whether a step's `redis` CPU may hold a rewrite's child: Redis forked in this run, or the run did not count forks.
 may_hold_rewrite = forked or not forks_recorded
 no_fork_note = " Redis forked in no step (it keeps nothing on disk: no snapshot, no append-only file to rewrite)."
@@ -361,15 +362,24 @@ if steps_cpu:
          if forked else " `Redis forks` counts the forks that started during the step: none in this run."
          if forks_recorded else ""))
     w("")
-    w("| operation | offered/s | achieved/s | " + " | ".join(parts) + " | loadgen | total |" + (" Redis forks |" if forks_recorded else ""))
-    w("|---|---:|---:|" + "---:|" * (len(parts) + 2) + ("---:|" if forks_recorded else ""))
+    if flushing_recorded:
+        w("`InnoDB pages flushed` is what MariaDB's page cleaner wrote during the step (16 KiB pages), and `checkpoint "
+          "age` how much of the redo log it had not yet checkpointed at the step's end, as a share of the maximum: the cleaner "
+          "flushes the harder the closer the age comes to ~7/8 of it (adaptive flushing, up to `innodb_io_capacity_max`), "
+          "and at the maximum the commits wait for it.")
+        w("")
+    w("| operation | offered/s | achieved/s | " + " | ".join(parts) + " | loadgen | total |" + (" Redis forks |" if forks_recorded else "")
+      + (" InnoDB pages flushed | checkpoint age % |" if flushing_recorded else ""))
+    w("|---|---:|---:|" + "---:|" * (len(parts) + 2) + ("---:|" if forks_recorded else "")
+      + ("---:|---:|" if flushing_recorded else ""))
     for r in steps_cpu:
         wall = r["step_wall_s"]
         cores = [r["step_cpu_s"].get(p, 0) / wall for p in parts]
         gen = r.get("loadgen_cpu_s", 0) / wall
         w(step_cells(r)
           + " | ".join(f"{c:.2f}" for c in cores) + f" | {gen:.2f} | {sum(cores) + gen:.2f} |"
-          + (f" {r.get('redis_forks', 0) or ''} |" if forks_recorded else ""))
+          + (f" {r.get('redis_forks', 0) or ''} |" if forks_recorded else "")
+          + (f" {r.get('innodb_pages_flushed', 0):,} | {r.get('checkpoint_age_pct', 0):.0f} |" if flushing_recorded else ""))
     w("")
     ours = [p for p in parts if p != "kdamond"]
     w("## CPU per request (µs of CPU per request the step sent, its warm-up second included)")

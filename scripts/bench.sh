@@ -321,15 +321,22 @@ redis_forks() {  # how many times Redis has forked (an append-only file rewrite:
     redis_cli INFO stats 2>/dev/null |
         tr -d '\r' | awk -F: '$1 == "total_forks" {print $2; found = 1} END {if (!found) print 0}'
 }
+innodb_flushing() {  # "pages_flushed checkpoint_age checkpoint_max_age": how far InnoDB's page cleaner is behind
+    mysql_root -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_flushed',
+        'Innodb_checkpoint_age', 'Innodb_checkpoint_max_age')" 2>/dev/null |
+        awk '{v[$1] = $2} END {printf "%d %d %d", v["Innodb_buffer_pool_pages_flushed"], v["Innodb_checkpoint_age"],
+            v["Innodb_checkpoint_max_age"]}'
+}
 step_metrics() {  # step_metrics FILE: the gateway's and the wallet's /metrics, one after the other, into FILE
     { curl -s -m 5 "$URL/metrics"; curl -s -m 5 "$EMTIAZ_WALLET_ADMIN_URL/metrics"; } >"$1" 2>/dev/null || true
 }
 run_load() {  # run_load LABEL ARGS... : one open-loop step; prints and records its JSON line, with the CPU
     local label="$1"  # each process of the network used during it (step_cpu_s) and the step's wall time
     shift
-    local out before after t0 t1 forks0 forks1
+    local out before after t0 t1 forks0 forks1 flush0 flush1
     before="$(cpu_all)"
     forks0="$(redis_forks)"
+    flush0="$(innodb_flushing)"
     step_metrics "$WORK/metrics0"
     bench/threads_cpu.py snapshot "$DIR" >"$WORK/threads0" 2>/dev/null || echo '{}' >"$WORK/threads0"
     t0="$(date +%s.%N)"
@@ -338,6 +345,7 @@ run_load() {  # run_load LABEL ARGS... : one open-loop step; prints and records 
     bench/threads_cpu.py snapshot "$DIR" >"$WORK/threads1" 2>/dev/null || echo '{}' >"$WORK/threads1"
     after="$(cpu_all)"
     forks1="$(redis_forks)"
+    flush1="$(innodb_flushing)"
     step_metrics "$WORK/metrics1"
     out="$(python3 -c '
 import json, re, sys, time
@@ -369,8 +377,16 @@ r["step_metrics"] = {k: round(v - m0.get(k, 0.0), 6) for k, v in m1.items() if v
 threads = json.loads(sys.argv[10] or "{}")
 if threads:
     r["step_threads_cpu_s"] = threads
+# The InnoDB page cleaner over the step: pages it wrote, and how much of the redo log was not yet checkpointed at
+# the end of the step. It flushes the harder the closer the age comes to ~7/8 of the maximum, and at the maximum the
+# commits wait for it (thirtieth session: what made a kept network slow down round after round).
+f0, f1 = sys.argv[11].split(), sys.argv[12].split()
+if len(f0) == 3 and len(f1) == 3 and int(f1[2]) > 0:
+    r["innodb_pages_flushed"] = int(f1[0]) - int(f0[0])
+    r["checkpoint_age_pct"] = round(100.0 * int(f1[1]) / int(f1[2]), 1)
 print(json.dumps(r, separators=(",", ":")))' "$out" "$before" "$after" "$t0" "$t1" "${forks0:-0}" "${forks1:-0}" \
-        "$WORK/metrics0" "$WORK/metrics1" "$(bench/threads_cpu.py delta "$WORK/threads0" "$WORK/threads1" 2>/dev/null)")"
+        "$WORK/metrics0" "$WORK/metrics1" "$(bench/threads_cpu.py delta "$WORK/threads0" "$WORK/threads1" 2>/dev/null)" \
+        "$flush0" "$flush1")"
     record "$out"
     printf '%s\n' "$out" >&2
     LAST="$out"
