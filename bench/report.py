@@ -364,9 +364,11 @@ if steps_cpu:
     w("")
     if flushing_recorded:
         w("`InnoDB pages flushed` is what MariaDB's page cleaner wrote during the step (16 KiB pages), and `checkpoint "
-          "age` how much of the redo log it had not yet checkpointed at the step's end, as a share of the maximum: the cleaner "
-          "flushes the harder the closer the age comes to ~7/8 of it (adaptive flushing, up to `innodb_io_capacity_max`), "
-          "and at the maximum the commits wait for it.")
+          "age` how much of the redo log it had not yet checkpointed at the step's end, as a share of the maximum. With MariaDB's "
+          "default `innodb_max_dirty_pages_pct_lwm` = 0 the cleaner writes nothing while the age is below its "
+          "asynchronous point (~84 % of the maximum in the "
+          "thirtieth session's runs), then as much as keeps it there; at the maximum the commits would wait for "
+          "it. A step that wrote nothing left its pages for later steps to write.")
         w("")
     w("| operation | offered/s | achieved/s | " + " | ".join(parts) + " | loadgen | total |" + (" Redis forks |" if forks_recorded else "")
       + (" InnoDB pages flushed | checkpoint age % |" if flushing_recorded else ""))

@@ -378,8 +378,8 @@ threads = json.loads(sys.argv[10] or "{}")
 if threads:
     r["step_threads_cpu_s"] = threads
 # The InnoDB page cleaner over the step: pages it wrote, and how much of the redo log was not yet checkpointed at
-# the end of the step. It flushes the harder the closer the age comes to ~7/8 of the maximum, and at the maximum the
-# commits wait for it (thirtieth session: what made a kept network slow down round after round).
+# the end of the step. With the MariaDB defaults it writes nothing until the age nears its asynchronous point (~84 % of
+# the maximum), then enough to stay there (thirtieth session: what made a kept network slow down round after round).
 f0, f1 = sys.argv[11].split(), sys.argv[12].split()
 if len(f0) == 3 and len(f1) == 3 and int(f1[2]) > 0:
     r["innodb_pages_flushed"] = int(f1[0]) - int(f0[0])
