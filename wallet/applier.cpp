@@ -179,9 +179,8 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
       auto earn_id = arg_str(cmd, "earn_id");
       auto amount = arg_int(cmd, "amount_irr").value_or(0);
       // A partner refunds only its own earn's purchase (the gateway refuses another partner's first): 404.
-      const auto& lots = state.points.lots;
-      const auto lot = std::find_if(lots.begin(), lots.end(), [&](const auto& l) { return l.earn_id == earn_id; });
-      if (!earn_id.empty() && lot != lots.end() && cmd.partner && lot->issuer != cmd.partner->id) {
+      const auto* lot = points::find_earn_lot(state.points, earn_id);
+      if (lot && cmd.partner && lot->issuer != cmd.partner->id) {
         finish(points::advance(state.points, now));
         fail(e, cmd, Code::not_found, "no such earn");
         return e;
