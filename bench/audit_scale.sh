@@ -23,7 +23,7 @@ source "$REPO/bench/lib.sh"
 bench_network "$1"
 N="${AUDIT_MEMBERS:-1000000}"
 BUILD="${EMTIAZ_BUILD_DIR:-build}"
-SOCK="$(cat "$NETDIR/mysql.home" 2>/dev/null || echo "$NETDIR/mysql")/mysqld.sock"
+SOCK="$(mysql_socket "$NETDIR")"
 mysql_root() { mariadb --no-defaults --socket="$SOCK" --user=root --batch --skip-column-names emtiaz "$@"; }
 redis() { redis-cli -a "$EMTIAZ_REDIS_PASSWORD" -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" --no-auth-warning "$@"; }
 WORK="$(mktemp -d /tmp/emtiaz-audit.XXXXXX)"

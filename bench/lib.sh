@@ -10,6 +10,18 @@ bench_network() {
     source "$NETDIR/env"
     set +a
 }
+# mysql_socket NETDIR: the socket of the network's MariaDB (scripts/netctl.sh keeps its folder in NETDIR/mysql, or
+# where NETDIR/mysql.home says when the mysql user cannot reach NETDIR).
+mysql_socket() { echo "$(cat "$1/mysql.home" 2>/dev/null || echo "$1/mysql")/mysqld.sock"; }
+# net_pid NETDIR PART: the pid of one of the network's processes (mariadb, redis, broker, wallet, ...), or nothing.
+net_pid() { tr -dc 0-9 <"$1/pids/$2.pid" 2>/dev/null || true; }
+CLK_TCK="$(getconf CLK_TCK)"
+# cpu_of PID: utime+stime of a pid in seconds, with its children's once it has reaped them (cutime+cstime): Redis
+# once rewrote its append-only file in a forked child that kept most of a core busy for 10-30 s
+# (docs/performance-log.md, seventeenth session), and only this way did that CPU show, in the step that reaped it.
+cpu_of() {
+    awk -v t="$CLK_TCK" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13 + $14 + $15) / t}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
 say() { printf '%s: %s\n' "$BENCH_NAME" "$*" >&2; }
 die() { printf '%s: error: %s\n' "$BENCH_NAME" "$*" >&2; exit 1; }
 now_us() { date +%s%6N; }

@@ -5,7 +5,7 @@
 #   bench/probe.sh NETDIR round OP RATE SECONDS [LOADGEN ARGS...]
 #       One open-loop round of OP (earn, authorize, balance, transactions) at RATE/s for SECONDS, 1 s of warm-up
 #       and 5 s of drain: the generator's summary, then the CPU of every process of the network over the round
-#       in cores (utime + stime ÷ wall time; `kdamond` is the kernel's DAMON monitor, not in `total`) and their
+#       in cores (utime + stime, reaped children's included, ÷ wall time; `kdamond` is the kernel's DAMON monitor, not in `total`) and their
 #       voluntary context switches per request sent. Earns go to random members, the rest to the warm ones.
 #   bench/probe.sh NETDIR restart PART [NAME=VALUE ...]
 #       Restarts one service (wallet, gateway, clearing) with these settings in its environment (for instance
@@ -41,27 +41,16 @@ LOADGEN="$REPO/$BUILD/bench/emtiaz-loadgen"
 NETCTL="$REPO/scripts/netctl.sh"
 PARTS=(mariadb redis broker wallet clearing gateway)
 
-mysql_root() {
-    mariadb --no-defaults --socket="$(cat "$NETDIR/mysql.home" 2>/dev/null || echo "$NETDIR/mysql")/mysqld.sock" \
-        --user=root --batch --skip-column-names "$@"
-}
-pid_of() { local p=""; { read -r p <"$NETDIR/pids/$1.pid"; } 2>/dev/null || true; echo "$p"; }
-ticks() {  # ticks PID: utime + stime of the process (all its threads), in clock ticks
-    local f
-    [[ -n "$1" && -r "/proc/$1/stat" ]] || { echo 0; return; }
-    read -r -a f <"/proc/$1/stat"
-    # Fields after the command's closing parenthesis; the command has no spaces for these processes.
-    echo $((f[13] + f[14]))
-}
+mysql_root() { mariadb --no-defaults --socket="$(mysql_socket "$NETDIR")" --user=root --batch --skip-column-names "$@"; }
 switches() {  # switches PID: voluntary context switches of all its threads
     [[ -n "$1" && -d "/proc/$1/task" ]] || { echo 0; return; }
     cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s + 0}'
 }
-snapshot() {  # "part=ticks:switches ..." for the network and kdamond
+snapshot() {  # "part=cpu_seconds:switches ..." for the network and kdamond
     local p k pid
-    for p in "${PARTS[@]}"; do pid="$(pid_of "$p")"; printf '%s=%s:%s ' "$p" "$(ticks "$pid")" "$(switches "$pid")"; done
+    for p in "${PARTS[@]}"; do pid="$(net_pid "$NETDIR" "$p")"; printf '%s=%s:%s ' "$p" "$(cpu_of "$pid")" "$(switches "$pid")"; done
     k="$(pgrep '^kdamond' | head -1 || true)"
-    printf 'kdamond=%s:0\n' "$(ticks "$k")"
+    printf 'kdamond=%s:0\n' "$(cpu_of "$k")"
 }
 
 round() {
@@ -84,10 +73,10 @@ import json, sys
 r = json.loads(sys.argv[1])
 print(" ".join(f"{k}={r[k]:.1f}" if isinstance(r[k], float) else f"{k}={r[k]}"
                for k in ("offered", "achieved", "p50_ms", "p99_ms", "p999_ms", "errors") if k in r))
-parse = lambda s: {k: [int(x) for x in v.split(":")] for k, v in (kv.split("=") for kv in s.split())}
+parse = lambda s: {k: [float(x) for x in v.split(":")] for k, v in (kv.split("=") for kv in s.split())}
 a, b = parse(sys.argv[2]), parse(sys.argv[3])
 wall = (int(sys.argv[5]) - int(sys.argv[4])) / 1e6
-cores = {k: (b[k][0] - a[k][0]) / 100 / wall for k in a}
+cores = {k: (b[k][0] - a[k][0]) / wall for k in a}
 sent = max(1, r.get("sent", r.get("scheduled", 1)))
 print("cores:", " ".join(f"{k}={v:.3f}" for k, v in cores.items()),
       f"total={sum(v for k, v in cores.items() if k != 'kdamond'):.3f}", f"wall={wall:.1f}s")

@@ -90,7 +90,7 @@ PARTNERS=50
 
 BENCH_NAME=bench
 # shellcheck source=bench/lib.sh
-source "$REPO/bench/lib.sh"  # kb_of, rss_sampler (say and die are this script's own, below)
+source "$REPO/bench/lib.sh"  # kb_of, rss_sampler, mysql_socket, net_pid, cpu_of (say and die are this script's own, below)
 say() { printf '\n== bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
@@ -173,15 +173,8 @@ source "$DIR/env"
 set +a
 URL="$EMTIAZ_URL"
 
-pid_of() { tr -dc 0-9 <"$DIR/pids/$1.pid" 2>/dev/null || true; }
+pid_of() { net_pid "$DIR" "$1"; }
 PARTS=(gateway wallet clearing broker mariadb redis)
-CLK_TCK="$(getconf CLK_TCK)"
-cpu_of() {  # utime+stime of a pid in seconds, with its children's once it has reaped them (cutime+cstime):
-    # Redis rewrites its append-only file in a forked child that keeps most of a core busy for 10-30 s
-    # (docs/performance-log.md, seventeenth session), and only this way does that CPU show in the tables, in the
-    # step that reaped it
-    awk -v t="$CLK_TCK" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13 + $14 + $15) / t}' "/proc/$1/stat" 2>/dev/null || echo 0
-}
 rss_snapshot() {  # rss_snapshot NAME: records VmRSS of wallet and gateway
     local p
     for p in wallet gateway; do
@@ -229,7 +222,7 @@ with open(work + "/tenants.txt", "w") as tf, open(work + "/keys.txt", "w") as kf
 EOF
 
 say "seeding $MEMBERS members in bulk straight into MySQL (INSERT ... SELECT from MariaDB's sequence engine)"
-mysql_root() { mariadb --no-defaults --socket="$(cat "$DIR/mysql.home" 2>/dev/null || echo "$DIR/mysql")/mysqld.sock" --user=root --batch --skip-column-names "$@"; }
+mysql_root() { mariadb --no-defaults --socket="$(mysql_socket "$DIR")" --user=root --batch --skip-column-names "$@"; }
 redis_cli() { redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" "$@"; }
 seed_start=$(date +%s.%N)
 t=0
@@ -257,7 +250,7 @@ say "seeded $seeded members in ${seed_secs}s"
 # size, and the audit of every tenant at the end checks the seeding too (conservation per issuer).
 say "seeding a year of points history for the bulk-seeded members (bench/history_seed.py, LOAD DATA)"
 hist_start=$(date +%s.%N)
-mysql_load() { mariadb --no-defaults --local-infile=1 --socket="$(cat "$DIR/mysql.home" 2>/dev/null || echo "$DIR/mysql")/mysqld.sock" --user=root --batch --skip-column-names emtiaz "$@"; }
+mysql_load() { mariadb --no-defaults --local-infile=1 --socket="$(mysql_socket "$DIR")" --user=root --batch --skip-column-names emtiaz "$@"; }
 hist_seq=$(mysql_root emtiaz -e "SELECT GREATEST(2000000000000, COALESCE(MAX(seq), 0) + 1) FROM clearing_events")
 hist_now=$(python3 -c 'import time; print(time.time_ns() // 1000)')
 mapfile -t hist_tenants <"$WORK/tenants.txt"
