@@ -3,6 +3,8 @@
 
     bench/batch_replay.py capture DIR SECONDS OUT.json
     bench/batch_replay.py replay DIR BATCHES.json [--commands N] [--rounds R] [--gap-ms G] [--drop PREFIX]...
+                                 [--sub FROM TO]...
+    bench/batch_replay.py export BATCHES.json OUT.json [--commands N]
 
 capture: turns on the general log of DIR's MariaDB (a network of scripts/netctl.sh, e.g. var/bench after
 `scripts/bench.sh --keep`) for SECONDS while something else drives earns (emtiaz-loadgen), then keeps every
@@ -19,7 +21,12 @@ replay inserts rows again instead of failing on duplicates. Prints mariadbd's CP
 less MariaDB's own background CPU (its rate measured over 3 s of quiet first, times the replay's wall time).
 --gap-ms G sleeps G ms in MariaDB (DO SLEEP) between batches: the cost of a batch that finds its connection's
 thread idle, as at low rates. --drop PREFIX leaves out the statements that start with PREFIX (repeatable):
-what that statement costs is the difference. The network must be otherwise quiet (no load) while it runs.
+what that statement costs is the difference. --sub FROM TO replaces every FROM in the batch's text by TO
+(repeatable), e.g. a form of escaping against another. The network must be otherwise quiet (no load) while it runs.
+
+export: writes the batch with the number of commands closest to N, keys made fresh as replay makes them, as JSON:
+its write query as text ending with ROLLBACK ("text") and each INSERT as table, columns, suffix and typed rows
+("inserts"), for bench/sql_protocols.js to send the same rows over MariaDB's binary protocols.
 """
 import argparse
 import json
@@ -114,7 +121,8 @@ def rewrite(statements, new_members):
     return out
 
 
-def replay(d, batches_file, commands, rounds, gap_ms, drops):
+def pick(batches_file, commands):
+    """The captured batch with the number of commands closest to `commands`, and the members its COMMIT created."""
     batches = json.load(open(batches_file))
     if not batches:
         sys.exit("batch_replay: no batches in " + batches_file)
@@ -123,15 +131,84 @@ def replay(d, batches_file, commands, rounds, gap_ms, drops):
     for s in b["writes"]:
         if s.startswith("INSERT INTO member_states") and "ON DUPLICATE" not in s:
             new_members |= set(re.findall(r"'(mem_[A-Za-z0-9_]+)',\d+,\d+,'\{", s))
+    return b, new_members
+
+
+UNESCAPE = {"0": "\0", "n": "\n", "r": "\r", "Z": "\x1a"}
+NUMBER = re.compile(r"-?\d+")
+
+
+def values_rows(s, i):
+    """The rows of an INSERT's VALUES list that starts at s[i], as typed values (str, int, None), and where it ends.
+    Reads back what the wallet's text writer (common/sql_util.cpp: append_escaped, BulkInsert) writes."""
+    rows = []
+    while True:
+        while s[i] in " ,":
+            i += 1
+        if s[i] != "(":
+            return rows, i
+        i += 1
+        row = []
+        while True:
+            if s[i] == "'":
+                i += 1
+                out = []
+                while s[i] != "'":
+                    if s[i] == "\\":
+                        out.append(UNESCAPE.get(s[i + 1], s[i + 1]))
+                        i += 2
+                    else:
+                        out.append(s[i])
+                        i += 1
+                i += 1
+                row.append("".join(out))
+            elif s.startswith("NULL", i):
+                row.append(None)
+                i += 4
+            else:
+                m = NUMBER.match(s, i)
+                if not m:
+                    sys.exit(f"batch_replay: cannot read a value at ...{s[max(0, i - 40):i + 40]}...")
+                row.append(int(m.group(0)))
+                i += len(m.group(0))
+            i += 1  # the , or ) after the value
+            if s[i - 1] == ")":
+                break
+        rows.append(row)
+
+
+def export(batches_file, commands, out):
+    b, new_members = pick(batches_file, commands)
+    writes = rewrite(b["writes"], new_members)
+    stmts = []
+    for s in writes:
+        m = re.match(r"INSERT INTO (\w+) \(([^)]*)\) VALUES ", s)
+        if not m:
+            continue
+        rows, i = values_rows(s, m.end())
+        stmts.append({"table": m.group(1), "columns": m.group(2).split(","), "suffix": s[i:].strip().rstrip(";"),
+                      "rows": rows})
+    if writes[-1].strip() != "COMMIT":
+        sys.exit("batch_replay: the write query does not end with COMMIT")
+    json.dump({"commands": b["commands"], "text": "\n".join(writes[:-1] + ["ROLLBACK"]), "inserts": stmts}, open(out, "w"))
+    print(f"batch_replay: a batch of {b['commands']} commands into {out}: "
+          + ", ".join(f"{s['table']} {len(s['rows'])} rows" for s in stmts))
+
+
+def replay(d, batches_file, commands, rounds, gap_ms, drops, subs):
+    b, new_members = pick(batches_file, commands)
     keep = lambda s: not any(s.startswith(p) for p in drops)
     reads = [s for s in rewrite(b["reads"], new_members) if keep(s)]
     writes = [s for s in rewrite(b["writes"], new_members) if keep(s)]
+    for old, new in subs:
+        reads, writes = [s.replace(old, new) for s in reads], [s.replace(old, new) for s in writes]
     if writes[-1].strip() != "COMMIT":
         sys.exit("batch_replay: the write query does not end with COMMIT")
     writes[-1] = "ROLLBACK"
     r, w = "\n".join(reads).rstrip(";\n"), "\n".join(writes)
     gap = f"DO SLEEP({gap_ms / 1000:.3f})$$\n" if gap_ms > 0 else ""
-    sql = "DELIMITER $$\n" + "".join(f"{r}$$\n{w}$$\n{gap}" for _ in range(rounds))
+    # The session as the wallet's (common/mysql.cpp), whatever the client's locale would choose.
+    sql = "SET NAMES utf8mb4 COLLATE utf8mb4_bin;\nDELIMITER $$\n" + "".join(f"{r}$$\n{w}$$\n{gap}" for _ in range(rounds))
     c0, t0 = mariadbd_cpu_ticks(d), time.time()
     time.sleep(3)
     idle_rate = (mariadbd_cpu_ticks(d) - c0) / TICK / (time.time() - t0)  # cores, MariaDB's background
@@ -141,7 +218,7 @@ def replay(d, batches_file, commands, rounds, gap_ms, drops):
     net = max(0.0, cpu - idle_rate * wall)
     per_batch = net / rounds * 1e6
     print(json.dumps({"commands": b["commands"], "new_members": len(new_members), "rounds": rounds,
-                      "gap_ms": gap_ms, "dropped": drops, "mariadbd_cpu_us_per_batch": round(per_batch),
+                      "gap_ms": gap_ms, "dropped": drops, "substituted": subs, "mariadbd_cpu_us_per_batch": round(per_batch),
                       "per_command_us": round(per_batch / b["commands"]),
                       "wall_us_per_batch": round((wall / rounds - gap_ms / 1000) * 1e6),
                       "background_cores": round(idle_rate, 3)}))
@@ -161,11 +238,18 @@ def main():
     r.add_argument("--rounds", type=int, default=100)
     r.add_argument("--gap-ms", type=float, default=0.0)
     r.add_argument("--drop", action="append", default=[], metavar="PREFIX")
+    r.add_argument("--sub", action="append", nargs=2, default=[], metavar=("FROM", "TO"))
+    e = sub.add_parser("export")
+    e.add_argument("batches")
+    e.add_argument("out")
+    e.add_argument("--commands", type=int, default=1)
     a = ap.parse_args()
     if a.cmd == "capture":
         capture(a.dir, a.seconds, a.out)
+    elif a.cmd == "export":
+        export(a.batches, a.commands, a.out)
     else:
-        replay(a.dir, a.batches, a.commands, a.rounds, a.gap_ms, a.drop)
+        replay(a.dir, a.batches, a.commands, a.rounds, a.gap_ms, a.drop, a.sub)
 
 
 if __name__ == "__main__":

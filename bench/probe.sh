@@ -5,8 +5,8 @@
 #   bench/probe.sh NETDIR round OP RATE SECONDS [LOADGEN ARGS...]
 #       One open-loop round of OP (earn, authorize, balance, transactions) at RATE/s for SECONDS, 1 s of warm-up
 #       and 5 s of drain: the generator's summary, then the CPU of every process of the network over the round
-#       in cores (utime + stime, reaped children's included, ÷ wall time; `kdamond` is the kernel's DAMON monitor, not in `total`) and their
-#       voluntary context switches per request sent. Earns go to random members, the rest to the warm ones.
+#       in cores (utime + stime, reaped children's included, ÷ wall time; `kdamond` is the kernel's DAMON monitor, not in `total`), their
+#       voluntary context switches and their minor page faults per request sent. Earns go to random members, the rest to the warm ones.
 #   bench/probe.sh NETDIR restart PART [NAME=VALUE ...]
 #       Restarts one service (wallet, gateway, clearing) with these settings in its environment (for instance
 #       EMTIAZ_WALLET_APPLIERS=3) and waits until it is ready; without them it comes back as it was started.
@@ -46,11 +46,17 @@ switches() {  # switches PID: voluntary context switches of all its threads
     [[ -n "$1" && -d "/proc/$1/task" ]] || { echo 0; return; }
     cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s + 0}'
 }
-snapshot() {  # "part=cpu_seconds:switches ..." for the network and kdamond
+faults() {  # faults PID: minor page faults of the process, its reaped children's included (minflt + cminflt)
+    awk '{sub(/^.*\) /, ""); print $8 + $9}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+snapshot() {  # "part=cpu_seconds:switches:minor_faults ..." for the network and kdamond
     local p k pid
-    for p in "${PARTS[@]}"; do pid="$(net_pid "$NETDIR" "$p")"; printf '%s=%s:%s ' "$p" "$(cpu_of "$pid")" "$(switches "$pid")"; done
+    for p in "${PARTS[@]}"; do
+        pid="$(net_pid "$NETDIR" "$p")"
+        printf '%s=%s:%s:%s ' "$p" "$(cpu_of "$pid")" "$(switches "$pid")" "$(faults "$pid")"
+    done
     k="$(pgrep '^kdamond' | head -1 || true)"
-    printf 'kdamond=%s:0\n' "$(cpu_of "$k")"
+    printf 'kdamond=%s:0:0\n' "$(cpu_of "$k")"
 }
 
 round() {
@@ -82,6 +88,8 @@ print("cores:", " ".join(f"{k}={v:.3f}" for k, v in cores.items()),
       f"total={sum(v for k, v in cores.items() if k != 'kdamond'):.3f}", f"wall={wall:.1f}s")
 sw = {k: (b[k][1] - a[k][1]) / sent for k in a if k != "kdamond"}
 print("switches per request:", " ".join(f"{k}={v:.2f}" for k, v in sw.items()), f"total={sum(sw.values()):.2f}")
+pf = {k: (b[k][2] - a[k][2]) / sent for k in a if k != "kdamond"}
+print("minor page faults per request:", " ".join(f"{k}={v:.2f}" for k, v in pf.items()), f"total={sum(pf.values()):.2f}")
 PY
 }
 
