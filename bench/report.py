@@ -244,6 +244,38 @@ if ser:
           "generator's queue for a connection, is in the table's latencies but not here.")
     w("- CPU profile of gateway, wallet, MariaDB and broker during the earn steps: `bench/results/perf-earn.txt` (perf, 99 Hz).")
     w("")
+for r in kind("mariadb_phases")[-1:]:  # since the thirty-first session
+    pct = r.get("pct", {})
+
+    def share(sym):
+        return "–" if sym not in pct else f"{pct[sym]:.1f} %"
+
+    w("## Inside MariaDB during the earn steps")
+    w("")
+    w(f"Shares of MariaDB's {r['samples']:,} samples in the earn steps' profile (`bench/results/perf-earn.txt`) spent in "
+      "each of the server's functions below and in what they call. The SQL layer's symbols are named (InnoDB's are "
+      "not, so its work shows under the SQL function that asked for it); the clients are the wallet's batches "
+      "(most of it), clearing and the gateway. Indented rows are part of the row above them.")
+    w("")
+    w("| where | share of MariaDB's samples |")
+    w("|---|---:|")
+    for sym, what in (
+            ("dispatch_command", "every client command, from its packet read to its answer (`dispatch_command`)"),
+            ("parse_sql", "parsing the SQL text: the values come as literals in it (`parse_sql`)"),
+            ("Lex_input_stream::lex_token", "&nbsp;&nbsp;reading its tokens (`Lex_input_stream::lex_token`)"),
+            ("THD::make_string_literal", "&nbsp;&nbsp;an item for each string literal (`THD::make_string_literal`)"),
+            ("Item::set_name", "&nbsp;&nbsp;&nbsp;&nbsp;naming it, converted to the server's utf8mb3 (`Item::set_name`)"),
+            ("mysql_insert", "INSERTs, the member states' upserts included (`mysql_insert`)"),
+            ("handler::ha_write_row", "&nbsp;&nbsp;rows into InnoDB (`handler::ha_write_row`)"),
+            ("handler::ha_update_row", "&nbsp;&nbsp;the upserts' updates (`handler::ha_update_row`)"),
+            ("handle_select", "SELECTs (`handle_select`)"),
+            ("JOIN::optimize", "&nbsp;&nbsp;planning them: the ranges of the `IN` lists (`JOIN::optimize`)"),
+            ("JOIN::exec", "&nbsp;&nbsp;reading the rows (`JOIN::exec`)"),
+            ("trans_commit", "COMMIT; the redo log's flush is waited for, not spent (`trans_commit`)")):
+        w(f"| {what} | {share(sym)} |")
+    if r.get("kernel_pct") is not None:
+        w(f"| the kernel, in all of MariaDB's threads | {r['kernel_pct']:.1f} % |")
+    w("")
 timed = [r for r in loads if r.get("step_metrics", {}).get("emtiaz_gateway_command_seconds_count")]
 if timed:
     def route_ms(m):

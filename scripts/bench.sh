@@ -503,6 +503,28 @@ perf_stop() {
 perf_start -p "$(pid_of gateway),$(pid_of wallet),$(pid_of mariadb),$(pid_of broker)"
 steps earn "$WRITE_RATES" --keys "$WORK/keys.txt" --members-mode random --amount 1000000 --ids-out "$WORK/earn_ids"
 perf_stop "of gateway, wallet, MariaDB and broker during the earn steps" "$RESULTS/perf-earn.txt"
+# Inside MariaDB over the same samples: the share of mariadbd's samples in each of the server's own functions
+# below and what they call (perf report --children; the server's exported symbols name its SQL layer, InnoDB
+# has none), and the kernel's share. The report's table "Inside MariaDB during the earn steps" explains each.
+mariadb_phases() {
+    [[ -s "$WORK/perf.data" ]] || return 0
+    local counts phases
+    # Sample counts (perf prints "# Samples: 9K" rounded): all the processes recorded, then mariadbd's by library.
+    counts="$(perf report -i "$WORK/perf.data" --stdio --no-children -g none --sort comm -n 2>/dev/null |
+        awk '/^ +[0-9.]+%/ {all += $2} END {printf "%d", all}')"
+    counts+=" $(perf report -i "$WORK/perf.data" --stdio --no-children --comm mariadbd -g none --sort comm,dso -n 2>/dev/null |
+        awk '/^ +[0-9.]+%/ {n += $2; if ($3 == "[kernel.kallsyms]") k = $2} END {printf "%d %d", n, k}')"
+    read -r all mdb kernel <<<"$counts"
+    ((all > 0 && mdb > 0)) || return 0
+    # --children percentages are of all the samples recorded: as shares of mariadbd's, times all / mdb.
+    phases="$(perf report -i "$WORK/perf.data" --stdio --children --comm mariadbd -g none --sort sym 2>/dev/null |
+        awk -v all="$all" -v mdb="$mdb" -v want="dispatch_command parse_sql Lex_input_stream::lex_token THD::make_string_literal Item::set_name mysql_insert handler::ha_write_row handler::ha_update_row handle_select JOIN::optimize JOIN::exec trans_commit" '
+            BEGIN {n = split(want, w, " "); for (i = 1; i <= n; i++) wanted[w[i]] = 1}
+            /^ +[0-9.]+%/ && ($4 in wanted) && !($4 in seen) {
+                seen[$4] = 1; sub(/%/, "", $1); printf "%s\"%s\":%.1f", (k++ ? "," : ""), $4, $1 * all / mdb}')"
+    record "{\"kind\":\"mariadb_phases\",\"during\":\"earn\",\"samples\":$mdb,\"kernel_pct\":$(awk -v k="$kernel" -v m="$mdb" 'BEGIN {printf "%.1f", 100 * k / m}'),\"pct\":{$phases}}"
+}
+mariadb_phases
 
 say "load: authorize (1 point, funded members)"
 : >"$WORK/red_ids"
