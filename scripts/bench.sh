@@ -508,7 +508,7 @@ perf_stop "of gateway, wallet, MariaDB and broker during the earn steps" "$RESUL
 # has none), and the kernel's share. The report's table "Inside MariaDB during the earn steps" explains each.
 mariadb_phases() {
     [[ -s "$WORK/perf.data" ]] || return 0
-    local counts phases
+    local counts phases all mdb kernel
     # Sample counts (perf prints "# Samples: 9K" rounded): all the processes recorded, then mariadbd's by library.
     counts="$(perf report -i "$WORK/perf.data" --stdio --no-children -g none --sort comm -n 2>/dev/null |
         awk '/^ +[0-9.]+%/ {all += $2} END {printf "%d", all}')"
@@ -524,7 +524,7 @@ mariadb_phases() {
                 seen[$4] = 1; sub(/%/, "", $1); printf "%s\"%s\":%.1f", (k++ ? "," : ""), $4, $1 * all / mdb}')"
     record "{\"kind\":\"mariadb_phases\",\"during\":\"earn\",\"samples\":$mdb,\"kernel_pct\":$(awk -v k="$kernel" -v m="$mdb" 'BEGIN {printf "%.1f", 100 * k / m}'),\"pct\":{$phases}}"
 }
-mariadb_phases
+mariadb_phases || true  # a profile perf cannot read is no reason to lose the run
 
 say "load: authorize (1 point, funded members)"
 : >"$WORK/red_ids"
