@@ -22,12 +22,14 @@ Instant parse_sql_time(const std::string& s);       // the inverse
 
 using SqlValue = std::variant<std::nullptr_t, std::int64_t, std::string>;
 
-// Appends `v` to `out` as an SQL literal: NULL, a number, or a string quoted and escaped as the client library
-// escapes for utf8mb4 (append_escaped). For statements sent as text in one round trip, on a connection of a
-// MysqlPool (its sessions never have NO_BACKSLASH_ESCAPES, under which a backslash is not an escape).
+// Appends `v` to `out` as an SQL literal: NULL, a number, or a string single-quoted and escaped (append_escaped:
+// as the client library escapes for utf8mb4, a double quote aside). For statements sent as text in one round
+// trip, on a connection of a MysqlPool (its sessions never have NO_BACKSLASH_ESCAPES, under which a backslash
+// is not an escape).
 void sql_literal(sql::Connection& c, const SqlValue& v, std::string& out);
-// Appends `s` escaped for a quoted string literal: byte for byte what mysql_real_escape_string writes for
-// utf8mb4 on a session without NO_BACKSLASH_ESCAPES.
+// Appends `s` escaped for a single-quoted string literal: byte for byte what mysql_real_escape_string writes
+// for utf8mb4 on a session without NO_BACKSLASH_ESCAPES, except that a double quote is left as it is (it ends
+// no single-quoted literal, and a literal without backslashes costs the server less to read).
 void append_escaped(std::string& out, std::string_view s);
 // `modes` (an sql_mode value, comma-separated) without `mode`; nullopt when it is not there.
 std::optional<std::string> without_sql_mode(std::string_view modes, std::string_view mode);
