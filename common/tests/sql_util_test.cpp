@@ -15,11 +15,13 @@ std::string escaped(std::string_view s) {
   return out;
 }
 
-TEST(AppendEscaped, PutsABackslashBeforeQuotesAndBackslashAndNamesTheControlBytes) {
+TEST(AppendEscaped, PutsABackslashBeforeTheQuoteAndBackslashAndNamesTheControlBytes) {
   EXPECT_EQ(escaped("plain text"), "plain text");
   EXPECT_EQ(escaped(""), "");
   EXPECT_EQ(escaped("it's"), "it\\'s");
-  EXPECT_EQ(escaped("say \"hi\""), "say \\\"hi\\\"");
+  // The double quote ends no single-quoted literal: it is left as it is (the client library escapes it).
+  EXPECT_EQ(escaped("say \"hi\""), "say \"hi\"");
+  EXPECT_EQ(escaped("{\"points\":1,\"id\":\"it's\"}"), "{\"points\":1,\"id\":\"it\\'s\"}");
   EXPECT_EQ(escaped("a\\b"), "a\\\\b");
   EXPECT_EQ(escaped(std::string("a\0b", 3)), "a\\0b");
   EXPECT_EQ(escaped("line\nnext\r"), "line\\nnext\\r");
@@ -27,6 +29,17 @@ TEST(AppendEscaped, PutsABackslashBeforeQuotesAndBackslashAndNamesTheControlByte
   EXPECT_EQ(escaped("''\\\\"), "\\'\\'\\\\\\\\");
   // Tab and the other control bytes pass as they are (the client library leaves them too).
   EXPECT_EQ(escaped("a\tb\x01"), "a\tb\x01");
+  // Eight bytes are scanned at a time: a byte to escape at each place of a word, and in the tail after it.
+  for (size_t at = 0; at < 19; ++at) {
+    std::string s(19, 'x'), want(19, 'x');
+    s[at] = '\'';
+    want.replace(at, 1, "\\'");
+    EXPECT_EQ(escaped(s), want) << "at " << at;
+    s[at] = '\x7f';  // not below a space, not a quote or a backslash: left
+    EXPECT_EQ(escaped(s), s) << "at " << at;
+    s[at] = '\xdc';  // a byte of a multi-byte character: left
+    EXPECT_EQ(escaped(s), s) << "at " << at;
+  }
 }
 
 TEST(AppendEscaped, LeavesMultiByteCharactersAlone) {
