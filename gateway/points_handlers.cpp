@@ -499,13 +499,14 @@ std::optional<points::Balance> cached_balance(Deps& d, const std::string& tenant
 // The member's points state as committed in MySQL (an empty state for a member with none yet).
 wallet::WalletState stored_state(Deps& d, const std::string& tenant_id, const std::string& member_id) {
   return d.app.mysql.run([&](sql::Connection& c) {
-    auto st = prepare(c, "SELECT version, state FROM member_states WHERE tenant_id = ? AND member_id = ?");
+    auto st = prepare(c, "SELECT version, state, cold_lots FROM member_states WHERE tenant_id = ? AND member_id = ?");
     st->setString(1, tenant_id);
     st->setString(2, member_id);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     wallet::WalletState s;
     if (rs->next()) {
-      s = wallet::read_state_text(std::string(rs->getString(2)));
+      s = wallet::read_stored_state(std::string(rs->getString(2)),
+                                    rs->isNull(3) ? std::nullopt : std::optional<std::string>(rs->getString(3)));
       s.version = rs->getInt64(1);
     }
     return s;

@@ -1,9 +1,12 @@
 #include "wallet/views.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 
 #include "common/time.hpp"
 #include "points/points_json.hpp"
+#include "wallet/cold_lots.hpp"
 #include "wallet/text_reader.hpp"
 
 namespace emtiaz::wallet {
@@ -345,7 +348,9 @@ std::string redemption_text(const points::Redemption& redemption) {
   return out;
 }
 
-std::string state_text(const WalletState& s) {
+std::string state_text(const WalletState& s) { return state_text(s, {}); }
+
+std::string state_text(const WalletState& s, const std::vector<char>& cold) {
   const auto& p = s.points;
   std::string out;
   out.reserve(96 + 400 * p.lots.size() + 400 * p.redemptions.size() + 80 * s.redemption_receipts.size());
@@ -354,8 +359,11 @@ std::string state_text(const WalletState& s) {
   out += ",\"debt\":";
   append_int(out, p.debt);
   out += ",\"lots\":[";
+  bool first_lot = true;
   for (size_t i = 0; i < p.lots.size(); ++i) {
-    if (i > 0) out += ',';
+    if (i < cold.size() && cold[i]) continue;
+    if (!first_lot) out += ',';
+    first_lot = false;
     append_lot(out, p.lots[i]);
   }
   out += "],\"next_seq\":";
@@ -426,6 +434,56 @@ std::optional<WalletState> cached_state_from_text(std::string_view text) {
 WalletState read_state_text(const std::string& text) {
   if (auto s = state_from_text(text)) return std::move(*s);
   return state_from_json(nlohmann::json::parse(text));
+}
+
+std::string cold_lots_text(const points::MemberState& state, const std::vector<char>& cold) {
+  std::string out = "[";
+  out.reserve(2 + 400 * state.lots.size());
+  for (size_t i = 0; i < state.lots.size() && i < cold.size(); ++i) {
+    if (!cold[i]) continue;
+    if (out.size() > 1) out += ',';
+    append_lot(out, state.lots[i]);
+  }
+  out += ']';
+  return out;
+}
+
+std::vector<points::Lot> read_cold_lots(const std::string& text, std::size_t spare) {
+  std::vector<points::Lot> lots;
+  lots.reserve(text.size() / 320 + spare + 1);  // a lot's text is ~370 bytes: no growth for what is read
+  StateText t{text};
+  bool ok = t.literal("[");
+  if (ok && !t.literal("]")) {
+    do {
+      ok = t.lot(lots.emplace_back());
+    } while (ok && t.literal(","));
+    ok = ok && t.literal("]");
+  }
+  if (!ok || !t.rest.empty()) lots = nlohmann::json::parse(text).get<std::vector<points::Lot>>();
+  auto by_seq = [](const points::Lot& a, const points::Lot& b) { return a.seq < b.seq; };
+  if (!std::is_sorted(lots.begin(), lots.end(), by_seq)) std::stable_sort(lots.begin(), lots.end(), by_seq);
+  return lots;
+}
+
+WalletState read_stored_state(const std::string& state, const std::optional<std::string>& cold_lots,
+                              std::vector<StoredLot>* cold_out) {
+  auto s = read_state_text(state);
+  if (cold_out) cold_out->clear();
+  if (!cold_lots) return s;
+  auto& hot = s.points.lots;
+  auto lots = read_cold_lots(*cold_lots, hot.size());
+  if (cold_out) {
+    cold_out->reserve(lots.size());
+    for (const auto& lot : lots) cold_out->push_back(stored_lot(lot));
+  }
+  // Both by seq (creation order, the order the state keeps): merged, the state as it was before the split. The
+  // few lots of the state go after the many cold ones and are merged in place, moving each lot once.
+  const auto cold_end = static_cast<std::ptrdiff_t>(lots.size());
+  lots.insert(lots.end(), std::make_move_iterator(hot.begin()), std::make_move_iterator(hot.end()));
+  std::inplace_merge(lots.begin(), lots.begin() + cold_end, lots.end(),
+                     [](const points::Lot& a, const points::Lot& b) { return a.seq < b.seq; });
+  hot = std::move(lots);
+  return s;
 }
 
 std::string_view redemption_status_name(points::RedemptionStatus s) { return points::to_string(s); }

@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "points/points.hpp"
+#include "wallet/cold_lots.hpp"
 
 namespace emtiaz::wallet {
 
@@ -32,6 +34,20 @@ std::string redemption_text(const points::Redemption& redemption);
 std::optional<WalletState> state_from_text(std::string_view text);
 // state_from_text, or else state_from_json(nlohmann::json::parse(text)) (which throws on what is not a state).
 WalletState read_state_text(const std::string& text);
+
+// A member's state as member_states stores it (migration 010): `state`, the state's text without its cold lots,
+// and `cold_lots`, NULL or the text of a JSON array of those lots (lot_text each, by seq) — the many lots that
+// no command is changing, written only when they change (wallet/cold_lots.hpp). state_text(s, cold) and
+// cold_lots_text(s.points, cold) write the two for a mask of the state's lots (cold[i]: lot i is stored
+// apart); read_stored_state merges them back into the state (lots by seq) and, when asked, gives the cold lots
+// as they were read (wallet::stored_lot of each, by seq), for plan_cold_lots.
+std::string state_text(const WalletState& s, const std::vector<char>& cold);
+std::string cold_lots_text(const points::MemberState& state, const std::vector<char>& cold);
+// The lots of a cold_lots text, by seq, in a vector with room for `spare` more; throws on what is not an array of
+// lots.
+std::vector<points::Lot> read_cold_lots(const std::string& text, std::size_t spare = 0);
+WalletState read_stored_state(const std::string& state, const std::optional<std::string>& cold_lots,
+                              std::vector<StoredLot>* cold_out = nullptr);
 // The state with its version as the wallet caches it in Redis, {"state":<state_text>,"version":N}, read without a
 // tree; nullopt for any other text (the caller then reads it with the tree).
 std::optional<WalletState> cached_state_from_text(std::string_view text);

@@ -14,6 +14,7 @@
 #include "common/sql_util.hpp"
 #include "points/points_json.hpp"
 #include "wallet/archive.hpp"
+#include "wallet/cold_lots.hpp"
 
 namespace emtiaz::wallet {
 namespace {
@@ -105,6 +106,8 @@ struct WalletService::Unit {
   bool changed = false;
   std::vector<std::pair<std::int64_t, std::string>> events;  // (seq, payload) to publish
   std::string state_text;  // the state as written to MySQL (JSON), reused for Redis: serialised once per batch
+  std::vector<StoredLot> cold;    // the lots read from member_states.cold_lots (wallet/cold_lots.hpp), by seq
+  bool cold_apart = false;        // after this batch some of its lots are stored apart: Redis gets no state copy
   std::map<std::string, std::string> restored;  // id -> record as read from member_archive in this batch
   std::vector<ArchiveRow> archive;               // finished records to write to member_archive
   std::vector<NewRedemption> redemptions;        // authorized in this batch: their owners go to Redis
@@ -277,6 +280,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     u.changed = false;
     u.events.clear();
     u.state_text.clear();
+    u.cold.clear();
+    u.cold_apart = false;
     u.restored.clear();
     u.archive.clear();
     u.redemptions.clear();
@@ -326,8 +331,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       reads.push_back(Read::partners);
     }
   }
-  sql.push_back("SELECT tenant_id, member_id, version, state FROM member_states WHERE (tenant_id, member_id) IN (" +
-                member_keys + ") FOR UPDATE");
+  sql.push_back("SELECT tenant_id, member_id, version, state, cold_lots FROM member_states WHERE "
+                "(tenant_id, member_id) IN (" + member_keys + ") FOR UPDATE");
   reads.push_back(Read::states);
   if (!receipt_keys.empty()) {
     sql.push_back("SELECT tenant_id, partner_id, receipt_id FROM earns WHERE (tenant_id, partner_id, receipt_id) IN (" +
@@ -363,13 +368,22 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
           records[{rs->getString(1), rs->getString(2)}] = {rs->getString(3), rs->getInt(4), rs->getString(5)};
         break;
       case Read::states: {
-        std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::string>> loaded;
-        while (rs->next()) loaded[{rs->getString(1), rs->getString(2)}] = {rs->getInt64(3), rs->getString(4)};
+        struct Row {
+          std::int64_t version;
+          std::string state;
+          std::optional<std::string> cold;
+        };
+        std::map<std::pair<std::string, std::string>, Row> loaded;
+        while (rs->next())
+          loaded[{rs->getString(1), rs->getString(2)}] = {
+              rs->getInt64(3), rs->getString(4),
+              rs->isNull(5) ? std::nullopt : std::optional<std::string>(std::string(rs->getString(5)))};
         for (auto& u : units) {
           auto it = loaded.find({u.tenant_id, u.member_id});
           if (it == loaded.end()) continue;
-          u.state = read_state_text(it->second.second);
-          u.state.version = it->second.first;
+          u.state = read_stored_state(it->second.state, it->second.cold, &u.cold);
+          u.state.version = it->second.version;
+          u.cold_apart = !u.cold.empty();
           u.exists = true;
         }
         break;
@@ -542,10 +556,17 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
   // 4. Member states: rows read above are locked by this transaction, so they are rewritten in bulk; a new
   //    member's row is a plain INSERT, so that a second writer's row is a duplicate-key error (the batch is
   //    retried and then reads it) rather than something to overwrite.
+  //    The cold lots (wallet/cold_lots.hpp) are in the statement only for the members whose split changed.
   BulkInsert updates("member_states", {"tenant_id", "member_id", "part", "version", "state", "next_due", "updated_at"},
                      "ON DUPLICATE KEY UPDATE version = VALUES(version), state = VALUES(state), "
                      "next_due = VALUES(next_due), updated_at = VALUES(updated_at)");
-  BulkInsert inserts("member_states", {"tenant_id", "member_id", "part", "version", "state", "next_due", "updated_at"});
+  BulkInsert cold_updates("member_states",
+                          {"tenant_id", "member_id", "part", "version", "state", "cold_lots", "next_due", "updated_at"},
+                          "ON DUPLICATE KEY UPDATE version = VALUES(version), state = VALUES(state), "
+                          "cold_lots = VALUES(cold_lots), next_due = VALUES(next_due), "
+                          "updated_at = VALUES(updated_at)");
+  BulkInsert inserts("member_states",
+                     {"tenant_id", "member_id", "part", "version", "state", "cold_lots", "next_due", "updated_at"});
   BulkInsert archive_rows("member_archive",
                           {"tenant_id", "member_id", "id", "kind", "earn_id", "receipt_id", "record", "archived_at"},
                           "ON DUPLICATE KEY UPDATE record = VALUES(record), receipt_id = VALUES(receipt_id), "
@@ -558,16 +579,23 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     auto due = points::next_due(u.state.points);
     SqlValue due_v = due ? SqlValue(sql_time(*due)) : SqlValue(nullptr);
     u.state.version += 1;
-    u.state_text = state_text(u.state);
-    (u.exists ? updates : inserts)
-        .add({u.tenant_id, u.member_id, static_cast<std::int64_t>(u.part), u.state.version, u.state_text, due_v,
-              committed});
+    const auto plan = plan_cold_lots(u.state.points, u.cold);
+    u.cold_apart = plan.any();
+    u.state_text = state_text(u.state, plan.cold);
+    const auto part = static_cast<std::int64_t>(u.part);
+    if (u.exists && !plan.write) {
+      updates.add({u.tenant_id, u.member_id, part, u.state.version, u.state_text, due_v, committed});
+    } else {
+      SqlValue cold = u.cold_apart ? SqlValue(cold_lots_text(u.state.points, plan.cold)) : SqlValue(nullptr);
+      (u.exists ? cold_updates : inserts)
+          .add({u.tenant_id, u.member_id, part, u.state.version, u.state_text, std::move(cold), due_v, committed});
+    }
   }
 
   // 5. Everything in one query, ending with the COMMIT.
   std::vector<std::string> writes;
   for (const BulkInsert* b : {&outbox, &positions, &cmd_rows, &entry_rows, &history_rows, &earn_rows,
-                              &redemption_rows, &archive_rows, &updates, &inserts})
+                              &redemption_rows, &archive_rows, &updates, &cold_updates, &inserts})
     for (auto& stmt : b->statements(c)) writes.push_back(std::move(stmt));
   writes.push_back("COMMIT");
   execute_multi(c, writes);
@@ -618,10 +646,18 @@ void WalletService::update_cache(std::vector<Unit>& units) {
   const auto now = now_utc();
   for (auto& u : units) {
     if (!writes_cache(u)) continue;  // a unit answered from the record writes the state it read as well
-    // {"state": …, "version": …} as dump_json would write it, around the text already written to MySQL.
-    if (u.state_text.empty()) u.state_text = state_text(u.state);
-    std::string cached = R"({"state":)" + u.state_text + R"(,"version":)" + std::to_string(u.state.version) + "}";
-    cmds.push_back({"SET", redis_state_key(u.tenant_id, u.member_id), std::move(cached), "EX", kMemberCacheTtlSeconds});
+    if (u.cold_apart) {
+      // A state with lots stored apart is not copied whole to every command's Redis write (that is the cost
+      // the split takes away): its balance view below answers balance reads, and the rare reader that
+      // needs the state itself (a read past the view's validity, a redemption's page) takes it from MySQL.
+      cmds.push_back({"DEL", redis_state_key(u.tenant_id, u.member_id)});
+    } else {
+      // {"state": …, "version": …} as dump_json would write it, around the text already written to MySQL.
+      if (u.state_text.empty()) u.state_text = state_text(u.state);
+      std::string cached = R"({"state":)" + u.state_text + R"(,"version":)" + std::to_string(u.state.version) + "}";
+      cmds.push_back(
+          {"SET", redis_state_key(u.tenant_id, u.member_id), std::move(cached), "EX", kMemberCacheTtlSeconds});
+    }
     // The balance as of now and until the state's next timed change: what a balance read needs, small.
     cmds.push_back({"SET", redis_balance_key(u.tenant_id, u.member_id),
                     dump_json(balance_view_to_json(points::balance_view(u.state.points, now), u.state.version)), "EX",

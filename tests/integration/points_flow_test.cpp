@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -516,6 +517,88 @@ TEST_F(PointsFlow, FinishedRecordsLeaveTheStateAndComeBackWhenNamed) {
   r = api().earn_refund(partner_.api_key, earn_id, 1);
   EXPECT_EQ(r.status, 422) << r.describe();
   EXPECT_EQ(code_of(r), "refund_exceeds_purchase");
+}
+
+// A member who earns often and spends rarely: past a few dozen lots the wallet stores most of them apart from
+// the state (wallet/cold_lots.hpp), so that its commands stop rewriting all of them. Every answer is what the
+// test's own ledger of what it earned and spent says: earliest expiry first, a purchase refund from its own
+// lot, one of those stored apart.
+TEST_F(PointsFlow, AMemberWithManyLotsIsAnsweredAsAnyOther) {
+  setup();
+  const std::string phone = random_mobile();
+  std::vector<std::string> earn_ids;
+  std::vector<std::int64_t> left;  // points left per lot, in earn order (= expiry order: one points_ttl)
+  std::string member;
+  for (std::int64_t p = 1; p <= 70; ++p) {
+    auto e = earn_points(member.empty() ? "phone:" + phone : member, p);
+    if (member.empty()) member = e["balance"].value("member_id", "");
+    earn_ids.push_back(e["id"]);
+    left.push_back(p);
+  }
+  auto total = [&] { return std::accumulate(left.begin(), left.end(), std::int64_t{0}); };
+  auto spend = [&](std::int64_t points) {  // earliest expiry first
+    for (auto& p : left) {
+      const auto take = std::min(p, points);
+      p -= take;
+      points -= take;
+    }
+  };
+  auto expect_expiring = [&](const std::string& where) {
+    std::vector<std::int64_t> want;
+    for (auto p : left)
+      if (p > 0 && want.size() < 10) want.push_back(p);
+    const auto b = balance(member);
+    std::vector<std::int64_t> got;
+    for (const auto& x : b["expiring"]) got.push_back(x.value("points", -1));
+    EXPECT_EQ(got, want) << where << ": " << b.dump();
+  };
+  expect_balance(member, total(), 0, 0, "70 earns");
+  expect_expiring("70 earns");
+
+  // Stored apart: the state row holds a few of the 70 lots, the rest are in cold_lots.
+  auto lots_in = [&](const std::string& column) {
+    std::string out;
+    EXPECT_EQ(mysql_batch(suite_env(), "SELECT COALESCE(JSON_LENGTH(" + column + "), 0) FROM member_states WHERE "
+                                       "tenant_id = '" + tenant_.id + "' AND member_id = '" + member + "'", &out), 0)
+        << out;
+    return std::stoll(out);
+  };
+  const auto in_state = lots_in("JSON_EXTRACT(state, '$.points.lots')"), apart = lots_in("cold_lots");
+  EXPECT_EQ(in_state + apart, 70);
+  EXPECT_GE(apart, 20) << "most of an accumulating member's lots are stored apart";
+
+  // 60 points, captured: lots 1–10 (55) and 5 of lot 11.
+  auto r = api().redeem_points(partner_.api_key, member, 60, /*capture=*/true);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  spend(60);
+  expect_balance(member, total(), 0, 0, "60 redeemed");
+  expect_expiring("60 redeemed");
+  EXPECT_EQ(redemption(r.json()["id"])["points_captured"], 60);
+
+  // The 30th purchase refunded whole: its 30 points come back out of its own lot, one stored apart.
+  r = api().earn_refund(partner_.api_key, earn_ids[29], 30 * 100);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points_clawed_back"], 30);
+  left[29] = 0;
+  expect_balance(member, total(), 0, 0, "the 30th earn refunded");
+  expect_expiring("the 30th earn refunded");
+
+  // More earns, and a redemption across many lots: still the ledger's figures.
+  for (std::int64_t p = 71; p <= 110; ++p) {
+    earn_ids.push_back(earn_points(member, p)["id"]);
+    left.push_back(p);
+  }
+  r = api().redeem_points(partner_.api_key, member, 700, /*capture=*/true);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  spend(700);
+  expect_balance(member, total(), 0, 0, "700 more redeemed");
+  expect_expiring("700 more redeemed");
+  r = api().earn_refund(partner_.api_key, earn_ids[99], 100 * 100);  // the 100th: 100 points from its lot
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points_clawed_back"], 100);
+  left[99] = 0;
+  expect_balance(member, total(), 0, 0, "the 100th earn refunded");
+  expect_expiring("the 100th earn refunded");
 }
 
 TEST_F(PointsFlow, RedemptionByAmountRoundsUp) {

@@ -1,0 +1,73 @@
+#include "wallet/cold_lots.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <numeric>
+#include <string>
+#include <string_view>
+
+namespace emtiaz::wallet {
+
+bool ColdLotsPlan::any() const { return std::find(cold.begin(), cold.end(), char{1}) != cold.end(); }
+
+// Lot's fields as of this writing (three strings; seq, ten numbers and two flags, which share a word); a field
+// added to it must be added to stored_lot too, in its numbers or its strings.
+static_assert(sizeof(points::Lot) == 3 * sizeof(std::string) + 12 * sizeof(std::int64_t),
+              "points::Lot changed: compare its new field in wallet::stored_lot");
+
+StoredLot stored_lot(const points::Lot& l) {
+  StoredLot s;
+  s.seq = l.seq;
+  s.numbers = {l.issue_price_irr, l.fee_bps,    l.amount_irr, l.points,  l.remaining,    l.created_at,
+               l.available_at,    l.expires_at, l.pending,    l.expired, l.refunded_irr, l.clawed_back};
+  const std::hash<std::string_view> h;
+  std::uint64_t x = h(l.id);
+  x = (x ^ (x >> 31)) * 0x9E3779B97F4A7C15ull ^ h(l.issuer);
+  x = (x ^ (x >> 29)) * 0xBF58476D1CE4E5B9ull ^ h(l.earn_id);
+  s.strings = x;
+  return s;
+}
+
+bool may_be_cold(const points::Lot& lot) { return !lot.pending && !lot.expired && lot.remaining > 0; }
+
+ColdLotsPlan plan_cold_lots(const points::MemberState& state, const std::vector<StoredLot>& stored) {
+  const auto& lots = state.lots;
+  const std::size_t n = lots.size();
+  if (!stored.empty()) {
+    // The stored split, if it still holds: each stored lot found (both are by seq) and unchanged.
+    std::vector<char> cold(n, 0);
+    std::size_t j = 0, movable = 0;
+    bool holds = true;
+    for (std::size_t i = 0; i < n && holds; ++i) {
+      while (j < stored.size() && stored[j].seq < lots[i].seq) holds = false, ++j;  // left the state
+      if (j < stored.size() && stored[j].seq == lots[i].seq) {
+        if (stored[j] == stored_lot(lots[i]))
+          cold[i] = 1;
+        else
+          holds = false;
+        ++j;
+      } else if (may_be_cold(lots[i])) {
+        ++movable;
+      }
+    }
+    if (holds && j == stored.size() && movable < kHotKeep + kMoveAtLeast) return {false, std::move(cold)};
+  }
+  ColdLotsPlan plan;
+  plan.write = !stored.empty();  // a column that held lots is rewritten (or emptied) whatever follows
+  if (n < kColdFrom) return plan;
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (lots[a].expires_at != lots[b].expires_at) return lots[a].expires_at < lots[b].expires_at;
+    return lots[a].seq < lots[b].seq;
+  });
+  plan.cold.assign(n, 0);
+  std::size_t kept = 0;
+  for (std::size_t i : order)
+    if (may_be_cold(lots[i]) && kept++ >= kHotKeep) plan.cold[i] = 1;
+  if (!plan.any()) plan.cold.clear();
+  plan.write = plan.write || !plan.cold.empty();
+  return plan;
+}
+
+}  // namespace emtiaz::wallet
