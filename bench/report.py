@@ -212,6 +212,22 @@ if sc:
         w(f"| {r['lots']} | {r['redemptions']:,} | {r['bytes']:,} | {text} | {r['dump_us']:.1f} | {r['parse_us']:.1f} |")
     w("")
 
+cl = kind("cold_lots")
+if cl:
+    w("A member who earns and never spends keeps one lot per earn until its points expire. Since the thirty-second "
+      "session the wallet stores such a state's quiet lots apart (`member_states.cold_lots`, wallet/cold_lots.hpp) "
+      "and writes them only when one changes or enough new ones gather; below, per command over the next 64 earns "
+      "of a member holding that many lots, what one column holding them all would write, and what the split writes "
+      "and reads (`bench/state_codec.cpp`, the wallet's text writer and reader; the server's work, escaping, "
+      "lexing, storing, logging, grows with the bytes written):")
+    w("")
+    w("| lots | one column: bytes written | split: bytes written | split: bytes read | write µs (one column) | write µs (split) | read µs (one column) | read µs (split) |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in cl:
+        w(f"| {r['lots']} | {r['whole_bytes']:,.0f} | {r['split_written_bytes']:,.0f} | {r['split_read_bytes']:,.0f} | "
+          f"{r['whole_write_us']:.1f} | {r['split_write_us']:.1f} | {r['whole_read_us']:.1f} | {r['split_read_us']:.1f} |")
+    w("")
+
 def mean_ms(m, name, labels=""):
     """The mean of a metric's observations in ms, from its `_sum` and `_count` in m (None without any)."""
     n = m.get(f"{name}_count{labels}", 0)

@@ -5,6 +5,10 @@
 // and to read it back, both as the wallet does it (wallet::state_text and wallet::read_state_text, without a
 // tree) and through nlohmann's tree (what the wallet did until the twenty-first session, and what it still does
 // for a text that is not its own). CPU only; no server.
+//
+// Then, for a member who earns and never spends (one lot per earn, all of them holding points), what a command
+// writes and reads once the wallet stores the quiet lots apart (wallet/cold_lots.hpp), against one column
+// holding them all: one JSON line per lot count, averaged over the next 64 earns of a member with that many.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +16,8 @@
 #include <vector>
 
 #include "points/points_json.hpp"
+#include "wallet/applier.hpp"
+#include "wallet/cold_lots.hpp"
 #include "wallet/views.hpp"
 
 using namespace emtiaz::points;
@@ -73,6 +79,80 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
+// An earn command of 10,000,000 IRR at one partner, points valid for ten years.
+emtiaz::wallet::Command earn(int i) {
+  emtiaz::wallet::Command c;
+  c.command_id = "cmd";
+  c.tenant_id = "ten_1";
+  c.member_id = "mem_1";
+  c.type = emtiaz::wallet::CommandType::earn;
+  c.tenant.timezone = "Asia/Tehran";
+  c.tenant.points_ttl = emtiaz::IsoDuration{.seconds = 10 * 365 * 86400};
+  c.tenant.hold_ttl = emtiaz::IsoDuration{.seconds = 900};
+  c.partner = emtiaz::wallet::PartnerSnapshot{id("prt", i % 7), "partner", 1000, 900, 150, 100};
+  c.args = {{"amount_irr", 10'000'000}, {"receipt_id", id("rcp", i)}};
+  return c;
+}
+
+void cold_lots_rows() {
+  namespace w = emtiaz::wallet;
+  const auto t0 = from_micros(1796407620722461);
+  for (int lots : {8, 48, 100, 365, 730}) {
+    w::WalletState s;
+    std::string state;
+    std::optional<std::string> cold;
+    std::vector<w::StoredLot> cold_read;
+    auto store = [&](double& us, std::size_t& written) {
+      const auto a = Clock::now();
+      const auto plan = w::plan_cold_lots(s.points, cold_read);
+      state = w::state_text(s, plan.cold);
+      written += state.size();
+      if (plan.write) {
+        cold = plan.any() ? std::optional<std::string>(w::cold_lots_text(s.points, plan.cold)) : std::nullopt;
+        written += cold ? cold->size() : 0;
+      }
+      us += std::chrono::duration<double, std::micro>(Clock::now() - a).count();
+    };
+    double ignored_us = 0;
+    std::size_t ignored_bytes = 0;
+    int n = 0;
+    for (; n < lots; ++n) {
+      if (w::apply_command(s, earn(n), t0 + std::chrono::seconds(n), false).status != 201) std::exit(1);
+      store(ignored_us, ignored_bytes);
+      s = w::read_stored_state(state, cold, &cold_read);
+    }
+    // The next 64 earns: split (stored as the wallet stores it) against whole (one column, as before).
+    const int rounds = 64;
+    double split_write_us = 0, split_read_us = 0, whole_write_us = 0, whole_read_us = 0;
+    std::size_t split_written = 0, split_read = 0, whole_bytes = 0;
+    for (int k = 0; k < rounds; ++k, ++n) {
+      if (w::apply_command(s, earn(n), t0 + std::chrono::seconds(n), false).status != 201) std::exit(1);
+      store(split_write_us, split_written);
+      auto a = Clock::now();
+      const auto whole = w::state_text(s);
+      auto b = Clock::now();
+      whole_write_us += std::chrono::duration<double, std::micro>(b - a).count();
+      whole_bytes += whole.size();
+      a = Clock::now();
+      const auto back_whole = w::read_state_text(whole);
+      b = Clock::now();
+      whole_read_us += std::chrono::duration<double, std::micro>(b - a).count();
+      a = Clock::now();
+      s = w::read_stored_state(state, cold, &cold_read);
+      b = Clock::now();
+      split_read_us += std::chrono::duration<double, std::micro>(b - a).count();
+      split_read += state.size() + (cold ? cold->size() : 0);
+      if (back_whole.points.lots.size() != s.points.lots.size()) std::exit(1);  // the same state both ways
+    }
+    std::printf(
+        "{\"kind\":\"cold_lots\",\"lots\":%d,\"whole_bytes\":%.0f,\"split_written_bytes\":%.0f,"
+        "\"split_read_bytes\":%.0f,\"whole_write_us\":%.2f,\"split_write_us\":%.2f,\"whole_read_us\":%.2f,"
+        "\"split_read_us\":%.2f}\n",
+        lots, double(whole_bytes) / rounds, double(split_written) / rounds, double(split_read) / rounds,
+        whole_write_us / rounds, split_write_us / rounds, whole_read_us / rounds, split_read_us / rounds);
+  }
+}
+
 int main() {
   for (int n : {0, 10, 40, 100, 365}) {
     const auto state = state_with(n);
@@ -107,5 +187,6 @@ int main() {
         "\"text_dump_us\":%.2f,\"text_parse_us\":%.2f}\n",
         n, text.size(), median(dump_us), median(parse_us), median(text_dump_us), median(text_parse_us));
   }
+  cold_lots_rows();
   return 0;
 }
