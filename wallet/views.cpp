@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <iterator>
+#include <stdexcept>
 
 #include "common/time.hpp"
 #include "points/points_json.hpp"
@@ -482,6 +483,11 @@ WalletState read_stored_state(const std::string& state, const std::optional<std:
   lots.insert(lots.end(), std::make_move_iterator(hot.begin()), std::make_move_iterator(hot.end()));
   std::inplace_merge(lots.begin(), lots.begin() + cold_end, lots.end(),
                      [](const points::Lot& a, const points::Lot& b) { return a.seq < b.seq; });
+  // A lot in both would count its points twice: refused, as a text that is not a state is.
+  if (std::adjacent_find(lots.begin(), lots.end(), [](const points::Lot& a, const points::Lot& b) {
+        return a.seq == b.seq;
+      }) != lots.end())
+    throw std::runtime_error("member state: a lot is both in the state and in its cold lots");
   hot = std::move(lots);
   return s;
 }

@@ -40,7 +40,8 @@ WalletState read_state_text(const std::string& text);
 // no command is changing, written only when they change (wallet/cold_lots.hpp). state_text(s, cold) and
 // cold_lots_text(s.points, cold) write the two for a mask of the state's lots (cold[i]: lot i is stored
 // apart); read_stored_state merges them back into the state (lots by seq) and, when asked, gives the cold lots
-// as they were read (wallet::stored_lot of each, by seq), for plan_cold_lots.
+// as they were read (wallet::stored_lot of each, by seq), for plan_cold_lots. It throws, as read_state_text does on
+// what is not a state, when a lot is in both.
 std::string state_text(const WalletState& s, const std::vector<char>& cold);
 std::string cold_lots_text(const points::MemberState& state, const std::vector<char>& cold);
 // The lots of a cold_lots text, by seq, in a vector with room for `spare` more; throws on what is not an array of

@@ -100,6 +100,16 @@ TEST(ColdLots, AStoredLotChangesWithEveryFieldOfItsLot) {
   }
 }
 
+TEST(ColdLots, ALotInBothColumnsIsRefusedNotCountedTwice) {
+  WalletState s;
+  for (int i = 0; i < 60; ++i) ASSERT_EQ(apply_command(s, earn_of(i), at(i), false).status, 201);
+  const auto plan = plan_cold_lots(s.points, {});
+  ASSERT_TRUE(plan.any());
+  const auto cold = cold_lots_text(s.points, plan.cold);
+  EXPECT_EQ(canonical(read_stored_state(state_text(s, plan.cold), cold)), canonical(s));
+  EXPECT_THROW(read_stored_state(state_text(s), cold), std::runtime_error);  // every lot, and the cold ones again
+}
+
 TEST(ColdLots, ASmallStateIsStoredAsBefore) {
   WalletState s;
   for (int i = 0; i < static_cast<int>(kColdFrom) - 1; ++i)
