@@ -45,10 +45,13 @@ std::vector<std::string> BulkInsert::statements(sql::Connection& c, size_t rows_
   std::vector<std::string> out;
   std::string cols;
   for (size_t i = 0; i < columns_.size(); ++i) cols += (i ? "," : "") + columns_[i];
-  for (size_t start = 0; start < rows_.size(); start += rows_per_statement) {
-    size_t end = std::min(rows_.size(), start + rows_per_statement);
+  // A statement also ends once its text passes kMaxQueryBytes (after at least one row), so that large rows
+  // never make one bigger than the server takes (execute_multi).
+  for (size_t start = 0; start < rows_.size();) {
+    const size_t end = std::min(rows_.size(), start + rows_per_statement);
     std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ", table_, cols);
-    for (size_t r = start; r < end; ++r) {
+    size_t r = start;
+    for (; r < end && (r == start || sql.size() < kMaxQueryBytes); ++r) {
       sql += r > start ? ",(" : "(";
       bool first = true;
       for (const auto& v : rows_[r]) {
@@ -60,6 +63,7 @@ std::vector<std::string> BulkInsert::statements(sql::Connection& c, size_t rows_
     }
     if (!suffix_.empty()) sql += " " + suffix_;
     out.push_back(std::move(sql));
+    start = r;
   }
   return out;
 }
@@ -73,21 +77,28 @@ std::int64_t BulkInsert::execute(sql::Connection& c, size_t rows_per_statement) 
 
 std::vector<std::unique_ptr<sql::ResultSet>> execute_multi(sql::Connection& c, const std::vector<std::string>& statements) {
   std::vector<std::unique_ptr<sql::ResultSet>> out;
-  if (statements.empty()) return out;
-  std::string sql;
-  for (const auto& s : statements) {
-    if (!sql.empty()) sql += ";\n";
-    sql += s;
-  }
   std::unique_ptr<sql::Statement> st(c.createStatement());
-  // Each statement gives exactly one result, read in order: the first from execute(), each next one from
-  // getMoreResults() (which throws the error of a statement that failed; the server runs none after it).
-  // Every result must be read — the last one is the last statement's outcome (e.g. its COMMIT) — before
-  // the connection is used again or given back (Connector/C++'s getUpdateCount() cannot tell "no more
-  // results" from "a statement without rows" after getMoreResults(), so it is not used to stop).
-  for (size_t i = 0; i < statements.size(); ++i) {
-    bool is_rows = i == 0 ? st->execute(sql) : st->getMoreResults();
-    if (is_rows) out.emplace_back(st->getResultSet());
+  // One query, or as few as keep each under kMaxQueryBytes: a query longer than the server's
+  // max_allowed_packet is refused whole and the connection dropped, and a batch retried as it was would be
+  // refused for ever (a member state of a year of lots made 150 KB per row: docs/performance-log.md,
+  // thirty-second session). A statement longer than that on its own goes alone.
+  for (size_t from = 0; from < statements.size();) {
+    std::string sql = statements[from];
+    size_t to = from + 1;
+    for (; to < statements.size() && sql.size() + 2 + statements[to].size() <= kMaxQueryBytes; ++to) {
+      sql += ";\n";
+      sql += statements[to];
+    }
+    // Each statement gives exactly one result, read in order: the first from execute(), each next one from
+    // getMoreResults() (which throws the error of a statement that failed; the server runs none after it, and
+    // no later query is sent). Every result must be read — the last one is the last statement's outcome (e.g.
+    // its COMMIT) — before the connection is used again or given back (Connector/C++'s getUpdateCount() cannot
+    // tell "no more results" from "a statement without rows" after getMoreResults(), so it is not used to stop).
+    for (size_t i = from; i < to; ++i) {
+      bool is_rows = i == from ? st->execute(sql) : st->getMoreResults();
+      if (is_rows) out.emplace_back(st->getResultSet());
+    }
+    from = to;
   }
   return out;
 }

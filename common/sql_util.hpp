@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,8 +37,13 @@ std::optional<std::string> without_sql_mode(std::string_view modes, std::string_
 // "'a','b',..." for an IN (...) list.
 std::string sql_literal_list(sql::Connection& c, const std::vector<std::string>& values);
 
+// The longest text query sent at once (execute_multi) and past which a BulkInsert statement ends: well under
+// MariaDB's default max_allowed_packet (16 MiB), which refuses a longer one whole.
+inline constexpr size_t kMaxQueryBytes = 4u << 20;
+
 // Sends `statements` as one text query (the connection must accept multi-statements, see
-// MysqlPool::enable_multi_statements): one round trip. Each element must be exactly one statement (no ';').
+// MysqlPool::enable_multi_statements): one round trip, or as few as keep each query under kMaxQueryBytes. Each
+// element must be exactly one statement (no ';').
 // Returns the result sets of those that return rows, in order, once every statement's result is read (so
 // a trailing COMMIT has succeeded when it returns); throws sql::SQLException at the first failing statement
 // (the server runs none after it).
@@ -52,7 +58,8 @@ class BulkInsert {
   size_t size() const { return rows_.size(); }
   // Executes in chunks; returns the total update count.
   std::int64_t execute(sql::Connection& c, size_t rows_per_statement = 500);
-  // The statements execute() would send (none when empty), for sending with others in one round trip.
+  // The statements execute() would send (none when empty), for sending with others in one round trip: at most
+  // rows_per_statement rows each, and no more once the text passes kMaxQueryBytes.
   std::vector<std::string> statements(sql::Connection& c, size_t rows_per_statement = 500) const;
 
  private:

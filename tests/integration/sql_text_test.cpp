@@ -118,6 +118,54 @@ TEST(SqlText, EveryStringComesBackAsItWasSent) {
   });
 }
 
+// Rows whose text adds up to more than the server takes in one packet (max_allowed_packet) go in several
+// statements and queries, in one transaction, and all of them arrive: a batch of large member states is never
+// refused whole and retried for ever.
+TEST(SqlText, RowsLargerTogetherThanAPacketAllArrive) {
+  MysqlPool pool(suite_env().mysql(), 1);
+  pool.enable_multi_statements();  // as the wallet's (wallet/main.cpp)
+  pool.run([&](sql::Connection& c) {
+    std::unique_ptr<sql::Statement> st(c.createStatement());
+    std::unique_ptr<sql::ResultSet> packet(st->executeQuery("SELECT @@max_allowed_packet"));
+    ASSERT_TRUE(packet->next());
+    const auto max_packet = static_cast<size_t>(packet->getInt64(1));
+    st->execute("CREATE TEMPORARY TABLE sql_big (id BIGINT PRIMARY KEY, v LONGTEXT CHARACTER SET utf8mb4 "
+                "COLLATE utf8mb4_bin NOT NULL)");
+    BulkInsert insert("sql_big", {"id", "v"});
+    std::vector<std::string> values;
+    size_t total = 0;
+    for (std::int64_t i = 0; total <= max_packet + (1u << 20); ++i) {
+      // ~1 MiB each, with a quote and a backslash to escape, different per row.
+      std::string v =
+          "row " + std::to_string(i) + " it's a \\ " + std::string((1u << 20) + static_cast<size_t>(i), 'x');
+      total += v.size();
+      insert.add({i, v});
+      values.push_back(std::move(v));
+    }
+    const auto statements = insert.statements(c);
+    EXPECT_GT(statements.size(), 1u);
+    for (const auto& s : statements) EXPECT_LT(s.size(), kMaxQueryBytes + (2u << 20));
+    std::vector<std::string> all = {"START TRANSACTION"};
+    all.insert(all.end(), statements.begin(), statements.end());
+    all.push_back("SELECT COUNT(*), SUM(LENGTH(v)) FROM sql_big");
+    all.push_back("COMMIT");
+    auto results = execute_multi(c, all);
+    ASSERT_EQ(results.size(), 1u);
+    ASSERT_TRUE(results[0]->next());
+    EXPECT_EQ(static_cast<size_t>(results[0]->getInt64(1)), values.size());
+    EXPECT_EQ(static_cast<size_t>(results[0]->getInt64(2)), total);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT id, v FROM sql_big ORDER BY id"));
+    size_t n = 0;
+    while (rs->next()) {
+      ASSERT_LT(n, values.size());
+      EXPECT_EQ(static_cast<size_t>(rs->getInt64(1)), n);
+      EXPECT_TRUE(std::string(rs->getString(2)) == values[n]) << "row " << n;
+      ++n;
+    }
+    EXPECT_EQ(n, values.size());
+  });
+}
+
 TEST(SqlText, APoolSessionNeverTreatsBackslashAsAPlainCharacter) {
   MysqlPool pool(suite_env().mysql(), 1);
   pool.run([&](sql::Connection& c) {
