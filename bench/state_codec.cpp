@@ -104,14 +104,14 @@ void cold_lots_rows() {
     std::vector<w::StoredLot> cold_read;
     auto store = [&](double& us, std::size_t& written) {
       const auto a = Clock::now();
-      const auto plan = w::plan_cold_lots(s.points, cold_read);
-      state = w::state_text(s, plan.cold);
+      auto texts = w::stored_texts(s, cold_read);
+      us += std::chrono::duration<double, std::micro>(Clock::now() - a).count();
+      state = std::move(texts.state);
       written += state.size();
-      if (plan.write) {
-        cold = plan.any() ? std::optional<std::string>(w::cold_lots_text(s.points, plan.cold)) : std::nullopt;
+      if (texts.write_cold) {
+        cold = std::move(texts.cold_lots);
         written += cold ? cold->size() : 0;
       }
-      us += std::chrono::duration<double, std::micro>(Clock::now() - a).count();
     };
     double ignored_us = 0;
     std::size_t ignored_bytes = 0;

@@ -77,6 +77,7 @@ std::int64_t BulkInsert::execute(sql::Connection& c, size_t rows_per_statement) 
 
 std::vector<std::unique_ptr<sql::ResultSet>> execute_multi(sql::Connection& c, const std::vector<std::string>& statements) {
   std::vector<std::unique_ptr<sql::ResultSet>> out;
+  if (statements.empty()) return out;
   std::unique_ptr<sql::Statement> st(c.createStatement());
   // One query, or as few as keep each under kMaxQueryBytes: a query longer than the server's
   // max_allowed_packet is refused whole and the connection dropped, and a batch retried as it was would be

@@ -89,8 +89,6 @@ struct Lot {
   // they were taken from, debt included).
   std::int64_t refunded_irr = 0;
   Points clawed_back = 0;
-
-  bool operator==(const Lot&) const = default;  // every field (the wallet's cold lots: wallet/cold_lots.hpp)
 };
 
 enum class RedemptionStatus { authorized, captured, voided, expired, refunded, partially_refunded };

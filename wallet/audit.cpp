@@ -116,9 +116,9 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
       std::vector<std::tuple<std::string, std::int64_t, nlohmann::json>> page;
       while (mr->next()) {
         // A state with cold lots (wallet/cold_lots.hpp) is checked as the wallet sees it: the two merged.
-        auto state = nlohmann::json::parse(std::string(mr->getString(3)));
-        if (!mr->isNull(4))
-          state = state_to_json(read_stored_state(std::string(mr->getString(3)), std::string(mr->getString(4))));
+        const std::string text = mr->getString(3);
+        auto state = mr->isNull(4) ? nlohmann::json::parse(text)
+                                   : state_to_json(read_stored_state(text, std::string(mr->getString(4))));
         page.emplace_back(std::string(mr->getString(1)), mr->getInt64(2), std::move(state));
       }
       if (page.empty()) break;

@@ -449,6 +449,10 @@ std::string cold_lots_text(const points::MemberState& state, const std::vector<c
   return out;
 }
 
+namespace {
+
+// The lots of a cold_lots text, by seq, in a vector with room for `spare` more; throws on what is not an array of
+// lots.
 std::vector<points::Lot> read_cold_lots(const std::string& text, std::size_t spare) {
   std::vector<points::Lot> lots;
   lots.reserve(text.size() / 320 + spare + 1);  // a lot's text is ~370 bytes: no growth for what is read
@@ -465,6 +469,8 @@ std::vector<points::Lot> read_cold_lots(const std::string& text, std::size_t spa
   if (!std::is_sorted(lots.begin(), lots.end(), by_seq)) std::stable_sort(lots.begin(), lots.end(), by_seq);
   return lots;
 }
+
+}  // namespace
 
 WalletState read_stored_state(const std::string& state, const std::optional<std::string>& cold_lots,
                               std::vector<StoredLot>* cold_out) {
@@ -490,6 +496,16 @@ WalletState read_stored_state(const std::string& state, const std::optional<std:
     throw std::runtime_error("member state: a lot is both in the state and in its cold lots");
   hot = std::move(lots);
   return s;
+}
+
+StoredTexts stored_texts(const WalletState& s, const std::vector<StoredLot>& read_cold) {
+  const auto plan = plan_cold_lots(s.points, read_cold);
+  StoredTexts out;
+  out.state = state_text(s, plan.cold);
+  out.write_cold = plan.write;
+  out.apart = plan.any();
+  if (plan.write && out.apart) out.cold_lots = cold_lots_text(s.points, plan.cold);
+  return out;
 }
 
 std::string_view redemption_status_name(points::RedemptionStatus s) { return points::to_string(s); }

@@ -44,11 +44,18 @@ WalletState read_state_text(const std::string& text);
 // what is not a state, when a lot is in both.
 std::string state_text(const WalletState& s, const std::vector<char>& cold);
 std::string cold_lots_text(const points::MemberState& state, const std::vector<char>& cold);
-// The lots of a cold_lots text, by seq, in a vector with room for `spare` more; throws on what is not an array of
-// lots.
-std::vector<points::Lot> read_cold_lots(const std::string& text, std::size_t spare = 0);
 WalletState read_stored_state(const std::string& state, const std::optional<std::string>& cold_lots,
                               std::vector<StoredLot>* cold_out = nullptr);
+
+// What member_states gets for `s`, given its cold lots as they were read (read_stored_state's cold_out): the
+// split plan_cold_lots decides, written as the two texts.
+struct StoredTexts {
+  std::string state;                     // `state`: the state without the lots stored apart
+  bool write_cold = false;               // `cold_lots` is written, with cold_lots (nullopt: NULL)
+  std::optional<std::string> cold_lots;  // only when write_cold and some lot is apart
+  bool apart = false;                    // some lot is stored apart after this write (written now or before)
+};
+StoredTexts stored_texts(const WalletState& s, const std::vector<StoredLot>& read_cold);
 // The state with its version as the wallet caches it in Redis, {"state":<state_text>,"version":N}, read without a
 // tree; nullopt for any other text (the caller then reads it with the tree).
 std::optional<WalletState> cached_state_from_text(std::string_view text);

@@ -579,14 +579,14 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     auto due = points::next_due(u.state.points);
     SqlValue due_v = due ? SqlValue(sql_time(*due)) : SqlValue(nullptr);
     u.state.version += 1;
-    const auto plan = plan_cold_lots(u.state.points, u.cold);
-    u.cold_apart = plan.any();
-    u.state_text = state_text(u.state, plan.cold);
+    auto stored = stored_texts(u.state, u.cold);
+    u.cold_apart = stored.apart;
+    u.state_text = std::move(stored.state);
     const auto part = static_cast<std::int64_t>(u.part);
-    if (u.exists && !plan.write) {
+    if (u.exists && !stored.write_cold) {
       updates.add({u.tenant_id, u.member_id, part, u.state.version, u.state_text, due_v, committed});
     } else {
-      SqlValue cold = u.cold_apart ? SqlValue(cold_lots_text(u.state.points, plan.cold)) : SqlValue(nullptr);
+      SqlValue cold = stored.cold_lots ? SqlValue(std::move(*stored.cold_lots)) : SqlValue(nullptr);
       (u.exists ? cold_updates : inserts)
           .add({u.tenant_id, u.member_id, part, u.state.version, u.state_text, std::move(cold), due_v, committed});
     }

@@ -32,10 +32,10 @@ struct Stored {
   int cold_writes = 0;
 
   void store(const WalletState& s) {
-    const auto plan = plan_cold_lots(s.points, cold_read);
-    state = state_text(s, plan.cold);
-    if (plan.write) {
-      cold = plan.any() ? std::optional<std::string>(cold_lots_text(s.points, plan.cold)) : std::nullopt;
+    auto texts = stored_texts(s, cold_read);
+    state = std::move(texts.state);
+    if (texts.write_cold) {
+      cold = std::move(texts.cold_lots);
       ++cold_writes;
     }
   }
