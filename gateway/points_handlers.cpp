@@ -20,6 +20,7 @@
 #include "partners/partner_repository.hpp"
 #include "tenants/tenant_repository.hpp"
 #include "wallet/archive.hpp"
+#include "wallet/earn_ids.hpp"
 #include "wallet/views.hpp"
 #include "wallet/wallet_service.hpp"
 
@@ -650,8 +651,9 @@ void register_points_routes(Router& router, App& app) {
   // limit's count aside, which the router counts once), and the request goes to a worker instead; a member the
   // index does not have goes to a worker from Redis' reply (send_to_member).
   // The redemption actions are tried inline too: their redemption's owner comes from Redis
-  // (send_to_redemption_owner). Purchase refunds look up the earn's owner in MySQL every time (owner_member):
-  // tried inline they would always fall to a worker after parsing twice, so they start there.
+  // (send_to_redemption_owner). A purchase refund goes inline to the member its earn's id names
+  // (wallet/earn_ids.hpp; the wallet refunds only an earn of that member's, made by this partner); an earn id that
+  // names none (made before that form) needs MySQL (owner_member), and such a refund moves to a worker.
   router.add({"POST", "/v1/earn", kPartner, [d, prologue](RequestContext& ctx) {
                 nlohmann::json body;
                 Caller caller;
@@ -682,12 +684,20 @@ void register_points_routes(Router& router, App& app) {
                 Reader in{body, {}};
                 auto amount = in.amount("amount_irr", true);
                 if (!in.ok()) return fail(ctx, *in.err);
-                auto member = owner_member(*d, ctx.principal, "earns", ctx.params["id"]);
+                const auto& earn_id = ctx.params["id"];
+                auto member = wallet::member_of_earn_id(earn_id);
+                if (member) {
+                  Metrics::global().add(R"(emtiaz_gateway_earn_owner_lookups_total{source="id"})");
+                } else {
+                  member = owner_member(*d, ctx.principal, "earns", earn_id);  // on a worker (WouldBlock inline)
+                  Metrics::global().add(R"(emtiaz_gateway_earn_owner_lookups_total{source="mysql"})");
+                }
                 if (!member) return fail(ctx, problem(Code::not_found, "no such earn"));
                 auto cmd = base_command(caller, *member, CommandType::purchase_refund);
-                cmd.args = {{"earn_id", ctx.params["id"]}, {"amount_irr", *amount}};
+                cmd.args = {{"earn_id", earn_id}, {"amount_irr", *amount}};
                 return send_command(d, moving_request(ctx, body), std::move(cmd));
-              }});
+              },
+              /*inline_ok=*/true});
 
   router.add({"POST", "/v1/redemptions", kPartner, [d, prologue](RequestContext& ctx) {
                 nlohmann::json body;

@@ -8,6 +8,7 @@
 #include "common/errors.hpp"
 #include "common/ids.hpp"
 #include "points/points_json.hpp"
+#include "wallet/earn_ids.hpp"
 
 namespace emtiaz::wallet {
 namespace {
@@ -142,7 +143,7 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
       spec.issuer = p.id;
       spec.issue_price_irr = p.issue_price_irr;
       spec.fee_bps = p.fee_bps;
-      spec.earn_id = new_id("ern");
+      spec.earn_id = new_earn_id(cmd.member_id);
       spec.amount_irr = amount;
       spec.points = pts;
       spec.available_at = add_duration(base, cmd.tenant.pending_period, tz, cmd.tenant.calendar);
@@ -188,7 +189,9 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
       auto out = points::refund_purchase(state.points, now, earn_id, amount);
       finish(std::move(out.movements));
       if (out.error) {
-        fail(e, cmd, to_code(*out.error), error_detail(*out.error));
+        // As the gateway answers an earn it cannot find (the member an earn id names holds no such earn).
+        fail(e, cmd, to_code(*out.error),
+             *out.error == points::Error::not_found ? std::string("no such earn") : error_detail(*out.error));
         return e;
       }
       auto id = new_id("rfd");

@@ -572,6 +572,12 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                           "ON DUPLICATE KEY UPDATE record = VALUES(record), receipt_id = VALUES(receipt_id), "
                           "archived_at = VALUES(archived_at)");
   for (auto& u : units) {
+    // A member the batch found no row for and leaves holding nothing (its commands were all refused: a first
+    // redemption without points, a refund of an earn it never had — the member an earn id names,
+    // wallet/earn_ids.hpp, may not exist) gets no row and no Redis entry either: a refused command has no effect.
+    const auto& held = u.state.points;
+    if (!u.exists && u.archive.empty() && held.lots.empty() && held.redemptions.empty() && held.debt == 0)
+      u.changed = false;
     for (auto& row : u.archive)
       archive_rows.add({u.tenant_id, u.member_id, row.id, row.kind, nullable(row.earn_id), nullable(row.receipt_id),
                         row.record, committed});

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/tests/metric_value.hpp"
 #include "tests/support/api_client.hpp"
 #include "tests/support/expect.hpp"
 #include "tests/support/network.hpp"
@@ -61,6 +62,13 @@ class PointsFlow : public ::testing::Test {
     EXPECT_EQ(b.value("available", -999999), available) << where << ": " << b.dump();
     EXPECT_EQ(b.value("pending", -999999), pending) << where << ": " << b.dump();
     EXPECT_EQ(b.value("held", -999999), held) << where << ": " << b.dump();
+  }
+
+  // How many earns' members the gateway has found for refunds in `source` (id, mysql): its /metrics.
+  double earn_owner_lookups(const std::string& source) {
+    const auto r = api().http().get("/metrics");
+    EXPECT_EQ(r.status, 200) << r.describe();
+    return metric_in(r.body, "emtiaz_gateway_earn_owner_lookups_total{source=\"" + source + "\"}");
   }
 
   json redemption(const std::string& id) {
@@ -718,6 +726,77 @@ TEST_F(PointsFlow, AnotherTenantsMemberIsNotFound) {
   ASSERT_EQ(r.status, 201) << r.describe();
   EXPECT_NE(r.json()["balance"].value("member_id", ""), member);
   EXPECT_EQ(r.json()["balance"]["available"], 5);
+}
+
+// An earn's id names its member, so that a purchase refund goes to the member's partition with no look-up
+// (wallet/earn_ids.hpp). The name decides only where the refund is applied: an id naming another member, or a
+// member that does not exist, is an unknown earn (404) with no effect on anyone; and an earn whose id names no
+// member (a member id of another form, as earns made before ids named members) is found in MySQL as before.
+TEST_F(PointsFlow, AnEarnIdNamesItsMemberAndOnlyThatMembersEarnIsRefunded) {
+  setup();
+  auto a = earn_points("phone:" + random_mobile(), 100);
+  auto b = earn_points("phone:" + random_mobile(), 100);
+  const std::string member_a = a["balance"].value("member_id", "");
+  const std::string member_b = b["balance"].value("member_id", "");
+  const std::string earn_a = a["id"];
+  ASSERT_EQ(earn_a.size(), 40u) << earn_a;
+  ASSERT_EQ(member_a.rfind("mem_", 0), 0u) << member_a;
+  const auto sep = earn_a.find('_', 4);
+  ASSERT_NE(sep, std::string::npos) << earn_a;
+  EXPECT_EQ(earn_a.substr(sep + 1), member_a.substr(4)) << earn_a << " names " << member_a;
+
+  const double by_id = earn_owner_lookups("id"), by_mysql = earn_owner_lookups("mysql");
+  // a's earn, renamed to name b: b has no such earn, and a's purchase is untouched.
+  const std::string random_part = earn_a.substr(4, sep - 4);
+  const std::string suffix_b = member_b.substr(4);
+  std::string forged = "ern_" + random_part.substr(0, 35 - suffix_b.size()) + "_" + suffix_b;
+  forged.resize(std::min<std::size_t>(forged.size(), 40));
+  auto r = api().earn_refund(partner_.api_key, forged, 10000);
+  EXPECT_EQ(r.status, 404) << forged << ": " << r.describe();
+  EXPECT_EQ(code_of(r), "not_found") << r.body;
+  // A member that does not exist: nothing is made for it.
+  const std::string nobody = "mem_" + std::string(24, 'Q');
+  const std::string nobodys_earn = "ern_" + std::string(11, 'x') + "_" + nobody.substr(4);
+  r = api().earn_refund(partner_.api_key, nobodys_earn, 10000);
+  EXPECT_EQ(r.status, 404) << r.describe();
+  EXPECT_EQ(api().get("/v1/members/" + nobody, partner_.api_key).status, 404);
+  std::string rows;
+  ASSERT_EQ(mysql_batch(suite_env(), "SELECT COUNT(*) FROM member_states WHERE tenant_id = '" + tenant_.id +
+                                         "' AND member_id = '" + nobody + "'", &rows), 0) << rows;
+  EXPECT_EQ(rows.substr(0, rows.find_first_of("\r\n")), "0") << "a row for a member that does not exist";
+  expect_balance(member_a, 100, 0, 0, "a, after refunds naming others");
+  expect_balance(member_b, 100, 0, 0, "b, after a refund of a's earn naming b");
+
+  // The real id: refunded from a's own lot.
+  r = api().earn_refund(partner_.api_key, earn_a, 10000);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points_clawed_back"], 100);
+  expect_balance(member_a, 0, 0, 0, "a, refunded");
+  expect_balance(member_b, 100, 0, 0, "b, after a's refund");
+  // Each of the three went to the member its id names, none through MySQL.
+  EXPECT_EQ(earn_owner_lookups("id") - by_id, 3);
+  EXPECT_EQ(earn_owner_lookups("mysql") - by_mysql, 0);
+
+  // A member whose id is of another form (written here as an older network might have): its earns' ids name
+  // no member, and a refund of one is found in MySQL.
+  const std::string phone = random_mobile();
+  const std::string old_member = "mem_pre-" + std::to_string(std::hash<std::string>{}(phone) % 1000000007);
+  std::string card = "9";
+  for (char c : phone.substr(1)) card += c;
+  card += "00000";
+  ASSERT_EQ(card.size(), 16u);
+  ASSERT_EQ(mysql_batch(suite_env(), "INSERT INTO members (tenant_id, id, phone, card, created_at) VALUES ('" +
+                                         tenant_.id + "', '" + old_member + "', '" + mobile_e164(phone) + "', '" +
+                                         card + "', UTC_TIMESTAMP(6))", &rows), 0) << rows;
+  auto old = earn_points(old_member, 50);
+  const std::string old_earn = old["id"];
+  EXPECT_EQ(old_earn.find('_', 4), std::string::npos) << old_earn;
+  r = api().earn_refund(partner_.api_key, old_earn, 2500);  // half the purchase: 25 points
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.json()["points_clawed_back"], 25);
+  expect_balance(old_member, 25, 0, 0, "the older member, half refunded");
+  EXPECT_EQ(earn_owner_lookups("id") - by_id, 3);
+  EXPECT_EQ(earn_owner_lookups("mysql") - by_mysql, 1);
 }
 
 TEST_F(PointsFlow, OperatorAdjustments) {
