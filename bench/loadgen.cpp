@@ -6,11 +6,13 @@
 // keep-alive connection; that wait counts in their latency. Prints one JSON line with the result.
 //
 //   emtiaz-loadgen --url http://127.0.0.1:8080 --op earn --rate 500 --duration 10 --connections 64
-//                  --keys keys.txt [--members-mode random|warm|seq] [--warm N] [--amount IRR]
+//                  --keys keys.txt [--members-mode random|warm|seq] [--warm N] [--members-from N] [--amount IRR]
 //                  [--ids-in FILE] [--ids-out FILE] [--timeout-ms 30000] [--drain 10]
 //                  [--warmup SECONDS] [--trace FILE]
 //
 // --warmup: first send that long at the same rate on the same connections, and count only what follows.
+// --members-from N: the warm and seq modes take the N members from index N on instead of from 0 (the
+// benchmark's accumulating members are a range of their own, apart from the funded ones).
 // --trace: one line per counted request (scheduled time, latency, status), for bench/slow_requests.py.
 //
 // keys.txt: one line per partner: `API_KEY MEMBER_COUNT` (members of the partner's tenant are the phones
@@ -61,6 +63,7 @@ struct Options {
   std::string keys_file;
   std::string members_mode = "random";
   long warm = 1000;
+  long members_from = 0;
   long long amount = 1'000'000;
   std::string ids_in, ids_out;
   // One line per answered request, for finding when the slow ones happened: the scheduled send time (µs of
@@ -360,8 +363,9 @@ class Generator {
       const auto& k = keys_[static_cast<size_t>(ki)];
       long n = k.members;
       long idx;
-      if (o_.members_mode == "warm") idx = static_cast<long>(rng_() % static_cast<unsigned long>(std::min(o_.warm, n)));
-      else if (o_.members_mode == "seq") idx = static_cast<long>((w.seq / keys_.size()) % static_cast<unsigned long>(std::min(o_.warm, n)));
+      const long from = std::min(o_.members_from, n - 1), span = std::min(o_.warm, n - from);
+      if (o_.members_mode == "warm") idx = from + static_cast<long>(rng_() % static_cast<unsigned long>(span));
+      else if (o_.members_mode == "seq") idx = from + static_cast<long>((w.seq / keys_.size()) % static_cast<unsigned long>(span));
       else idx = static_cast<long>(rng_() % static_cast<unsigned long>(n));
       char buf[32];
       std::snprintf(buf, sizeof buf, "phone:0912%07ld", idx);
@@ -576,6 +580,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--keys") o.keys_file = next();
     else if (a == "--members-mode") o.members_mode = next();
     else if (a == "--warm") o.warm = std::stol(next());
+    else if (a == "--members-from") o.members_from = std::stol(next());
     else if (a == "--amount") o.amount = std::stoll(next());
     else if (a == "--ids-in") o.ids_in = next();
     else if (a == "--ids-out") o.ids_out = next();
@@ -588,6 +593,7 @@ Options parse(int argc, char** argv) {
   }
   if (o.rate <= 0 || o.duration <= 0 || o.connections <= 0) throw std::runtime_error("rate, duration, connections must be > 0");
   if (o.warmup < 0) throw std::runtime_error("warmup must be >= 0");
+  if (o.warm <= 0 || o.members_from < 0) throw std::runtime_error("warm must be > 0 and members-from >= 0");
   return o;
 }
 

@@ -93,14 +93,18 @@ w("")
 w("The last two columns are the machine, not the servers: a thread of the generator that only sleeps 1 ms at a "
   "time, and how late it woke at worst and how often by more than 10 ms during the step (a busy run queue, the "
   "kernel's kdamond holding a core, or a pause of the whole virtual machine: no request answers faster than the "
-  "machine runs)." + (" A step during which Redis began rewriting its append-only file says so in its errors "
+  "machine runs). The last steps, `earn, accumulating members`, earn to a few members per tenant whom the `pile` "
+  "step first gave a long run of earns each (`scripts/bench.sh` ACC_MEMBERS, ACC_LOTS): members who earn often and "
+  "spend rarely, holding a lot per earn, which the wallet stores apart past 48 (docs/design.md)." +
+  (" A step during which Redis began rewriting its append-only file says so in its errors "
   "column: it stalls the wallet's batches for seconds (docs/performance-log.md, seventeenth session)."
   if forked else no_fork_note if forks_recorded else ""))
 w("")
 w("| operation | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | sleeper late max ms | sleeper late > 10 ms |")
 w("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
 names = {"fund": "fund (warm-up earns)", "earn": "earn", "authorize": "authorize", "capture": "capture",
-         "balance": "balance read", "transactions": "transactions page", "refund": "purchase refund", "bare": "bare Beast server"}
+         "balance": "balance read", "transactions": "transactions page", "refund": "purchase refund", "bare": "bare Beast server",
+         "pile": "pile (earns making accumulating members)", "accumulators": "earn, accumulating members"}
 def step_cells(r):
     """A step's first three cells: the operation, offered/s and achieved/s."""
     return f"| {names.get(label(r), r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "

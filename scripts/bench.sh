@@ -22,7 +22,10 @@
 # Environment overrides: BENCH_DIR, BENCH_MEMBERS, BENCH_STEP, BENCH_WARM (funded members per tenant),
 # BENCH_CONNECTIONS, BENCH_WRITE_RATES, BENCH_READ_RATES, BENCH_BARE_RATES (space-separated lists),
 # BENCH_WARMUP (seconds each stepped operation runs at its rate before the measured window; default 1),
-# BENCH_FUND_RATE (earns/s that fund the warm members; default 500), BENCH_PERF=0 (no perf profiles).
+# BENCH_FUND_RATE (earns/s that fund the warm members; default 500), BENCH_PERF=0 (no perf profiles),
+# BENCH_ACC_MEMBERS, BENCH_ACC_LOTS, BENCH_ACC_RATES, BENCH_PILE_RATE (the accumulating members' steps: members
+# per tenant, earns each before the steps, the steps' rates, the rate of those first earns; defaults 100, 150,
+# 400..2400, 1500/s).
 # BENCH_DAMON=off: switch the kernel's DAMON monitor (kdamond, /sys/kernel/mm/damon) off for the run and back
 # on at the end. The default measures the machine as it is; the table says which (docs/performance-log.md,
 # sixteenth session: on this VM each of its samples stalls the cores for 10-25 ms every ~0.54 s).
@@ -64,6 +67,9 @@ if ((QUICK)); then
     WRITE_RATES="${BENCH_WRITE_RATES:-100 200}"
     READ_RATES="${BENCH_READ_RATES:-200 400}"
     BARE_RATES="${BENCH_BARE_RATES:-500 1000}"
+    ACC_MEMBERS="${BENCH_ACC_MEMBERS:-20}"
+    ACC_LOTS="${BENCH_ACC_LOTS:-60}"
+    ACC_RATES="${BENCH_ACC_RATES:-100 200}"
 else
     MEMBERS="${BENCH_MEMBERS:-1000000}"
     STEP="${BENCH_STEP:-8}"
@@ -75,7 +81,13 @@ else
     WRITE_RATES="${BENCH_WRITE_RATES:-50 100 200 400 800 1200 1600 2000 2400}"
     READ_RATES="${BENCH_READ_RATES:-200 400 800 1600 3200 6400 10000 12800}"
     BARE_RATES="${BENCH_BARE_RATES:-1000 2000 4000 8000 10000 16000 32000}"
+    # Members who earn often and spend rarely: a range of members per tenant apart from the funded ones, given
+    # ACC_LOTS earns each before their own earn steps (the last load steps: the pile adds to the redo log).
+    ACC_MEMBERS="${BENCH_ACC_MEMBERS:-100}"
+    ACC_LOTS="${BENCH_ACC_LOTS:-150}"
+    ACC_RATES="${BENCH_ACC_RATES:-400 800 1600 2000 2400}"
 fi
+PILE_RATE="${BENCH_PILE_RATE:-1500}"
 # 256 keep-alive connections: a coalition's partners call from many tills at once. With 64, the generator's own
 # pool capped what it could offer at 64 ÷ latency (1,300 earns/s at ~50 ms) and the table measured that cap.
 CONNS="${BENCH_CONNECTIONS:-256}"
@@ -560,6 +572,22 @@ for rate in $WRITE_RATES; do
     slice "$WORK/earn_ids" "$n"
     [[ -s "$WORK/earn_ids.next" ]] || break
     run_load refund --op refund --rate "$rate" --duration "$STEP" --drain 5 --keys "$WORK/keys.txt" --ids-in "$WORK/earn_ids.next" --amount 10000
+    settle
+    if saturated; then break; fi
+done
+
+# A member who earns often and spends rarely keeps one lot per earn until its points expire: the bulk-seeded
+# members hold 0 to 8, and a daily customer of a year holds hundreds (docs/design.md, the lots stored apart).
+# ACC_MEMBERS members per tenant, from index WARM on (apart from the funded ones), are first given ACC_LOTS
+# earns each (the pile, one member after another), then earn at increasing rates like the earn steps above.
+say "load: earn to $ACC_MEMBERS members per tenant given $ACC_LOTS earns each first (accumulating members)"
+ACC_N=$((ACC_MEMBERS * TENANTS * ACC_LOTS))
+run_load pile --op earn --keys "$WORK/fundkeys.txt" --members-mode seq --warm "$ACC_MEMBERS" --members-from "$WARM" \
+    --amount 100000 --rate "$PILE_RATE" --duration "$(python3 -c "print($ACC_N/$PILE_RATE)")" --drain 60
+settle
+for rate in $ACC_RATES; do
+    run_load accumulators --op earn --rate "$rate" --duration "$STEP" --warmup "$WARMUP" --drain 5 --keys "$WORK/keys.txt" \
+        --members-mode warm --warm "$ACC_MEMBERS" --members-from "$WARM" --amount 1000000
     settle
     if saturated; then break; fi
 done
