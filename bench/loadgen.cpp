@@ -11,7 +11,7 @@
 //                  [--warmup SECONDS] [--trace FILE]
 //
 // --warmup: first send that long at the same rate on the same connections, and count only what follows.
-// --members-from N: the warm and seq modes take the N members from index N on instead of from 0 (the
+// --members-from N: the warm and seq modes take their --warm members from index N on instead of from 0 (the
 // benchmark's accumulating members are a range of their own, apart from the funded ones).
 // --trace: one line per counted request (scheduled time, latency, status), for bench/slow_requests.py.
 //
