@@ -749,8 +749,7 @@ TEST_F(PointsFlow, AnEarnIdNamesItsMemberAndOnlyThatMembersEarnIsRefunded) {
   // a's earn, renamed to name b: b has no such earn, and a's purchase is untouched.
   const std::string random_part = earn_a.substr(4, sep - 4);
   const std::string suffix_b = member_b.substr(4);
-  std::string forged = "ern_" + random_part.substr(0, 35 - suffix_b.size()) + "_" + suffix_b;
-  forged.resize(std::min<std::size_t>(forged.size(), 40));
+  const std::string forged = "ern_" + random_part.substr(0, 35 - suffix_b.size()) + "_" + suffix_b;
   auto r = api().earn_refund(partner_.api_key, forged, 10000);
   EXPECT_EQ(r.status, 404) << forged << ": " << r.describe();
   EXPECT_EQ(code_of(r), "not_found") << r.body;
