@@ -70,4 +70,44 @@ ColdLotsPlan plan_cold_lots(const points::MemberState& state, const std::vector<
   return plan;
 }
 
+std::optional<ColdSummary> cold_summary(const points::MemberState& state, const std::vector<char>& cold) {
+  std::optional<ColdSummary> out;
+  for (std::size_t i = 0; i < state.lots.size() && i < cold.size(); ++i) {
+    if (!cold[i]) continue;
+    const auto& lot = state.lots[i];
+    if (!out) out = ColdSummary{0, lot.expires_at};
+    out->points += lot.remaining;
+    out->first_expiry = std::min(out->first_expiry, lot.expires_at);
+  }
+  return out;
+}
+
+bool cold_lots_may_stay_unread(const points::MemberState& hot, const ColdSummary& cold, std::size_t earns,
+                               points::Instant now) {
+  const auto horizon = now + kColdUnreadMargin;
+  if (hot.debt != 0 || cold.points <= 0 || cold.first_expiry <= horizon) return false;
+  if (hot.lots.size() + earns >= kHotKeep + kMoveAtLeast) return false;
+  std::size_t before = 0;
+  for (const auto& lot : hot.lots)
+    if (may_be_cold(lot) && lot.expires_at > horizon && lot.expires_at < cold.first_expiry) ++before;
+  return before >= points::kExpiringMax;
+}
+
+namespace {
+constexpr std::string_view kStandInId = "lot_(cold lots, unread)";  // not an id's form: none can equal it
+}  // namespace
+
+points::Lot cold_stand_in(const ColdSummary& cold) {
+  points::Lot lot;
+  lot.id = std::string(kStandInId);
+  lot.issuer = std::string(points::kOperatorIssuer);
+  lot.points = cold.points;
+  lot.remaining = cold.points;
+  lot.expires_at = cold.first_expiry;
+  lot.seq = 0;
+  return lot;
+}
+
+bool is_cold_stand_in(const points::Lot& lot) { return lot.seq == 0 && lot.id == kStandInId; }
+
 }  // namespace emtiaz::wallet

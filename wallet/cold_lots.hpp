@@ -16,8 +16,10 @@
 // tens of lots whatever the member's history, and the cold column once every kMoveAtLeast earns. Reading still
 // takes both (read_stored_state merges them by seq), so what a command sees and does is exactly what it did
 // with one column: the split is storage only, decided after the commands are applied.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -60,5 +62,42 @@ bool may_be_cold(const points::Lot& lot);
 // kColdFrom lots, else every lot that may be cold but the kHotKeep earliest-expiring of those (by expires_at,
 // then seq).
 ColdLotsPlan plan_cold_lots(const points::MemberState& state, const std::vector<StoredLot>& stored);
+
+// What the cold lots hold, stored with them (member_states.cold_points and cold_first_expiry, migration 011).
+struct ColdSummary {
+  points::Points points = 0;
+  points::Instant first_expiry{};  // the earliest of their expiries
+  bool operator==(const ColdSummary&) const = default;
+};
+// The summary of the lots `cold` marks in state (plan_cold_lots' order); nullopt when it marks none.
+std::optional<ColdSummary> cold_summary(const points::MemberState& state, const std::vector<char>& cold);
+
+// Leaving the cold lots unread. Reading them costs a command what storing them apart saved its write: the
+// column's text from the server and every lot parsed, for a member holding hundreds. An earn needs only their
+// sum and their earliest expiry: it adds a lot, takes nothing from the others (with no debt to repay), and its
+// answer's balance counts them but lists only the kExpiringMax earliest-expiring lots, which are in the state
+// when enough of the state's own expire before every cold one. So a batch whose commands for a member are all
+// earns (`earns` of them) may leave that member's cold lots unread, standing in for them with one lot (below),
+// when all of this holds of the state as read (`hot`, its cold lots not merged), with a margin past `now` that
+// covers the batch (its balance views are taken at a later clock than its commands):
+// - no debt;
+// - the cold lots expire after the margin;
+// - at least kExpiringMax of the state's lots that may be cold expire after the margin and before every cold
+//   lot (so the stand-in is never among the listed ones);
+// - the stored split still holds after the earns (the state's lots and the new ones stay fewer than
+//   plan_cold_lots' re-split point), so the cold column is not rewritten.
+// Every other command (a redemption, a refund, an adjustment, the timer) reads them, as before. One check is
+// given up: an earn's new lot id and earn id are not compared with the cold lots' (both are random, 65 bits or
+// more: a clash is a caller's bug that points::earn refuses when it can see it).
+inline constexpr std::chrono::minutes kColdUnreadMargin{10};
+bool cold_lots_may_stay_unread(const points::MemberState& hot, const ColdSummary& cold, std::size_t earns,
+                               points::Instant now);
+
+// The stand-in for unread cold lots: one available lot holding their points and expiring at their earliest
+// expiry, first in the state (seq 0, below every lot's), with an id no lot has. Balances, next_due and the
+// balance view of a state holding it are what they are with the cold lots merged (under the conditions above);
+// it is never stored (stored_texts leaves it out) and no movement names it.
+points::Lot cold_stand_in(const ColdSummary& cold);
+bool is_cold_stand_in(const points::Lot& lot);
 
 }  // namespace emtiaz::wallet

@@ -476,9 +476,14 @@ WalletState read_stored_state(const std::string& state, const std::optional<std:
                               std::vector<StoredLot>* cold_out) {
   auto s = read_state_text(state);
   if (cold_out) cold_out->clear();
-  if (!cold_lots) return s;
+  if (cold_lots) merge_cold_lots(s, *cold_lots, cold_out);
+  return s;
+}
+
+void merge_cold_lots(WalletState& s, const std::string& cold_lots, std::vector<StoredLot>* cold_out) {
+  if (cold_out) cold_out->clear();
   auto& hot = s.points.lots;
-  auto lots = read_cold_lots(*cold_lots, hot.size());
+  auto lots = read_cold_lots(cold_lots, hot.size());
   if (cold_out) {
     cold_out->reserve(lots.size());
     for (const auto& lot : lots) cold_out->push_back(stored_lot(lot));
@@ -495,16 +500,28 @@ WalletState read_stored_state(const std::string& state, const std::optional<std:
       }) != lots.end())
     throw std::runtime_error("member state: a lot is both in the state and in its cold lots");
   hot = std::move(lots);
-  return s;
 }
 
 StoredTexts stored_texts(const WalletState& s, const std::vector<StoredLot>& read_cold) {
-  const auto plan = plan_cold_lots(s.points, read_cold);
   StoredTexts out;
+  const auto& lots = s.points.lots;
+  if (!lots.empty() && is_cold_stand_in(lots.front())) {
+    // The cold lots were left unread (cold_lots_may_stay_unread): they stay as stored, and the state is written
+    // without their stand-in.
+    std::vector<char> cold(lots.size(), 0);
+    cold[0] = 1;
+    out.state = state_text(s, cold);
+    out.apart = true;
+    return out;
+  }
+  const auto plan = plan_cold_lots(s.points, read_cold);
   out.state = state_text(s, plan.cold);
   out.write_cold = plan.write;
   out.apart = plan.any();
-  if (plan.write && out.apart) out.cold_lots = cold_lots_text(s.points, plan.cold);
+  if (plan.write && out.apart) {
+    out.cold_lots = cold_lots_text(s.points, plan.cold);
+    out.cold_summary = cold_summary(s.points, plan.cold);
+  }
   return out;
 }
 

@@ -46,14 +46,18 @@ std::string state_text(const WalletState& s, const std::vector<char>& cold);
 std::string cold_lots_text(const points::MemberState& state, const std::vector<char>& cold);
 WalletState read_stored_state(const std::string& state, const std::optional<std::string>& cold_lots,
                               std::vector<StoredLot>* cold_out = nullptr);
+// The cold lots' text merged into a state read without them (read_stored_state's second half).
+void merge_cold_lots(WalletState& s, const std::string& cold_lots, std::vector<StoredLot>* cold_out = nullptr);
 
 // What member_states gets for `s`, given its cold lots as they were read (read_stored_state's cold_out): the
-// split plan_cold_lots decides, written as the two texts.
+// split plan_cold_lots decides, written as the two texts. A state holding the stand-in for cold lots left unread
+// (wallet/cold_lots.hpp) keeps them as stored: its text without the stand-in, and nothing else written.
 struct StoredTexts {
   std::string state;                     // `state`: the state without the lots stored apart
   bool write_cold = false;               // `cold_lots` is written, with cold_lots (nullopt: NULL)
   std::optional<std::string> cold_lots;  // only when write_cold and some lot is apart
   bool apart = false;                    // some lot is stored apart after this write (written now or before)
+  std::optional<ColdSummary> cold_summary;  // with cold_lots: what they hold (cold_points, cold_first_expiry)
 };
 StoredTexts stored_texts(const WalletState& s, const std::vector<StoredLot>& read_cold);
 // The state with its version as the wallet caches it in Redis, {"state":<state_text>,"version":N}, read without a

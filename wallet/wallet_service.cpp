@@ -113,6 +113,15 @@ struct WalletService::Unit {
   std::vector<NewRedemption> redemptions;        // authorized in this batch: their owners go to Redis
 };
 
+// Whether a batch may leave the unit's cold lots unread (wallet/cold_lots.hpp): their summary is stored (a row
+// split before migration 011 has none until its next split), and every command is an earn.
+bool WalletService::may_leave_cold_unread(const Unit& u, const std::optional<ColdSummary>& summary, Instant now) {
+  if (!summary || u.time_only || u.commands.empty()) return false;
+  for (const auto* p : u.commands)
+    if (p->cmd.type != CommandType::earn) return false;
+  return cold_lots_may_stay_unread(u.state.points, *summary, u.commands.size(), now);
+}
+
 // It changed, or its commands were all answered from the record (a retry after the wallet died between its
 // COMMIT and its Redis update, or after a COMMIT whose answer was lost), when Redis may still hold the state from
 // before that commit.
@@ -331,8 +340,9 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       reads.push_back(Read::partners);
     }
   }
-  sql.push_back("SELECT tenant_id, member_id, version, state, cold_lots FROM member_states WHERE "
-                "(tenant_id, member_id) IN (" + member_keys + ") FOR UPDATE");
+  // Not the cold lots themselves: whether there are any, and what they hold (below, step 1b).
+  sql.push_back("SELECT tenant_id, member_id, version, state, cold_lots IS NOT NULL, cold_points, cold_first_expiry "
+                "FROM member_states WHERE (tenant_id, member_id) IN (" + member_keys + ") FOR UPDATE");
   reads.push_back(Read::states);
   if (!receipt_keys.empty()) {
     sql.push_back("SELECT tenant_id, partner_id, receipt_id FROM earns WHERE (tenant_id, partner_id, receipt_id) IN (" +
@@ -358,6 +368,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
   std::map<std::int32_t, std::int64_t> next;                             // part -> next outbox sequence
   TenantRows tenant_rows;
   PartnerRows partner_rows;
+  std::vector<Unit*> cold_to_read;  // members whose cold lots this batch reads (step 1b)
+  std::size_t cold_unread = 0;      // members whose cold lots it leaves unread (wallet/cold_lots.hpp)
   auto results = execute_multi(c, sql);
   if (results.size() != reads.size()) throw std::runtime_error("wallet batch: unexpected number of result sets");
   for (size_t i = 0; i < results.size(); ++i) {
@@ -371,20 +383,32 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
         struct Row {
           std::int64_t version;
           std::string state;
-          std::optional<std::string> cold;
+          bool cold;
+          std::optional<ColdSummary> summary;
         };
         std::map<std::pair<std::string, std::string>, Row> loaded;
-        while (rs->next())
-          loaded[{rs->getString(1), rs->getString(2)}] = {
-              rs->getInt64(3), rs->getString(4),
-              rs->isNull(5) ? std::nullopt : std::optional<std::string>(std::string(rs->getString(5)))};
+        while (rs->next()) {
+          std::optional<ColdSummary> summary;
+          if (!rs->isNull(6) && !rs->isNull(7))
+            summary = ColdSummary{rs->getInt64(6), points::from_micros(rs->getInt64(7))};
+          loaded[{rs->getString(1), rs->getString(2)}] = {rs->getInt64(3), rs->getString(4), rs->getBoolean(5),
+                                                          summary};
+        }
         for (auto& u : units) {
           auto it = loaded.find({u.tenant_id, u.member_id});
           if (it == loaded.end()) continue;
-          u.state = read_stored_state(it->second.state, it->second.cold, &u.cold);
+          u.state = read_state_text(it->second.state);
           u.state.version = it->second.version;
-          u.cold_apart = !u.cold.empty();
           u.exists = true;
+          if (it->second.cold) {
+            if (may_leave_cold_unread(u, it->second.summary, now)) {
+              u.state.points.lots.insert(u.state.points.lots.begin(), cold_stand_in(*it->second.summary));
+              u.cold_apart = true;
+              ++cold_unread;
+            } else {
+              cold_to_read.push_back(&u);
+            }
+          }
         }
         break;
       }
@@ -418,6 +442,25 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     auto results = execute_multi(c, {lock_positions, read_positions});
     while (results.at(0)->next()) next[results[0]->getInt(1)] = results[0]->getInt64(2);
   }
+
+  // 1b. The cold lots of the members whose commands need them (one query, rows this transaction has locked).
+  if (!cold_to_read.empty()) {
+    std::string keys;
+    for (auto* u : cold_to_read) add_row_key(c, keys, {&u->tenant_id, &u->member_id});
+    std::map<std::pair<std::string, std::string>, std::string> texts;
+    auto rs = execute_multi(c, {"SELECT tenant_id, member_id, cold_lots FROM member_states WHERE "
+                                "(tenant_id, member_id) IN (" + keys + ") AND cold_lots IS NOT NULL"});
+    while (rs.at(0)->next()) texts[{rs[0]->getString(1), rs[0]->getString(2)}] = rs[0]->getString(3);
+    for (auto* u : cold_to_read) {
+      auto it = texts.find({u->tenant_id, u->member_id});
+      if (it == texts.end()) throw std::runtime_error("wallet batch: a member's cold lots are gone");
+      merge_cold_lots(u->state, it->second, &u->cold);
+      u->cold_apart = !u->cold.empty();
+    }
+  }
+  // Members with cold lots in this batch, by whether it read them.
+  Metrics::global().add(R"(emtiaz_wallet_cold_lots_members_total{read="yes"})", static_cast<double>(cold_to_read.size()));
+  Metrics::global().add(R"(emtiaz_wallet_cold_lots_members_total{read="no"})", static_cast<double>(cold_unread));
 
   load_archived(c, units);
 
@@ -561,12 +604,14 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                      "ON DUPLICATE KEY UPDATE version = VALUES(version), state = VALUES(state), "
                      "next_due = VALUES(next_due), updated_at = VALUES(updated_at)");
   BulkInsert cold_updates("member_states",
-                          {"tenant_id", "member_id", "part", "version", "state", "cold_lots", "next_due", "updated_at"},
+                          {"tenant_id", "member_id", "part", "version", "state", "cold_lots", "cold_points",
+                           "cold_first_expiry", "next_due", "updated_at"},
                           "ON DUPLICATE KEY UPDATE version = VALUES(version), state = VALUES(state), "
-                          "cold_lots = VALUES(cold_lots), next_due = VALUES(next_due), "
+                          "cold_lots = VALUES(cold_lots), cold_points = VALUES(cold_points), "
+                          "cold_first_expiry = VALUES(cold_first_expiry), next_due = VALUES(next_due), "
                           "updated_at = VALUES(updated_at)");
-  BulkInsert inserts("member_states",
-                     {"tenant_id", "member_id", "part", "version", "state", "cold_lots", "next_due", "updated_at"});
+  BulkInsert inserts("member_states", {"tenant_id", "member_id", "part", "version", "state", "cold_lots",
+                                       "cold_points", "cold_first_expiry", "next_due", "updated_at"});
   BulkInsert archive_rows("member_archive",
                           {"tenant_id", "member_id", "id", "kind", "earn_id", "receipt_id", "record", "archived_at"},
                           "ON DUPLICATE KEY UPDATE record = VALUES(record), receipt_id = VALUES(receipt_id), "
@@ -593,8 +638,12 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       updates.add({u.tenant_id, u.member_id, part, u.state.version, u.state_text, due_v, committed});
     } else {
       SqlValue cold = stored.cold_lots ? SqlValue(std::move(*stored.cold_lots)) : SqlValue(nullptr);
+      SqlValue cold_points = stored.cold_summary ? SqlValue(stored.cold_summary->points) : SqlValue(nullptr);
+      SqlValue cold_first_expiry =
+          stored.cold_summary ? SqlValue(points::to_micros(stored.cold_summary->first_expiry)) : SqlValue(nullptr);
       (u.exists ? cold_updates : inserts)
-          .add({u.tenant_id, u.member_id, part, u.state.version, u.state_text, std::move(cold), due_v, committed});
+          .add({u.tenant_id, u.member_id, part, u.state.version, u.state_text, std::move(cold), std::move(cold_points),
+                std::move(cold_first_expiry), due_v, committed});
     }
   }
 

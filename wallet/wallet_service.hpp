@@ -78,6 +78,8 @@ class WalletService {
   void update_cache(std::vector<Unit>& units);
   // Whether update_cache writes the unit's state and balance view to Redis.
   static bool writes_cache(const Unit& u);
+  // Whether the batch may leave the unit's cold lots unread, given what they hold (nullopt: not stored).
+  static bool may_leave_cold_unread(const Unit& u, const std::optional<ColdSummary>& summary, Instant now);
   // After a failed update_cache: the keys it was to write are deleted before Redis is written again.
   void mark_dirty(const std::vector<Unit>& units, const std::string& why);
   void publish_events(std::vector<Unit>& units);
