@@ -107,8 +107,8 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
       else if (type == "lot_expiry") l.expired += pts;
       else if (type == "debt") debt_created += pts;
     }
-    auto ms = prepare(c, "SELECT member_id, version, state, cold_lots, cold_points, cold_first_expiry FROM member_states "
-                         "WHERE tenant_id = ? AND member_id > ? ORDER BY member_id LIMIT 2000");
+    auto ms = prepare(c, "SELECT member_id, version, state, cold_lots, cold_points, cold_first_expiry, cold_first_seq "
+                         "FROM member_states WHERE tenant_id = ? AND member_id > ? ORDER BY member_id LIMIT 2000");
     std::string after;
     for (;;) {
       ms->setString(1, tenant_id);
@@ -121,22 +121,22 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
         auto state = mr->isNull(4) ? nlohmann::json::parse(text)
                                    : state_to_json(read_stored_state(text, std::string(mr->getString(4))));
         // What the cold lots hold, as stored beside them (an earn may be applied knowing only that: migration 011).
-        if (!mr->isNull(5) || !mr->isNull(6)) {
+        if (!mr->isNull(5) || !mr->isNull(6) || !mr->isNull(7)) {
           std::optional<ColdSummary> held;
           if (!mr->isNull(4)) {
             points::MemberState cold;
             cold.lots = nlohmann::json::parse(std::string(mr->getString(4))).get<std::vector<points::Lot>>();
             held = cold_summary(cold, std::vector<char>(cold.lots.size(), 1));
           }
-          const bool same = held && !mr->isNull(5) && !mr->isNull(6) && held->points == mr->getInt64(5) &&
-                            points::to_micros(held->first_expiry) == mr->getInt64(6);
-          if (!same)
-            report.differences.push_back(fmt::format(
-                "member {}: its cold lots hold {} points, first expiring at {}; stored beside them: {} and {}",
-                std::string(mr->getString(1)), held ? std::to_string(held->points) : "none",
-                held ? std::to_string(points::to_micros(held->first_expiry)) : "none",
-                mr->isNull(5) ? "NULL" : std::to_string(mr->getInt64(5)),
-                mr->isNull(6) ? "NULL" : std::to_string(mr->getInt64(6))));
+          auto stored = [&](int i) { return mr->isNull(i) ? std::string("NULL") : std::string(mr->getString(i)); };
+          auto text = [](const ColdSummary& h) {
+            return fmt::format("{}, {}, {}", h.points, points::to_micros(h.first_expiry), h.first_seq);
+          };
+          const auto beside = fmt::format("{}, {}, {}", stored(5), stored(6), stored(7));
+          if (!held || text(*held) != beside)
+            report.differences.push_back(
+                fmt::format("member {}: its cold lots hold (points, first expiry, its seq) {}; stored beside them: {}",
+                            std::string(mr->getString(1)), held ? text(*held) : "none", beside));
         }
         page.emplace_back(std::string(mr->getString(1)), mr->getInt64(2), std::move(state));
       }

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace emtiaz::wallet {
 
@@ -75,9 +76,10 @@ std::optional<ColdSummary> cold_summary(const points::MemberState& state, const 
   for (std::size_t i = 0; i < state.lots.size() && i < cold.size(); ++i) {
     if (!cold[i]) continue;
     const auto& lot = state.lots[i];
-    if (!out) out = ColdSummary{0, lot.expires_at};
+    if (!out) out = ColdSummary{0, lot.expires_at, lot.seq};
     out->points += lot.remaining;
-    out->first_expiry = std::min(out->first_expiry, lot.expires_at);
+    if (std::pair(lot.expires_at, lot.seq) < std::pair(out->first_expiry, out->first_seq))
+      out->first_expiry = lot.expires_at, out->first_seq = lot.seq;
   }
   return out;
 }
@@ -87,9 +89,11 @@ bool cold_lots_may_stay_unread(const points::MemberState& hot, const ColdSummary
   const auto horizon = now + kColdUnreadMargin;
   if (hot.debt != 0 || cold.points <= 0 || cold.first_expiry <= horizon) return false;
   if (hot.lots.size() + earns >= kHotKeep + kMoveAtLeast) return false;
-  std::size_t before = 0;
+  std::size_t before = 0;  // lots listed before every cold one
   for (const auto& lot : hot.lots)
-    if (may_be_cold(lot) && lot.expires_at > horizon && lot.expires_at < cold.first_expiry) ++before;
+    if (may_be_cold(lot) && lot.expires_at > horizon &&
+        std::pair(lot.expires_at, lot.seq) < std::pair(cold.first_expiry, cold.first_seq))
+      ++before;
   return before >= points::kExpiringMax;
 }
 
@@ -104,10 +108,19 @@ points::Lot cold_stand_in(const ColdSummary& cold) {
   lot.points = cold.points;
   lot.remaining = cold.points;
   lot.expires_at = cold.first_expiry;
-  lot.seq = 0;
+  lot.seq = cold.first_seq;
   return lot;
 }
 
-bool is_cold_stand_in(const points::Lot& lot) { return lot.seq == 0 && lot.id == kStandInId; }
+bool is_cold_stand_in(const points::Lot& lot) { return lot.id == kStandInId; }
+
+bool add_cold_stand_in(points::MemberState& state, const ColdSummary& cold) {
+  auto& lots = state.lots;
+  auto at = std::lower_bound(lots.begin(), lots.end(), cold.first_seq,
+                             [](const points::Lot& l, std::uint64_t seq) { return l.seq < seq; });
+  if (at != lots.end() && at->seq == cold.first_seq) return false;
+  lots.insert(at, cold_stand_in(cold));
+  return true;
+}
 
 }  // namespace emtiaz::wallet

@@ -63,10 +63,12 @@ bool may_be_cold(const points::Lot& lot);
 // then seq).
 ColdLotsPlan plan_cold_lots(const points::MemberState& state, const std::vector<StoredLot>& stored);
 
-// What the cold lots hold, stored with them (member_states.cold_points and cold_first_expiry, migration 011).
+// What the cold lots hold, stored with them (member_states.cold_points, cold_first_expiry and cold_first_seq,
+// migration 011): their points, and the first of them in spending order (earliest expiry, then seq).
 struct ColdSummary {
   points::Points points = 0;
   points::Instant first_expiry{};  // the earliest of their expiries
+  std::uint64_t first_seq = 0;     // the seq of the first lot expiring then
   bool operator==(const ColdSummary&) const = default;
 };
 // The summary of the lots `cold` marks in state (plan_cold_lots' order); nullopt when it marks none.
@@ -82,8 +84,8 @@ std::optional<ColdSummary> cold_summary(const points::MemberState& state, const 
 // covers the batch (its balance views are taken at a later clock than its commands):
 // - no debt;
 // - the cold lots expire after the margin;
-// - at least kExpiringMax of the state's lots that may be cold expire after the margin and before every cold
-//   lot (so the stand-in is never among the listed ones);
+// - at least kExpiringMax of the state's lots that may be cold expire after the margin and come before every
+//   cold lot in spending order (so the stand-in is never among the listed ones);
 // - the stored split still holds after the earns (the state's lots and the new ones stay fewer than
 //   plan_cold_lots' re-split point), so the cold column is not rewritten.
 // Every other command (a redemption, a refund, an adjustment, the timer) reads them, as before. One check is
@@ -93,11 +95,14 @@ inline constexpr std::chrono::minutes kColdUnreadMargin{10};
 bool cold_lots_may_stay_unread(const points::MemberState& hot, const ColdSummary& cold, std::size_t earns,
                                points::Instant now);
 
-// The stand-in for unread cold lots: one available lot holding their points and expiring at their earliest
-// expiry, first in the state (seq 0, below every lot's), with an id no lot has. Balances, next_due and the
-// balance view of a state holding it are what they are with the cold lots merged (under the conditions above);
-// it is never stored (stored_texts leaves it out) and no movement names it.
+// The stand-in for unread cold lots: one available lot holding their points, in the first cold lot's place (its
+// expiry and its seq: where it would sort, and where it goes in the state's lots, which are by seq), with an id
+// no lot has. Balances, next_due and the balance view of a state holding it are what they are with the cold lots
+// merged (under the conditions above); it is never stored (stored_texts leaves it out) and no movement names it.
 points::Lot cold_stand_in(const ColdSummary& cold);
 bool is_cold_stand_in(const points::Lot& lot);
+// Puts the stand-in in its place in `state` (by seq); false when a lot of the state has its seq (a summary that
+// is not this state's: the caller then reads the cold lots).
+bool add_cold_stand_in(points::MemberState& state, const ColdSummary& cold);
 
 }  // namespace emtiaz::wallet

@@ -505,11 +505,11 @@ void merge_cold_lots(WalletState& s, const std::string& cold_lots, std::vector<S
 StoredTexts stored_texts(const WalletState& s, const std::vector<StoredLot>& read_cold) {
   StoredTexts out;
   const auto& lots = s.points.lots;
-  if (!lots.empty() && is_cold_stand_in(lots.front())) {
+  if (auto it = std::find_if(lots.begin(), lots.end(), is_cold_stand_in); it != lots.end()) {
     // The cold lots were left unread (cold_lots_may_stay_unread): they stay as stored, and the state is written
     // without their stand-in.
     std::vector<char> cold(lots.size(), 0);
-    cold[0] = 1;
+    cold[static_cast<std::size_t>(it - lots.begin())] = 1;
     out.state = state_text(s, cold);
     out.apart = true;
     return out;

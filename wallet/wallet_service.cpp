@@ -341,8 +341,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     }
   }
   // Not the cold lots themselves: whether there are any, and what they hold (below, step 1b).
-  sql.push_back("SELECT tenant_id, member_id, version, state, cold_lots IS NOT NULL, cold_points, cold_first_expiry "
-                "FROM member_states WHERE (tenant_id, member_id) IN (" + member_keys + ") FOR UPDATE");
+  sql.push_back("SELECT tenant_id, member_id, version, state, cold_lots IS NOT NULL, cold_points, cold_first_expiry, "
+                "cold_first_seq FROM member_states WHERE (tenant_id, member_id) IN (" + member_keys + ") FOR UPDATE");
   reads.push_back(Read::states);
   if (!receipt_keys.empty()) {
     sql.push_back("SELECT tenant_id, partner_id, receipt_id FROM earns WHERE (tenant_id, partner_id, receipt_id) IN (" +
@@ -389,8 +389,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
         std::map<std::pair<std::string, std::string>, Row> loaded;
         while (rs->next()) {
           std::optional<ColdSummary> summary;
-          if (!rs->isNull(6) && !rs->isNull(7))
-            summary = ColdSummary{rs->getInt64(6), points::from_micros(rs->getInt64(7))};
+          if (!rs->isNull(6) && !rs->isNull(7) && !rs->isNull(8))
+            summary = ColdSummary{rs->getInt64(6), points::from_micros(rs->getInt64(7)), rs->getUInt64(8)};
           loaded[{rs->getString(1), rs->getString(2)}] = {rs->getInt64(3), rs->getString(4), rs->getBoolean(5),
                                                           summary};
         }
@@ -401,8 +401,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
           u.state.version = it->second.version;
           u.exists = true;
           if (it->second.cold) {
-            if (may_leave_cold_unread(u, it->second.summary, now)) {
-              u.state.points.lots.insert(u.state.points.lots.begin(), cold_stand_in(*it->second.summary));
+            if (may_leave_cold_unread(u, it->second.summary, now) &&
+                add_cold_stand_in(u.state.points, *it->second.summary)) {
               u.cold_apart = true;
               ++cold_unread;
             } else {
@@ -605,13 +605,13 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                      "next_due = VALUES(next_due), updated_at = VALUES(updated_at)");
   BulkInsert cold_updates("member_states",
                           {"tenant_id", "member_id", "part", "version", "state", "cold_lots", "cold_points",
-                           "cold_first_expiry", "next_due", "updated_at"},
+                           "cold_first_expiry", "cold_first_seq", "next_due", "updated_at"},
                           "ON DUPLICATE KEY UPDATE version = VALUES(version), state = VALUES(state), "
                           "cold_lots = VALUES(cold_lots), cold_points = VALUES(cold_points), "
-                          "cold_first_expiry = VALUES(cold_first_expiry), next_due = VALUES(next_due), "
-                          "updated_at = VALUES(updated_at)");
+                          "cold_first_expiry = VALUES(cold_first_expiry), cold_first_seq = VALUES(cold_first_seq), "
+                          "next_due = VALUES(next_due), updated_at = VALUES(updated_at)");
   BulkInsert inserts("member_states", {"tenant_id", "member_id", "part", "version", "state", "cold_lots",
-                                       "cold_points", "cold_first_expiry", "next_due", "updated_at"});
+                                       "cold_points", "cold_first_expiry", "cold_first_seq", "next_due", "updated_at"});
   BulkInsert archive_rows("member_archive",
                           {"tenant_id", "member_id", "id", "kind", "earn_id", "receipt_id", "record", "archived_at"},
                           "ON DUPLICATE KEY UPDATE record = VALUES(record), receipt_id = VALUES(receipt_id), "
@@ -638,12 +638,13 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       updates.add({u.tenant_id, u.member_id, part, u.state.version, u.state_text, due_v, committed});
     } else {
       SqlValue cold = stored.cold_lots ? SqlValue(std::move(*stored.cold_lots)) : SqlValue(nullptr);
-      SqlValue cold_points = stored.cold_summary ? SqlValue(stored.cold_summary->points) : SqlValue(nullptr);
-      SqlValue cold_first_expiry =
-          stored.cold_summary ? SqlValue(points::to_micros(stored.cold_summary->first_expiry)) : SqlValue(nullptr);
+      const auto& sum = stored.cold_summary;
+      SqlValue cold_points = sum ? SqlValue(sum->points) : SqlValue(nullptr);
+      SqlValue first_expiry = sum ? SqlValue(points::to_micros(sum->first_expiry)) : SqlValue(nullptr);
+      SqlValue first_seq = sum ? SqlValue(static_cast<std::int64_t>(sum->first_seq)) : SqlValue(nullptr);
       (u.exists ? cold_updates : inserts)
           .add({u.tenant_id, u.member_id, part, u.state.version, u.state_text, std::move(cold), std::move(cold_points),
-                std::move(cold_first_expiry), due_v, committed});
+                std::move(first_expiry), std::move(first_seq), due_v, committed});
     }
   }
 

@@ -53,8 +53,7 @@ struct Stored {
     *unread = false;
     if (cold && summary) {
       auto s = read_state_text(state);
-      if (cold_lots_may_stay_unread(s.points, *summary, earns, now)) {
-        s.points.lots.insert(s.points.lots.begin(), cold_stand_in(*summary));
+      if (cold_lots_may_stay_unread(s.points, *summary, earns, now) && add_cold_stand_in(s.points, *summary)) {
         cold_read.clear();
         *unread = true;
         return s;
@@ -238,18 +237,26 @@ TEST(ColdLots, TheStandInForColdLotsIsNeverStoredAndSumsThem) {
   const auto summary = cold_summary(s.points, plan.cold);
   ASSERT_TRUE(summary);
   points::Points sum = 0;
-  auto first = points::Instant::max();
+  std::pair first(points::Instant::max(), std::uint64_t{0});
   for (std::size_t i = 0; i < s.points.lots.size(); ++i)
-    if (plan.cold[i]) sum += s.points.lots[i].remaining, first = std::min(first, s.points.lots[i].expires_at);
+    if (plan.cold[i]) sum += s.points.lots[i].remaining, first = std::min(first, {s.points.lots[i].expires_at,
+                                                                                   s.points.lots[i].seq});
   EXPECT_EQ(summary->points, sum);
-  EXPECT_EQ(summary->first_expiry, first);
+  EXPECT_EQ(summary->first_expiry, first.first);
+  EXPECT_EQ(summary->first_seq, first.second);
   EXPECT_EQ(cold_summary(s.points, std::vector<char>(s.points.lots.size(), 0)), std::nullopt);
 
-  // A state read without its cold lots, the stand-in first: written as the state alone, the cold column kept.
+  // A state read without its cold lots, the stand-in in the first cold lot's place: written as the state alone,
+  // the cold column kept.
   auto hot = read_state_text(state_text(s, plan.cold));
   const auto hot_text = state_text(hot);
-  hot.points.lots.insert(hot.points.lots.begin(), cold_stand_in(*summary));
-  EXPECT_TRUE(is_cold_stand_in(hot.points.lots.front()));
+  ASSERT_TRUE(add_cold_stand_in(hot.points, *summary));
+  const auto stand_in = std::find_if(hot.points.lots.begin(), hot.points.lots.end(), is_cold_stand_in);
+  ASSERT_NE(stand_in, hot.points.lots.end());
+  EXPECT_EQ(stand_in->seq, summary->first_seq);
+  EXPECT_TRUE(std::is_sorted(hot.points.lots.begin(), hot.points.lots.end(),
+                             [](const auto& a, const auto& b) { return a.seq < b.seq; }));
+  EXPECT_FALSE(add_cold_stand_in(hot.points, *summary)) << "a seq the state has";
   const auto texts = stored_texts(hot, {});
   EXPECT_EQ(texts.state, hot_text);
   EXPECT_FALSE(texts.write_cold);
@@ -286,32 +293,50 @@ TEST(ColdLots, ColdLotsStayUnreadOnlyWhenAnEarnCannotTellTheDifference) {
   few.lots.front().remaining = 1;
   EXPECT_TRUE(cold_lots_may_stay_unread(few, summary, 1, now));
   // Nothing to stand in for.
-  EXPECT_FALSE(cold_lots_may_stay_unread(hot, ColdSummary{0, summary.first_expiry}, 1, now));
+  EXPECT_FALSE(cold_lots_may_stay_unread(hot, ColdSummary{0, summary.first_expiry, summary.first_seq}, 1, now));
+  // Lots expiring with the first cold one count only when they come before it (by seq): earns of one instant.
+  WalletState tied;
+  for (int i = 0; i < 60; ++i) ASSERT_EQ(apply_command(tied, earn_of(i), at(i < 30 ? 0 : i), false).status, 201);
+  const auto tied_plan = plan_cold_lots(tied.points, {});
+  const auto tied_summary = *cold_summary(tied.points, tied_plan.cold);
+  ASSERT_EQ(tied_summary.first_expiry, tied.points.lots.front().expires_at) << "the first 30 lots expire together";
+  ASSERT_EQ(tied_summary.first_seq, tied.points.lots[kHotKeep].seq);
+  auto tied_hot = read_state_text(state_text(tied, tied_plan.cold)).points;
+  EXPECT_TRUE(cold_lots_may_stay_unread(tied_hot, tied_summary, 1, now));
+  auto later = tied_summary;
+  later.first_seq = 1;  // as if the first cold lot came before every one of the state's
+  EXPECT_FALSE(cold_lots_may_stay_unread(tied_hot, later, 1, now));
 }
 
 // A member who only earns: most of its earns leave the cold lots unread, and each answers as if they were read.
+// `together`: earns made at one instant in a row (one batch's), so that their lots expire together: with 20, the
+// lots kept in the state and the first cold one all expire at the same instant, and only their seqs order them.
 TEST(ColdLots, AnAccumulatingMembersEarnsLeaveItsColdLotsUnreadAndAnswerTheSame) {
-  WalletState s;
-  Stored st;
-  st.store(s);
-  int unread_earns = 0;
-  const int earns = 400;
-  for (int i = 0; i < earns; ++i) {
-    bool unread = false;
-    s = st.load_for_earns(1, at(i), &unread);
-    auto e = apply_command(s, earn_of(i), at(i), false);
+  for (const int together : {1, 20}) {
+    WalletState s;
+    Stored st;
     st.store(s);
-    const auto whole = st.load();
-    if (unread) {
-      ++unread_earns;
-      expect_as_if_read(e, s, whole, at(i), "earn " + std::to_string(i));
-    } else {
-      ASSERT_EQ(e.status, 201) << e.body;
+    int unread_earns = 0;
+    const int earns = 400;
+    for (int i = 0; i < earns; ++i) {
+      const auto now = at(i / together);
+      bool unread = false;
+      s = st.load_for_earns(1, now, &unread);
+      auto e = apply_command(s, earn_of(i), now, false);
+      st.store(s);
+      const auto whole = st.load();
+      if (unread) {
+        ++unread_earns;
+        expect_as_if_read(e, s, whole, now, "earn " + std::to_string(i) + ", " + std::to_string(together) + " together");
+      } else {
+        ASSERT_EQ(e.status, 201) << e.body;
+      }
+      ASSERT_EQ(whole.points.lots.size(), static_cast<std::size_t>(i + 1));
     }
-    ASSERT_EQ(whole.points.lots.size(), static_cast<std::size_t>(i + 1));
+    // Between two splits (one per kMoveAtLeast earns) every earn but the one that splits leaves them unread.
+    EXPECT_GE(unread_earns, earns - static_cast<int>(kColdFrom) - 2 * (earns / static_cast<int>(kMoveAtLeast)))
+        << together << " together";
   }
-  // Between two splits (one per kMoveAtLeast earns) every earn but the one that splits leaves them unread.
-  EXPECT_GE(unread_earns, earns - static_cast<int>(kColdFrom) - 2 * (earns / static_cast<int>(kMoveAtLeast)));
 }
 
 // Random commands and time, each followed by the store and read of a batch: what is read back is always what
