@@ -331,6 +331,24 @@ if timed:
           f"{ms(rt - batch if rt is not None and batch is not None else None)} | "
           f"{'–' if size is None else f'{size:.1f}'} | {nb / r['step_wall_s']:,.0f} |")
     w("")
+cold_steps = [r for r in loads if any(k.startswith("emtiaz_wallet_cold_lots_members_total")
+                                      for k in r.get("step_metrics", {}))]
+if cold_steps:
+    w("## Cold lots read or left unread (the wallet's metrics)")
+    w("")
+    w("Per step, the batches' members with lots stored apart (docs/design.md), by whether the batch read those lots or, "
+      "its commands for the member being earns that need only what they add up to, left them unread "
+      "(`emtiaz_wallet_cold_lots_members_total`). Each member counts once per batch it is in.")
+    w("")
+    w("| operation | offered/s | achieved/s | members read | members left unread | share left unread |")
+    w("|---|---:|---:|---:|---:|---:|")
+    for r in cold_steps:
+        m = r["step_metrics"]
+        read = m.get('emtiaz_wallet_cold_lots_members_total{read="yes"}', 0)
+        unread = m.get('emtiaz_wallet_cold_lots_members_total{read="no"}', 0)
+        share = f"{100 * unread / (read + unread):.1f} %" if read + unread else "–"
+        w(step_cells(r) + f"{read:,.0f} | {unread:,.0f} | {share} |")
+    w("")
 for r in kind("profile"):
     w(f"## Where a {r['profile_of']}'s time goes")
     w("")
