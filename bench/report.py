@@ -223,13 +223,17 @@ if cl:
       "and writes them only when one changes or enough new ones gather; below, per command over the next 64 earns "
       "of a member holding that many lots, what one column holding them all would write, and what the split writes "
       "and reads (`bench/state_codec.cpp`, the wallet's text writer and reader; the server's work, escaping, "
-      "lexing, storing, logging, grows with the bytes written):")
+      "lexing, storing, logging, grows with the bytes written). The last two columns are what an earn reads since "
+      "the thirty-fourth session: the state alone when the sum and first expiry stored with the cold lots are all it "
+      "needs (wallet::cold_lots_may_stay_unread), both columns when not (once per re-split):")
     w("")
-    w("| lots | one column: bytes written | split: bytes written | split: bytes read | write µs (one column) | write µs (split) | read µs (one column) | read µs (split) |")
-    w("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("| lots | one column: bytes written | split: bytes written | split: bytes read | write µs (one column) | write µs (split) | read µs (one column) | read µs (split) | an earn: bytes read | an earn: read µs |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in cl:
+        earn = (f"{r['earn_read_bytes']:,.0f} | {r['earn_read_us']:.1f}" if "earn_read_us" in r else "– | –")
         w(f"| {r['lots']} | {r['whole_bytes']:,.0f} | {r['split_written_bytes']:,.0f} | {r['split_read_bytes']:,.0f} | "
-          f"{r['whole_write_us']:.1f} | {r['split_write_us']:.1f} | {r['whole_read_us']:.1f} | {r['split_read_us']:.1f} |")
+          f"{r['whole_write_us']:.1f} | {r['split_write_us']:.1f} | {r['whole_read_us']:.1f} | {r['split_read_us']:.1f} | "
+          f"{earn} |")
     w("")
 
 def mean_ms(m, name, labels=""):

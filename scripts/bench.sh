@@ -365,7 +365,8 @@ r["redis_forks"] = int(sys.argv[7]) - int(sys.argv[6])
 # The services own timings over the step (their /metrics before and after, drain included): the gateway per
 # route and per Kafka command round trip, the wallet per batch and per batch transaction.
 keep = re.compile(r"^(emtiaz_gateway_command_seconds_(sum|count)|emtiaz_http_request_duration_seconds_(sum|count)\{.*|"
-                  r"emtiaz_wallet_batch(_commit)?_seconds_(sum|count)|emtiaz_wallet_(commands|batches)_total)$")
+                  r"emtiaz_wallet_batch(_commit)?_seconds_(sum|count)|emtiaz_wallet_(commands|batches)_total|"
+                  r"emtiaz_wallet_cold_lots_members_total\{.*)$")
 def load(path):
     d = {}
     try:
