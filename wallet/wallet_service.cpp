@@ -459,8 +459,9 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     }
   }
   // Members with cold lots in this batch, by whether it read them.
-  Metrics::global().add(R"(emtiaz_wallet_cold_lots_members_total{read="yes"})", static_cast<double>(cold_to_read.size()));
-  Metrics::global().add(R"(emtiaz_wallet_cold_lots_members_total{read="no"})", static_cast<double>(cold_unread));
+  auto& metrics = Metrics::global();
+  metrics.add(R"(emtiaz_wallet_cold_lots_members_total{read="yes"})", static_cast<double>(cold_to_read.size()));
+  metrics.add(R"(emtiaz_wallet_cold_lots_members_total{read="no"})", static_cast<double>(cold_unread));
 
   load_archived(c, units);
 

@@ -327,7 +327,8 @@ TEST(ColdLots, AnAccumulatingMembersEarnsLeaveItsColdLotsUnreadAndAnswerTheSame)
       const auto whole = st.load();
       if (unread) {
         ++unread_earns;
-        expect_as_if_read(e, s, whole, now, "earn " + std::to_string(i) + ", " + std::to_string(together) + " together");
+        const auto where = "earn " + std::to_string(i) + ", " + std::to_string(together) + " together";
+        expect_as_if_read(e, s, whole, now, where);
       } else {
         ASSERT_EQ(e.status, 201) << e.body;
       }
