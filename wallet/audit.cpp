@@ -129,14 +129,14 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
             held = cold_summary(cold, std::vector<char>(cold.lots.size(), 1));
           }
           auto stored = [&](int i) { return mr->isNull(i) ? std::string("NULL") : std::string(mr->getString(i)); };
-          auto text = [](const ColdSummary& h) {
+          auto shown = [](const ColdSummary& h) {
             return fmt::format("{}, {}, {}", h.points, points::to_micros(h.first_expiry), h.first_seq);
           };
           const auto beside = fmt::format("{}, {}, {}", stored(5), stored(6), stored(7));
-          if (!held || text(*held) != beside)
+          if (!held || shown(*held) != beside)
             report.differences.push_back(
                 fmt::format("member {}: its cold lots hold (points, first expiry, its seq) {}; stored beside them: {}",
-                            std::string(mr->getString(1)), held ? text(*held) : "none", beside));
+                            std::string(mr->getString(1)), held ? shown(*held) : "none", beside));
         }
         page.emplace_back(std::string(mr->getString(1)), mr->getInt64(2), std::move(state));
       }

@@ -13,9 +13,10 @@
 // unexpired and still hold points, all but the kHotKeep earliest-expiring are stored apart, in their own
 // column, and that column is written only when one of them changed or left, or when enough new such lots have
 // gathered in the state to be worth moving (kMoveAtLeast): after a split a member's commands write a state of
-// tens of lots whatever the member's history, and the cold column once every kMoveAtLeast earns. Reading still
-// takes both (read_stored_state merges them by seq), so what a command sees and does is exactly what it did
-// with one column: the split is storage only, decided after the commands are applied.
+// tens of lots whatever the member's history, and the cold column once every kMoveAtLeast earns. Reading takes
+// both (read_stored_state merges them by seq), so what a command sees and does is exactly what it did with one
+// column: the split is storage only, decided after the commands are applied. The one exception is an earn that
+// needs only what the cold lots add up to (cold_lots_may_stay_unread, below): it reads the state alone.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -76,7 +77,7 @@ std::optional<ColdSummary> cold_summary(const points::MemberState& state, const 
 
 // Leaving the cold lots unread. Reading them costs a command what storing them apart saved its write: the
 // column's text from the server and every lot parsed, for a member holding hundreds. An earn needs only their
-// sum and their earliest expiry: it adds a lot, takes nothing from the others (with no debt to repay), and its
+// sum and where the first of them sorts (ColdSummary): it adds a lot, takes nothing from the others (with no debt to repay), and its
 // answer's balance counts them but lists only the kExpiringMax earliest-expiring lots, which are in the state
 // when enough of the state's own expire before every cold one. So a batch whose commands for a member are all
 // earns (`earns` of them) may leave that member's cold lots unread, standing in for them with one lot (below),

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <numeric>
 #include <string>
 #include <thread>
@@ -614,6 +615,34 @@ TEST_F(PointsFlow, AMemberWithManyLotsIsAnsweredAsAnyOther) {
   expect_expiring("110 earns");
   // Other members' earns run beside this test, so only a floor: at least half of these 40 left them unread.
   EXPECT_GE(wallet_cold_reads("no") - unread_before, 20);
+
+  // What the cold lots hold is stored beside them, and the audit checks it: one point more in the stored sum is a
+  // difference it names (then the sum is put back, for the suite's own audit at its end).
+  auto audit = [&](std::string* out) {
+    const char* build = std::getenv("EMTIAZ_BUILD_DIR");
+    const char* env = std::getenv("EMTIAZ_TEST_ENV");
+    EXPECT_TRUE(build != nullptr && env != nullptr) << "run through scripts/test.sh";
+    if (build == nullptr || env == nullptr) return -1;
+    return run_shell("set -a; . " + shell_quote(env) + "; set +a; " +
+                         shell_quote(std::string(build) + "/wallet/emtiaz-audit") + " " + shell_quote(tenant_.id),
+                     out);
+  };
+  auto shift_cold_points = [&](int by) {
+    std::string out;
+    EXPECT_EQ(mysql_batch(suite_env(), "UPDATE member_states SET cold_points = cold_points + (" + std::to_string(by) +
+                                           ") WHERE tenant_id = '" + tenant_.id + "' AND member_id = '" + member +
+                                           "' AND cold_points IS NOT NULL; SELECT ROW_COUNT()", &out), 0) << out;
+    EXPECT_EQ(out.substr(0, 1), "1") << "the member's cold lots have a stored sum: " << out;
+  };
+  std::string audited;
+  EXPECT_EQ(audit(&audited), 0) << audited;
+  shift_cold_points(1);
+  audited.clear();
+  EXPECT_EQ(audit(&audited), 1) << audited;
+  EXPECT_NE(audited.find("member " + member + ": its cold lots hold"), std::string::npos) << audited;
+  shift_cold_points(-1);
+  audited.clear();
+  EXPECT_EQ(audit(&audited), 0) << audited;
   r = api().redeem_points(partner_.api_key, member, 700, /*capture=*/true);
   ASSERT_EQ(r.status, 201) << r.describe();
   spend(700);
