@@ -118,16 +118,22 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
       while (mr->next()) {
         // A state with cold lots (wallet/cold_lots.hpp) is checked as the wallet sees it: the two merged.
         const std::string text = mr->getString(3);
-        auto state = mr->isNull(4) ? nlohmann::json::parse(text)
-                                   : state_to_json(read_stored_state(text, std::string(mr->getString(4))));
+        nlohmann::json state;
+        std::optional<ColdSummary> held;  // what the cold lots hold, from the lots themselves
+        if (mr->isNull(4)) {
+          state = nlohmann::json::parse(text);
+        } else {
+          std::vector<StoredLot> cold;  // by seq, as the merged state's lots are
+          const auto merged = read_stored_state(text, std::string(mr->getString(4)), &cold);
+          std::vector<char> is_cold(merged.points.lots.size(), 0);
+          auto c = cold.begin();
+          for (std::size_t i = 0; i < is_cold.size() && c != cold.end(); ++i)
+            if (merged.points.lots[i].seq == c->seq) is_cold[i] = 1, ++c;
+          held = cold_summary(merged.points, is_cold);
+          state = state_to_json(merged);
+        }
         // What the cold lots hold, as stored beside them (an earn may be applied knowing only that: migration 011).
         if (!mr->isNull(5) || !mr->isNull(6) || !mr->isNull(7)) {
-          std::optional<ColdSummary> held;
-          if (!mr->isNull(4)) {
-            points::MemberState cold;
-            cold.lots = nlohmann::json::parse(std::string(mr->getString(4))).get<std::vector<points::Lot>>();
-            held = cold_summary(cold, std::vector<char>(cold.lots.size(), 1));
-          }
           auto stored = [&](int i) { return mr->isNull(i) ? std::string("NULL") : std::string(mr->getString(i)); };
           auto shown = [](const ColdSummary& h) {
             return fmt::format("{}, {}, {}", h.points, points::to_micros(h.first_expiry), h.first_seq);
