@@ -644,12 +644,6 @@ std::vector<std::string> stopped_services(const PrivateNetwork& net) {
   return stopped;
 }
 
-std::string audit_command(const PrivateNetwork& net) {
-  const char* build = std::getenv("EMTIAZ_BUILD_DIR");
-  std::string dir = build != nullptr && *build != '\0' ? build : "build";
-  return "set -a; . " + shell_quote(net.dir() + "/env") + "; set +a; " + shell_quote(dir + "/wallet/emtiaz-audit");
-}
-
 // Rows of a query against the private network's MariaDB (the mysql client, tab-separated, no header).
 // Only the proofs read the service's tables, and only to compare them with the suite's own record.
 std::optional<std::vector<std::vector<std::string>>> mysql_rows(const PrivateNetwork& net, const std::string& sql) {
@@ -1092,7 +1086,7 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
 
   // Conservation and Redis = MySQL for every tenant.
   std::string audit_out;
-  const int audit_rc = run_shell(audit_command(net), &audit_out);
+  const int audit_rc = run_shell(audit_command(net.dir() + "/env"), &audit_out);
   EXPECT_EQ(audit_rc, 0) << audit_out;
   EXPECT_NE(audit_out.find("ok"), std::string::npos) << audit_out;
   EXPECT_EQ(audit_out.find("DIFFERS"), std::string::npos) << audit_out;

@@ -623,9 +623,7 @@ TEST_F(PointsFlow, AMemberWithManyLotsIsAnsweredAsAnyOther) {
     const char* env = std::getenv("EMTIAZ_TEST_ENV");
     EXPECT_TRUE(build != nullptr && env != nullptr) << "run through scripts/test.sh";
     if (build == nullptr || env == nullptr) return -1;
-    return run_shell("set -a; . " + shell_quote(env) + "; set +a; " +
-                         shell_quote(std::string(build) + "/wallet/emtiaz-audit") + " " + shell_quote(tenant_.id),
-                     out);
+    return run_shell(audit_command(env, tenant_.id), out);
   };
   auto shift_cold_points = [&](int by) {
     std::string out;

@@ -104,6 +104,13 @@ std::string netctl_path() {
   return (fs::path(__FILE__).parent_path().parent_path().parent_path() / "scripts" / "netctl.sh").string();
 }
 
+std::string audit_command(const std::string& env_file, const std::string& tenant_id) {
+  const std::string dir = env_or("EMTIAZ_BUILD_DIR", "");
+  return "set -a; . " + shell_quote(env_file) + "; set +a; " +
+         shell_quote((dir.empty() ? std::string("build") : dir) + "/wallet/emtiaz-audit") +
+         (tenant_id.empty() ? "" : " " + shell_quote(tenant_id));
+}
+
 int run_shell(const std::string& command, std::string* output) {
   const std::string full = command + " 2>&1";
   FILE* pipe = ::popen(full.c_str(), "r");

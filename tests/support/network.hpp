@@ -58,6 +58,10 @@ std::string shell_quote(const std::string& s);
 // Runs a shell command; returns its exit status and appends its stdout+stderr to *output when given.
 int run_shell(const std::string& command, std::string* output = nullptr);
 
+// The shell command that runs emtiaz-audit (from EMTIAZ_BUILD_DIR, else `build`) against the network whose env file
+// is `env_file`: every tenant, or only `tenant_id`.
+std::string audit_command(const std::string& env_file, const std::string& tenant_id = {});
+
 class PrivateNetwork {
  public:
   // Starts a network in a fresh folder (under EMTIAZ_TEST_TMPDIR, else /tmp). Throws std::runtime_error
