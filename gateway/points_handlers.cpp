@@ -540,7 +540,7 @@ HttpResponse balance_answer(const BalanceRead& read, const points::Balance& bala
 void leave_view(Deps& d, const BalanceRead& read, const points::BalanceView& view, std::int64_t version) {
   try {
     d.app.redis.command({"SET", wallet::redis_balance_key(read.tenant_id, read.member_id),
-                         wallet::dump_json(wallet::balance_view_to_json(view, version)), "NX", "EX",
+                         wallet::balance_view_text(view, version), "NX", "EX",
                          wallet::kMemberCacheTtlSeconds});
   } catch (const std::exception& e) {
     spdlog::debug("could not leave a balance view in redis: {}", e.what());

@@ -153,6 +153,37 @@ std::string balance_text(const std::string& member_id, const points::Balance& b,
   return out;
 }
 
+std::string balance_view_text(const points::BalanceView& view, std::int64_t version) {
+  // The keys in the tree's order (sorted), as balance_view_from_text reads them.
+  std::string out;
+  out.reserve(128 + 40 * view.balance.expiring.size());
+  out += "{\"at\":";
+  append_int(out, micros_of(view.at));
+  out += ",\"available\":";
+  append_int(out, view.balance.available);
+  out += ",\"expiring\":[";
+  for (size_t i = 0; i < view.balance.expiring.size(); ++i) {
+    out += i > 0 ? ",[" : "[";
+    append_int(out, view.balance.expiring[i].points);
+    out += ',';
+    append_int(out, micros_of(view.balance.expiring[i].expires_at));
+    out += ']';
+  }
+  out += "],\"held\":";
+  append_int(out, view.balance.held);
+  out += ",\"pending\":";
+  append_int(out, view.balance.pending);
+  out += ",\"valid_until\":";
+  if (view.valid_until)
+    append_int(out, micros_of(*view.valid_until));
+  else
+    out += "null";
+  out += ",\"version\":";
+  append_int(out, version);
+  out += '}';
+  return out;
+}
+
 std::optional<points::BalanceView> balance_view_from_text(std::string_view text) {
   // {"at":…,"available":…,"expiring":[[p,t],…],"held":…,"pending":…,"valid_until":…|null,"version":…}
   TextReader t{text};

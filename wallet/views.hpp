@@ -77,6 +77,9 @@ std::string balance_text(const std::string& member_id, const points::Balance& ba
 // instants in microseconds since the epoch. nullopt when the text is not such a view.
 nlohmann::json balance_view_to_json(const points::BalanceView& view, std::int64_t version);
 std::optional<points::BalanceView> balance_view_from_json(const nlohmann::json& j);
+// dump_json(balance_view_to_json(view, version)), byte for byte, written without building the tree: the wallet
+// writes one for every member a batch changes, and the gateway one for every read that falls through to MySQL.
+std::string balance_view_text(const points::BalanceView& view, std::int64_t version);
 // The same view read straight from its text as dump_json(balance_view_to_json(…)) writes it — keys in that
 // order, no spaces, integers without leading zeros — without building a tree. nullopt for any other text, even
 // one that is a view (spaces, other key order): the caller then reads it with balance_view_from_json, so this is

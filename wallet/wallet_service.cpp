@@ -717,7 +717,7 @@ void WalletService::update_cache(std::vector<Unit>& units) {
     }
     // The balance as of now and until the state's next timed change: what a balance read needs, small.
     cmds.push_back({"SET", redis_balance_key(u.tenant_id, u.member_id),
-                    dump_json(balance_view_to_json(points::balance_view(u.state.points, now), u.state.version)), "EX",
+                    balance_view_text(points::balance_view(u.state.points, now), u.state.version), "EX",
                     kMemberCacheTtlSeconds});
     // The owners of the redemptions it authorized: never changed, so not among the keys a failure leaves dirty.
     for (const auto& r : u.redemptions)

@@ -2,6 +2,7 @@
 // that is not such a view is refused rather than misread.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 #include <string>
 
@@ -93,7 +94,10 @@ TEST(BalanceViewText, ReadsTheWalletsTextsAsTheTreeDoesAndNothingElseDifferently
     v.balance.pending = pick(0, 1'000'000);
     v.balance.held = i % 3 ? 0 : pick(0, 1'000'000'000'000'000);
     for (std::int64_t k = pick(0, 10); k > 0; --k) v.balance.expiring.push_back({pick(0, 1'000'000), us(pick(0, 1'000'000'000'000))});
-    const auto text = dump_json(balance_view_to_json(v, pick(0, 1'000'000)));
+    const auto version = pick(0, 1'000'000);
+    const auto text = dump_json(balance_view_to_json(v, version));
+    // What the wallet and the gateway write (balance_view_text) is the tree's text, byte for byte.
+    ASSERT_EQ(balance_view_text(v, version), text);
     const auto fast = balance_view_from_text(text);
     ASSERT_TRUE(fast.has_value()) << text;
     ASSERT_TRUE(same(fast, slow(text))) << text;
@@ -108,6 +112,16 @@ TEST(BalanceViewText, ReadsTheWalletsTextsAsTheTreeDoesAndNothingElseDifferently
     spaced.insert(static_cast<size_t>(pick(1, static_cast<std::int64_t>(text.size()) - 1)), " ");
     ASSERT_TRUE(!balance_view_from_text(spaced) || same(balance_view_from_text(spaced), slow(spaced))) << spaced;
   }
+  // The extremes of every number, written as the tree writes them.
+  points::BalanceView edge;
+  edge.at = us(std::numeric_limits<std::int64_t>::min());
+  edge.valid_until = us(std::numeric_limits<std::int64_t>::max());
+  edge.balance.available = std::numeric_limits<std::int64_t>::min();
+  edge.balance.pending = std::numeric_limits<std::int64_t>::max();
+  edge.balance.held = -1;
+  edge.balance.expiring = {{std::numeric_limits<std::int64_t>::min(), us(0)}, {0, us(-1)}};
+  for (std::int64_t version : {std::int64_t{0}, std::numeric_limits<std::int64_t>::max()})
+    EXPECT_EQ(balance_view_text(edge, version), dump_json(balance_view_to_json(edge, version)));
   for (const char* text :
        {R"({"at":01,"available":1,"expiring":[],"held":0,"pending":0,"valid_until":null,"version":1})",
         R"({"at":-0,"available":1,"expiring":[],"held":0,"pending":0,"valid_until":null,"version":1})",
