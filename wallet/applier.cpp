@@ -158,22 +158,12 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
       e.earn = NewEarn{spec.earn_id, p.id, receipt, amount, spec.points};
       for (auto& h : e.history)
         if (h.type == "earn") h.earn_id = spec.earn_id;
-      nlohmann::json body = {{"id", spec.earn_id},
-                             {"type", "earn"},
-                             {"member_id", cmd.member_id},
-                             {"partner_id", p.id},
-                             {"receipt_id", receipt},
-                             {"amount_irr", amount},
-                             {"points", spec.points},
-                             {"status", spec.available_at > now ? "pending" : "active"},
-                             {"available_at", format_rfc3339(spec.available_at, tz, TimePrecision::micros)},
-                             {"expires_at", format_rfc3339(spec.expires_at, tz, TimePrecision::micros)},
-                             {"created_at", format_rfc3339(now, tz, TimePrecision::micros)}};
-      if (cmd.args.contains("occurred_at")) body["occurred_at"] = cmd.args["occurred_at"];
-      if (cmd.args.contains("category")) body["category"] = cmd.args["category"];
-      body["balance"] = balance_json(cmd.member_id, state.points, now, tz);
+      EarnAnswer answer{spec.earn_id, cmd.member_id, p.id, receipt, amount, spec.points, spec.available_at > now,
+                        spec.available_at, spec.expires_at, now};
+      if (auto it = cmd.args.find("occurred_at"); it != cmd.args.end()) answer.occurred_at = &*it;
+      if (auto it = cmd.args.find("category"); it != cmd.args.end()) answer.category = &*it;
       e.status = 201;
-      e.body = dump_json(body);
+      e.body = earn_text(answer, points::balance_at(state.points, now), tz);  // dump_json(earn_json(…)), without it
       return e;
     }
     case CommandType::purchase_refund: {
@@ -207,15 +197,9 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
         h.at = now;
         e.history.push_back(h);
       }
-      nlohmann::json body = {{"id", id},
-                             {"type", "purchase_refund"},
-                             {"earn_id", earn_id},
-                             {"amount_irr", amount},
-                             {"points_clawed_back", out.value},
-                             {"created_at", format_rfc3339(now, tz, TimePrecision::micros)},
-                             {"balance", balance_json(cmd.member_id, state.points, now, tz)}};
       e.status = 201;
-      e.body = dump_json(body);
+      e.body = purchase_refund_text({id, earn_id, amount, out.value, now}, cmd.member_id,
+                                    points::balance_at(state.points, now), tz);
       return e;
     }
     case CommandType::authorize: {
@@ -248,7 +232,7 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
       e.redemption = NewRedemption{spec.id, p.id, receipt, spec.hold_expires_at};
       const auto* r = points::find_redemption(state.points, spec.id);
       e.status = 201;
-      e.body = dump_json(redemption_json(cmd.member_id, state, *r, now, tz));
+      e.body = redemption_text(cmd.member_id, state, *r, now, tz);
       return e;
     }
     case CommandType::capture:
@@ -278,7 +262,7 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
       }
       const auto* r = points::find_redemption(state.points, id);
       e.status = 200;
-      e.body = dump_json(redemption_json(cmd.member_id, state, *r, now, tz));
+      e.body = redemption_text(cmd.member_id, state, *r, now, tz);
       return e;
     }
     case CommandType::adjust: {

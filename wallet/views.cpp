@@ -153,6 +153,72 @@ std::string balance_text(const std::string& member_id, const points::Balance& b,
   return out;
 }
 
+nlohmann::json earn_json(const EarnAnswer& a, const points::Balance& balance, const std::string& tz) {
+  nlohmann::json body = {{"id", a.id},
+                         {"type", "earn"},
+                         {"member_id", a.member_id},
+                         {"partner_id", a.partner_id},
+                         {"receipt_id", a.receipt_id},
+                         {"amount_irr", a.amount_irr},
+                         {"points", a.points},
+                         {"status", a.pending ? "pending" : "active"},
+                         {"available_at", format_rfc3339(a.available_at, tz, TimePrecision::micros)},
+                         {"expires_at", format_rfc3339(a.expires_at, tz, TimePrecision::micros)},
+                         {"created_at", format_rfc3339(a.created_at, tz, TimePrecision::micros)}};
+  if (a.occurred_at) body["occurred_at"] = *a.occurred_at;
+  if (a.category) body["category"] = *a.category;
+  body["balance"] = balance_json(a.member_id, balance, tz);
+  return body;
+}
+
+namespace {
+
+void append_json_value(std::string& out, const nlohmann::json& v) {
+  if (v.is_string())
+    append_json_string(out, v.get_ref<const std::string&>());
+  else
+    out += dump_json(v);
+}
+
+}  // namespace
+
+std::string earn_text(const EarnAnswer& a, const points::Balance& balance, const std::string& tz) {
+  // The keys in the tree's order (sorted).
+  std::string out;
+  out.reserve(640 + 72 * balance.expiring.size());
+  out += "{\"amount_irr\":";
+  append_int(out, a.amount_irr);
+  out += ",\"available_at\":";
+  append_json_string(out, format_rfc3339(a.available_at, tz, TimePrecision::micros));
+  out += ",\"balance\":";
+  out += balance_text(a.member_id, balance, tz);
+  if (a.category) {
+    out += ",\"category\":";
+    append_json_value(out, *a.category);
+  }
+  out += ",\"created_at\":";
+  append_json_string(out, format_rfc3339(a.created_at, tz, TimePrecision::micros));
+  out += ",\"expires_at\":";
+  append_json_string(out, format_rfc3339(a.expires_at, tz, TimePrecision::micros));
+  out += ",\"id\":";
+  append_json_string(out, a.id);
+  out += ",\"member_id\":";
+  append_json_string(out, a.member_id);
+  if (a.occurred_at) {
+    out += ",\"occurred_at\":";
+    append_json_value(out, *a.occurred_at);
+  }
+  out += ",\"partner_id\":";
+  append_json_string(out, a.partner_id);
+  out += ",\"points\":";
+  append_int(out, a.points);
+  out += ",\"receipt_id\":";
+  append_json_string(out, a.receipt_id);
+  out += a.pending ? ",\"status\":\"pending\"" : ",\"status\":\"active\"";
+  out += ",\"type\":\"earn\"}";
+  return out;
+}
+
 std::string balance_view_text(const points::BalanceView& view, std::int64_t version) {
   // The keys in the tree's order (sorted), as balance_view_from_text reads them.
   std::string out;
@@ -575,6 +641,76 @@ nlohmann::json redemption_json(const std::string& member_id, const WalletState& 
           {"expires_at", format_rfc3339(r.expires_at, tz, TimePrecision::micros)},
           {"created_at", format_rfc3339(r.created_at, tz, TimePrecision::micros)},
           {"balance", balance_json(member_id, state.points, now, tz)}};
+}
+
+std::string redemption_text(const std::string& member_id, const WalletState& state, const points::Redemption& r,
+                            points::Instant now, const std::string& tz) {
+  // The keys in the tree's order (sorted).
+  auto receipt = state.redemption_receipts.find(r.id);
+  std::string out;
+  out.reserve(720 + 72 * points::kExpiringMax);
+  out += "{\"balance\":";
+  out += balance_text(member_id, points::balance_at(state.points, now), tz);
+  out += ",\"created_at\":";
+  append_json_string(out, format_rfc3339(r.created_at, tz, TimePrecision::micros));
+  out += ",\"expires_at\":";
+  append_json_string(out, format_rfc3339(r.expires_at, tz, TimePrecision::micros));
+  out += ",\"id\":";
+  append_json_string(out, r.id);
+  out += ",\"member_id\":";
+  append_json_string(out, member_id);
+  out += ",\"partner_id\":";
+  append_json_string(out, r.partner_id);
+  out += ",\"points\":";
+  append_int(out, r.points);
+  out += ",\"points_captured\":";
+  append_int(out, r.points_captured);
+  out += ",\"points_held\":";
+  append_int(out, points::held_points(r));
+  out += ",\"points_refunded\":";
+  append_int(out, r.points_refunded);
+  out += ",\"receipt_id\":";
+  append_json_string(out, receipt == state.redemption_receipts.end() ? std::string_view() : receipt->second);
+  out += ",\"redeem_value_irr\":";
+  append_int(out, r.redeem_value_irr);
+  out += ",\"status\":";
+  append_json_string(out, redemption_status_name(r.status));
+  out += ",\"value_irr\":";
+  append_int(out, r.points * r.redeem_value_irr);
+  out += '}';
+  return out;
+}
+
+nlohmann::json purchase_refund_json(const PurchaseRefundAnswer& a, const std::string& member_id,
+                                    const points::Balance& balance, const std::string& tz) {
+  return {{"id", a.id},
+          {"type", "purchase_refund"},
+          {"earn_id", a.earn_id},
+          {"amount_irr", a.amount_irr},
+          {"points_clawed_back", a.points_clawed_back},
+          {"created_at", format_rfc3339(a.created_at, tz, TimePrecision::micros)},
+          {"balance", balance_json(member_id, balance, tz)}};
+}
+
+std::string purchase_refund_text(const PurchaseRefundAnswer& a, const std::string& member_id,
+                                 const points::Balance& balance, const std::string& tz) {
+  // The keys in the tree's order (sorted).
+  std::string out;
+  out.reserve(512 + 72 * balance.expiring.size());
+  out += "{\"amount_irr\":";
+  append_int(out, a.amount_irr);
+  out += ",\"balance\":";
+  out += balance_text(member_id, balance, tz);
+  out += ",\"created_at\":";
+  append_json_string(out, format_rfc3339(a.created_at, tz, TimePrecision::micros));
+  out += ",\"earn_id\":";
+  append_json_string(out, a.earn_id);
+  out += ",\"id\":";
+  append_json_string(out, a.id);
+  out += ",\"points_clawed_back\":";
+  append_int(out, a.points_clawed_back);
+  out += ",\"type\":\"purchase_refund\"}";
+  return out;
 }
 
 }  // namespace emtiaz::wallet

@@ -71,6 +71,20 @@ nlohmann::json balance_json(const std::string& member_id, const points::Balance&
 // balance read answers from the view (the gateway's hottest response).
 std::string balance_text(const std::string& member_id, const points::Balance& balance, const std::string& tz);
 
+// The answer to an earn (the 201 body of POST /v1/earn): the earn, with the member's balance after it.
+struct EarnAnswer {
+  std::string id, member_id, partner_id, receipt_id;
+  std::int64_t amount_irr = 0, points = 0;
+  bool pending = false;  // its points are not available yet
+  points::Instant available_at{}, expires_at{}, created_at{};
+  const nlohmann::json* occurred_at = nullptr;  // as the request gave them, when it did
+  const nlohmann::json* category = nullptr;
+};
+nlohmann::json earn_json(const EarnAnswer& a, const points::Balance& balance, const std::string& tz);
+// dump_json(earn_json(a, balance, tz)), byte for byte, written without building the tree: the wallet writes one
+// for every earn it applies.
+std::string earn_text(const EarnAnswer& a, const points::Balance& balance, const std::string& tz);
+
 // The balance view the wallet stores in Redis next to the state (points::BalanceView: exact from `at` until
 // `valid_until`), so that a balance read needs neither the state nor its JSON: {"version", "at",
 // "valid_until" (null: forever), "available", "pending", "held", "expiring": [[points, expires_at], ...]},
@@ -89,6 +103,22 @@ std::optional<points::BalanceView> balance_view_from_text(std::string_view text)
 nlohmann::json redemption_json(const std::string& member_id, const WalletState& state, const points::Redemption& r,
                                points::Instant now, const std::string& tz);
 std::string_view redemption_status_name(points::RedemptionStatus s);
+// dump_json(redemption_json(…)), byte for byte, written without building the tree: the wallet writes one for every
+// authorization, capture, void and refund of a redemption it applies.
+std::string redemption_text(const std::string& member_id, const WalletState& state, const points::Redemption& r,
+                            points::Instant now, const std::string& tz);
+
+// The answer to a purchase refund (the 201 body of POST /v1/earn/{id}/refund), as a tree and, byte for byte, as
+// the wallet writes it without one.
+struct PurchaseRefundAnswer {
+  std::string id, earn_id;
+  std::int64_t amount_irr = 0, points_clawed_back = 0;
+  points::Instant created_at{};
+};
+nlohmann::json purchase_refund_json(const PurchaseRefundAnswer& a, const std::string& member_id,
+                                    const points::Balance& balance, const std::string& tz);
+std::string purchase_refund_text(const PurchaseRefundAnswer& a, const std::string& member_id,
+                                 const points::Balance& balance, const std::string& tz);
 
 std::string dump_json(const nlohmann::json& j);
 // dump_json(nlohmann::json(std::string(s))) appended to `out`, without the tree for ASCII text.

@@ -72,6 +72,93 @@ TEST(BalanceText, IsTheTreesDumpByteForByte) {
   }
 }
 
+// What an earn answers is written without a JSON tree (earn_text); it must be the tree's dump, byte for byte: every
+// field, with and without the request's optional ones (as strings or anything else a request may have carried),
+// their odd cases (quotes, control bytes, Persian, invalid UTF-8) and the extremes of the numbers.
+TEST(EarnText, IsTheTreesDumpByteForByte) {
+  std::mt19937_64 rng(20261207);
+  auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
+  const std::vector<std::string> zones = {"Asia/Tehran", "UTC", "America/New_York", "Asia/Kolkata"};
+  const std::vector<std::string> texts = {"ern_7K2pQ9xZ", "", "r\"quoted\"", "r\\back", "tab\there", "خرید روزانه",
+                                          std::string("bad\xff\xfe", 5), std::string("nul\0x", 5),
+                                          "2026-12-07T10:00:00+03:30"};
+  const std::vector<nlohmann::json> others = {nlohmann::json(42), nlohmann::json(nullptr), nlohmann::json(-1.5),
+                                              nlohmann::json::parse(R"({"b":[1,"x"],"a":true})")};
+  auto text = [&] { return texts[static_cast<size_t>(pick(0, static_cast<std::int64_t>(texts.size()) - 1))]; };
+  const std::int64_t big = 1'000'000'000'000'000;
+  for (int i = 0; i < 3000; ++i) {
+    EarnAnswer a{text(), text(), text(), text(), pick(0, big), pick(0, big), i % 2 == 0,
+                 us(pick(0, 4'102'444'800'000'000)), us(pick(0, 4'102'444'800'000'000)),
+                 us(pick(0, 4'102'444'800'000'000) / (i % 3 ? 1 : 1'000'000) * (i % 3 ? 1 : 1'000'000))};
+    nlohmann::json occurred = i % 5 == 4 ? others[static_cast<size_t>(i) % others.size()] : nlohmann::json(text());
+    nlohmann::json category = i % 7 == 6 ? others[static_cast<size_t>(i) % others.size()] : nlohmann::json(text());
+    if (i % 4 != 0) a.occurred_at = &occurred;
+    if (i % 3 != 0) a.category = &category;
+    points::Balance b;
+    b.available = pick(-big, big);
+    b.pending = pick(0, big);
+    b.held = pick(0, i % 4 ? 10 : big);
+    for (std::int64_t k = pick(0, static_cast<std::int64_t>(points::kExpiringMax)); k > 0; --k)
+      b.expiring.push_back({pick(0, big), us(pick(0, 4'102'444'800'000'000))});
+    const auto& tz = zones[static_cast<size_t>(i / 7) % zones.size()];
+    ASSERT_EQ(earn_text(a, b, tz), dump_json(earn_json(a, b, tz))) << "case " << i;
+  }
+}
+
+// What an authorization, a capture, a void or a refund of a redemption answers (redemption_text), and what a purchase
+// refund answers (purchase_refund_text), are the trees' dumps byte for byte: every status, receipts missing or odd,
+// and the extremes of the numbers.
+TEST(RedemptionText, IsTheTreesDumpByteForByte) {
+  std::mt19937_64 rng(202612071);
+  auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
+  const std::vector<std::string> zones = {"Asia/Tehran", "UTC", "America/New_York", "Asia/Kolkata"};
+  const std::vector<std::string> texts = {"red_7K2pQ9xZ", "", "r\"quoted\"", "r\\back", "tab\there", "رسید ۱۲",
+                                          std::string("bad\xff\xfe", 5), std::string("nul\0x", 5)};
+  auto text = [&] { return texts[static_cast<size_t>(pick(0, static_cast<std::int64_t>(texts.size()) - 1))]; };
+  const std::vector<points::RedemptionStatus> statuses = {
+      points::RedemptionStatus::authorized, points::RedemptionStatus::captured, points::RedemptionStatus::voided,
+      points::RedemptionStatus::expired,    points::RedemptionStatus::refunded,
+      points::RedemptionStatus::partially_refunded};
+  const std::int64_t big = 1'000'000'000'000'000;
+  for (int i = 0; i < 3000; ++i) {
+    WalletState state;
+    const auto t0 = us(pick(0, 4'102'444'800'000'000));
+    for (std::int64_t k = pick(0, 12); k > 0; --k) {
+      points::Lot l;
+      l.id = text();
+      l.points = l.remaining = pick(1, big / 100);
+      l.created_at = l.available_at = t0 - std::chrono::hours(pick(0, 1000));
+      l.expires_at = t0 + std::chrono::hours(pick(-100, 100'000));
+      l.seq = static_cast<std::uint64_t>(k);
+      state.points.lots.push_back(l);
+    }
+    points::Redemption r;
+    r.id = text();
+    r.partner_id = text();
+    r.status = statuses[static_cast<size_t>(i) % statuses.size()];
+    r.points = pick(0, big);
+    r.points_captured = r.status == points::RedemptionStatus::captured ? pick(0, r.points) : 0;
+    r.points_refunded = pick(0, r.points_captured);
+    r.redeem_value_irr = pick(0, 9'000);
+    r.created_at = t0;
+    r.expires_at = t0 + std::chrono::seconds(pick(0, 100'000));
+    if (i % 3 != 0) state.redemption_receipts[r.id] = text();
+    const auto& tz = zones[static_cast<size_t>(i / 7) % zones.size()];
+    const auto now = t0 + std::chrono::seconds(pick(0, 200'000));
+    const auto member = text();
+    ASSERT_EQ(redemption_text(member, state, r, now, tz), dump_json(redemption_json(member, state, r, now, tz)))
+        << "case " << i;
+    PurchaseRefundAnswer a{text(), text(), pick(0, big), pick(0, big), now};
+    const auto balance = points::balance_at(state.points, now);
+    ASSERT_EQ(purchase_refund_text(a, member, balance, tz), dump_json(purchase_refund_json(a, member, balance, tz)))
+        << "case " << i;
+  }
+}
+
 // The view read from its text without a tree (balance_view_from_text) is the tree's reading of the wallet's own
 // text, and for any other text either the same or nothing (then the gateway reads it with the tree): the
 // wallet's texts, then each of them cut short, with a byte changed, with a space, and a few by hand.
