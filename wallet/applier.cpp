@@ -232,7 +232,7 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
       e.redemption = NewRedemption{spec.id, p.id, receipt, spec.hold_expires_at};
       const auto* r = points::find_redemption(state.points, spec.id);
       e.status = 201;
-      e.body = redemption_text(cmd.member_id, state, *r, now, tz);
+      e.body = redemption_answer_text(cmd.member_id, state, *r, now, tz);
       return e;
     }
     case CommandType::capture:
@@ -262,7 +262,7 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
       }
       const auto* r = points::find_redemption(state.points, id);
       e.status = 200;
-      e.body = redemption_text(cmd.member_id, state, *r, now, tz);
+      e.body = redemption_answer_text(cmd.member_id, state, *r, now, tz);
       return e;
     }
     case CommandType::adjust: {

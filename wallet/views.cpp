@@ -127,6 +127,29 @@ void append_int(std::string& out, std::int64_t v) {
   out.append(buf, end);
 }
 
+// One member of an object being written as the tree's dump writes it: `key` is the text before the value
+// (`,"name":`, or `{"name":` for the first).
+void put_int(std::string& out, std::string_view key, std::int64_t v) {
+  out += key;
+  append_int(out, v);
+}
+void put_string(std::string& out, std::string_view key, std::string_view v) {
+  out += key;
+  append_json_string(out, v);
+}
+void put_time(std::string& out, std::string_view key, points::Instant t, const std::string& tz) {
+  put_string(out, key, format_rfc3339(t, tz, TimePrecision::micros));
+}
+// A value as a request gave it (a string, mostly).
+void put_value(std::string& out, std::string_view key, const nlohmann::json& v) {
+  if (v.is_string()) {
+    put_string(out, key, v.get_ref<const std::string&>());
+  } else {
+    out += key;
+    out += dump_json(v);
+  }
+}
+
 }  // namespace
 
 std::string balance_text(const std::string& member_id, const points::Balance& b, const std::string& tz) {
@@ -171,49 +194,22 @@ nlohmann::json earn_json(const EarnAnswer& a, const points::Balance& balance, co
   return body;
 }
 
-namespace {
-
-void append_json_value(std::string& out, const nlohmann::json& v) {
-  if (v.is_string())
-    append_json_string(out, v.get_ref<const std::string&>());
-  else
-    out += dump_json(v);
-}
-
-}  // namespace
-
 std::string earn_text(const EarnAnswer& a, const points::Balance& balance, const std::string& tz) {
   // The keys in the tree's order (sorted).
   std::string out;
   out.reserve(640 + 72 * balance.expiring.size());
-  out += "{\"amount_irr\":";
-  append_int(out, a.amount_irr);
-  out += ",\"available_at\":";
-  append_json_string(out, format_rfc3339(a.available_at, tz, TimePrecision::micros));
-  out += ",\"balance\":";
-  out += balance_text(a.member_id, balance, tz);
-  if (a.category) {
-    out += ",\"category\":";
-    append_json_value(out, *a.category);
-  }
-  out += ",\"created_at\":";
-  append_json_string(out, format_rfc3339(a.created_at, tz, TimePrecision::micros));
-  out += ",\"expires_at\":";
-  append_json_string(out, format_rfc3339(a.expires_at, tz, TimePrecision::micros));
-  out += ",\"id\":";
-  append_json_string(out, a.id);
-  out += ",\"member_id\":";
-  append_json_string(out, a.member_id);
-  if (a.occurred_at) {
-    out += ",\"occurred_at\":";
-    append_json_value(out, *a.occurred_at);
-  }
-  out += ",\"partner_id\":";
-  append_json_string(out, a.partner_id);
-  out += ",\"points\":";
-  append_int(out, a.points);
-  out += ",\"receipt_id\":";
-  append_json_string(out, a.receipt_id);
+  put_int(out, "{\"amount_irr\":", a.amount_irr);
+  put_time(out, ",\"available_at\":", a.available_at, tz);
+  out += ",\"balance\":" + balance_text(a.member_id, balance, tz);
+  if (a.category) put_value(out, ",\"category\":", *a.category);
+  put_time(out, ",\"created_at\":", a.created_at, tz);
+  put_time(out, ",\"expires_at\":", a.expires_at, tz);
+  put_string(out, ",\"id\":", a.id);
+  put_string(out, ",\"member_id\":", a.member_id);
+  if (a.occurred_at) put_value(out, ",\"occurred_at\":", *a.occurred_at);
+  put_string(out, ",\"partner_id\":", a.partner_id);
+  put_int(out, ",\"points\":", a.points);
+  put_string(out, ",\"receipt_id\":", a.receipt_id);
   out += a.pending ? ",\"status\":\"pending\"" : ",\"status\":\"active\"";
   out += ",\"type\":\"earn\"}";
   return out;
@@ -223,29 +219,22 @@ std::string balance_view_text(const points::BalanceView& view, std::int64_t vers
   // The keys in the tree's order (sorted), as balance_view_from_text reads them.
   std::string out;
   out.reserve(128 + 40 * view.balance.expiring.size());
-  out += "{\"at\":";
-  append_int(out, micros_of(view.at));
-  out += ",\"available\":";
-  append_int(out, view.balance.available);
+  put_int(out, "{\"at\":", micros_of(view.at));
+  put_int(out, ",\"available\":", view.balance.available);
   out += ",\"expiring\":[";
   for (size_t i = 0; i < view.balance.expiring.size(); ++i) {
-    out += i > 0 ? ",[" : "[";
-    append_int(out, view.balance.expiring[i].points);
-    out += ',';
-    append_int(out, micros_of(view.balance.expiring[i].expires_at));
+    put_int(out, i > 0 ? ",[" : "[", view.balance.expiring[i].points);
+    put_int(out, ",", micros_of(view.balance.expiring[i].expires_at));
     out += ']';
   }
-  out += "],\"held\":";
-  append_int(out, view.balance.held);
-  out += ",\"pending\":";
-  append_int(out, view.balance.pending);
+  put_int(out, "],\"held\":", view.balance.held);
+  put_int(out, ",\"pending\":", view.balance.pending);
   out += ",\"valid_until\":";
   if (view.valid_until)
     append_int(out, micros_of(*view.valid_until));
   else
     out += "null";
-  out += ",\"version\":";
-  append_int(out, version);
+  put_int(out, ",\"version\":", version);
   out += '}';
   return out;
 }
@@ -643,40 +632,27 @@ nlohmann::json redemption_json(const std::string& member_id, const WalletState& 
           {"balance", balance_json(member_id, state.points, now, tz)}};
 }
 
-std::string redemption_text(const std::string& member_id, const WalletState& state, const points::Redemption& r,
-                            points::Instant now, const std::string& tz) {
+std::string redemption_answer_text(const std::string& member_id, const WalletState& state,
+                                   const points::Redemption& r, points::Instant now, const std::string& tz) {
   // The keys in the tree's order (sorted).
   auto receipt = state.redemption_receipts.find(r.id);
   std::string out;
   out.reserve(720 + 72 * points::kExpiringMax);
-  out += "{\"balance\":";
-  out += balance_text(member_id, points::balance_at(state.points, now), tz);
-  out += ",\"created_at\":";
-  append_json_string(out, format_rfc3339(r.created_at, tz, TimePrecision::micros));
-  out += ",\"expires_at\":";
-  append_json_string(out, format_rfc3339(r.expires_at, tz, TimePrecision::micros));
-  out += ",\"id\":";
-  append_json_string(out, r.id);
-  out += ",\"member_id\":";
-  append_json_string(out, member_id);
-  out += ",\"partner_id\":";
-  append_json_string(out, r.partner_id);
-  out += ",\"points\":";
-  append_int(out, r.points);
-  out += ",\"points_captured\":";
-  append_int(out, r.points_captured);
-  out += ",\"points_held\":";
-  append_int(out, points::held_points(r));
-  out += ",\"points_refunded\":";
-  append_int(out, r.points_refunded);
-  out += ",\"receipt_id\":";
-  append_json_string(out, receipt == state.redemption_receipts.end() ? std::string_view() : receipt->second);
-  out += ",\"redeem_value_irr\":";
-  append_int(out, r.redeem_value_irr);
-  out += ",\"status\":";
-  append_json_string(out, redemption_status_name(r.status));
-  out += ",\"value_irr\":";
-  append_int(out, r.points * r.redeem_value_irr);
+  out += "{\"balance\":" + balance_text(member_id, points::balance_at(state.points, now), tz);
+  put_time(out, ",\"created_at\":", r.created_at, tz);
+  put_time(out, ",\"expires_at\":", r.expires_at, tz);
+  put_string(out, ",\"id\":", r.id);
+  put_string(out, ",\"member_id\":", member_id);
+  put_string(out, ",\"partner_id\":", r.partner_id);
+  put_int(out, ",\"points\":", r.points);
+  put_int(out, ",\"points_captured\":", r.points_captured);
+  put_int(out, ",\"points_held\":", points::held_points(r));
+  put_int(out, ",\"points_refunded\":", r.points_refunded);
+  const bool has_receipt = receipt != state.redemption_receipts.end();
+  put_string(out, ",\"receipt_id\":", has_receipt ? std::string_view(receipt->second) : std::string_view());
+  put_int(out, ",\"redeem_value_irr\":", r.redeem_value_irr);
+  put_string(out, ",\"status\":", redemption_status_name(r.status));
+  put_int(out, ",\"value_irr\":", r.points * r.redeem_value_irr);
   out += '}';
   return out;
 }
@@ -697,18 +673,12 @@ std::string purchase_refund_text(const PurchaseRefundAnswer& a, const std::strin
   // The keys in the tree's order (sorted).
   std::string out;
   out.reserve(512 + 72 * balance.expiring.size());
-  out += "{\"amount_irr\":";
-  append_int(out, a.amount_irr);
-  out += ",\"balance\":";
-  out += balance_text(member_id, balance, tz);
-  out += ",\"created_at\":";
-  append_json_string(out, format_rfc3339(a.created_at, tz, TimePrecision::micros));
-  out += ",\"earn_id\":";
-  append_json_string(out, a.earn_id);
-  out += ",\"id\":";
-  append_json_string(out, a.id);
-  out += ",\"points_clawed_back\":";
-  append_int(out, a.points_clawed_back);
+  put_int(out, "{\"amount_irr\":", a.amount_irr);
+  out += ",\"balance\":" + balance_text(member_id, balance, tz);
+  put_time(out, ",\"created_at\":", a.created_at, tz);
+  put_string(out, ",\"earn_id\":", a.earn_id);
+  put_string(out, ",\"id\":", a.id);
+  put_int(out, ",\"points_clawed_back\":", a.points_clawed_back);
   out += ",\"type\":\"purchase_refund\"}";
   return out;
 }

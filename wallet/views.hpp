@@ -105,8 +105,8 @@ nlohmann::json redemption_json(const std::string& member_id, const WalletState& 
 std::string_view redemption_status_name(points::RedemptionStatus s);
 // dump_json(redemption_json(…)), byte for byte, written without building the tree: the wallet writes one for every
 // authorization, capture, void and refund of a redemption it applies.
-std::string redemption_text(const std::string& member_id, const WalletState& state, const points::Redemption& r,
-                            points::Instant now, const std::string& tz);
+std::string redemption_answer_text(const std::string& member_id, const WalletState& state,
+                                   const points::Redemption& r, points::Instant now, const std::string& tz);
 
 // The answer to a purchase refund (the 201 body of POST /v1/earn/{id}/refund), as a tree and, byte for byte, as
 // the wallet writes it without one.

@@ -107,9 +107,9 @@ TEST(EarnText, IsTheTreesDumpByteForByte) {
   }
 }
 
-// What an authorization, a capture, a void or a refund of a redemption answers (redemption_text), and what a purchase
-// refund answers (purchase_refund_text), are the trees' dumps byte for byte: every status, receipts missing or odd,
-// and the extremes of the numbers.
+// What an authorization, a capture, a void or a refund of a redemption answers (redemption_answer_text), and what a
+// purchase refund answers (purchase_refund_text), are the trees' dumps byte for byte: every status, receipts missing
+// or odd, and the extremes of the numbers.
 TEST(RedemptionText, IsTheTreesDumpByteForByte) {
   std::mt19937_64 rng(202612071);
   auto pick = [&](std::int64_t lo, std::int64_t hi) {
@@ -150,7 +150,7 @@ TEST(RedemptionText, IsTheTreesDumpByteForByte) {
     const auto& tz = zones[static_cast<size_t>(i / 7) % zones.size()];
     const auto now = t0 + std::chrono::seconds(pick(0, 200'000));
     const auto member = text();
-    ASSERT_EQ(redemption_text(member, state, r, now, tz), dump_json(redemption_json(member, state, r, now, tz)))
+    ASSERT_EQ(redemption_answer_text(member, state, r, now, tz), dump_json(redemption_json(member, state, r, now, tz)))
         << "case " << i;
     PurchaseRefundAnswer a{text(), text(), pick(0, big), pick(0, big), now};
     const auto balance = points::balance_at(state.points, now);
