@@ -13,6 +13,24 @@ namespace {
 
 points::Instant us(std::int64_t v) { return points::Instant{std::chrono::microseconds{v}}; }
 
+// What the text writers' tests draw from: numbers, time zones, and texts with every odd case a JSON string has
+// (quotes, backslashes, control bytes, Persian, invalid UTF-8, a NUL).
+struct Draw {
+  std::mt19937_64 rng;
+  std::vector<std::string> texts;
+  std::int64_t operator()(std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  }
+  const std::string& text() {
+    return texts[static_cast<size_t>((*this)(0, static_cast<std::int64_t>(texts.size()) - 1))];
+  }
+  static const std::string& zone(int i) {
+    static const std::vector<std::string> zones = {"Asia/Tehran", "UTC", "America/New_York", "Asia/Kolkata"};
+    return zones[static_cast<size_t>(i / 7) % zones.size()];
+  }
+};
+const std::int64_t kBig = 1'000'000'000'000'000;
+
 TEST(BalanceViewJson, RoundTripsEveryField) {
   points::BalanceView v;
   v.at = us(1'700'000'000'123'456);
@@ -50,12 +68,10 @@ TEST(BalanceViewJson, RefusesWhatIsNotAView) {
 // byte, for any balance, time zone and member id — the id's odd cases (quotes, control bytes, Persian, invalid
 // UTF-8) included.
 TEST(BalanceText, IsTheTreesDumpByteForByte) {
-  std::mt19937_64 rng(20261205);
-  auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
-  const std::vector<std::string> zones = {"Asia/Tehran", "UTC", "America/New_York", "Asia/Kolkata"};
+  Draw pick{std::mt19937_64(20261205), {}};
   const std::vector<std::string> ids = {"mem_7K2pQ9xZ", "", "mem_\"quoted\"", "mem_\\back", "tab\there", "علی",
                                         std::string("bad\xff\xfe", 5), std::string("nul\0x", 5), "mem_-_."};
-  const std::int64_t big = 1'000'000'000'000'000;
+  const std::int64_t big = kBig;
   for (int i = 0; i < 3000; ++i) {
     points::Balance b;
     b.available = pick(-big, big);
@@ -67,7 +83,7 @@ TEST(BalanceText, IsTheTreesDumpByteForByte) {
       b.expiring.push_back({pick(0, big), us(pick(0, 4'102'444'800'000'000) / (k % 2 ? 1 : 1'000'000) *
                                              (k % 2 ? 1 : 1'000'000))});  // whole seconds and not
     const auto& id = ids[static_cast<size_t>(i) % ids.size()];
-    const auto& tz = zones[static_cast<size_t>(i / 7) % zones.size()];
+    const auto& tz = Draw::zone(i);
     ASSERT_EQ(balance_text(id, b, tz), dump_json(balance_json(id, b, tz))) << "case " << i;
   }
 }
@@ -76,18 +92,13 @@ TEST(BalanceText, IsTheTreesDumpByteForByte) {
 // field, with and without the request's optional ones (as strings or anything else a request may have carried),
 // their odd cases (quotes, control bytes, Persian, invalid UTF-8) and the extremes of the numbers.
 TEST(EarnText, IsTheTreesDumpByteForByte) {
-  std::mt19937_64 rng(20261207);
-  auto pick = [&](std::int64_t lo, std::int64_t hi) {
-    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
-  };
-  const std::vector<std::string> zones = {"Asia/Tehran", "UTC", "America/New_York", "Asia/Kolkata"};
-  const std::vector<std::string> texts = {"ern_7K2pQ9xZ", "", "r\"quoted\"", "r\\back", "tab\there", "خرید روزانه",
-                                          std::string("bad\xff\xfe", 5), std::string("nul\0x", 5),
-                                          "2026-12-07T10:00:00+03:30"};
+  Draw pick{std::mt19937_64(20261207),
+            {"ern_7K2pQ9xZ", "", "r\"quoted\"", "r\\back", "tab\there", "خرید روزانه", std::string("bad\xff\xfe", 5),
+             std::string("nul\0x", 5), "2026-12-07T10:00:00+03:30"}};
   const std::vector<nlohmann::json> others = {nlohmann::json(42), nlohmann::json(nullptr), nlohmann::json(-1.5),
                                               nlohmann::json::parse(R"({"b":[1,"x"],"a":true})")};
-  auto text = [&] { return texts[static_cast<size_t>(pick(0, static_cast<std::int64_t>(texts.size()) - 1))]; };
-  const std::int64_t big = 1'000'000'000'000'000;
+  auto text = [&] { return pick.text(); };
+  const std::int64_t big = kBig;
   for (int i = 0; i < 3000; ++i) {
     EarnAnswer a{text(), text(), text(), text(), pick(0, big), pick(0, big), i % 2 == 0,
                  us(pick(0, 4'102'444'800'000'000)), us(pick(0, 4'102'444'800'000'000)),
@@ -102,7 +113,7 @@ TEST(EarnText, IsTheTreesDumpByteForByte) {
     b.held = pick(0, i % 4 ? 10 : big);
     for (std::int64_t k = pick(0, static_cast<std::int64_t>(points::kExpiringMax)); k > 0; --k)
       b.expiring.push_back({pick(0, big), us(pick(0, 4'102'444'800'000'000))});
-    const auto& tz = zones[static_cast<size_t>(i / 7) % zones.size()];
+    const auto& tz = Draw::zone(i);
     ASSERT_EQ(earn_text(a, b, tz), dump_json(earn_json(a, b, tz))) << "case " << i;
   }
 }
@@ -111,19 +122,14 @@ TEST(EarnText, IsTheTreesDumpByteForByte) {
 // purchase refund answers (purchase_refund_text), are the trees' dumps byte for byte: every status, receipts missing
 // or odd, and the extremes of the numbers.
 TEST(RedemptionText, IsTheTreesDumpByteForByte) {
-  std::mt19937_64 rng(202612071);
-  auto pick = [&](std::int64_t lo, std::int64_t hi) {
-    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
-  };
-  const std::vector<std::string> zones = {"Asia/Tehran", "UTC", "America/New_York", "Asia/Kolkata"};
-  const std::vector<std::string> texts = {"red_7K2pQ9xZ", "", "r\"quoted\"", "r\\back", "tab\there", "رسید ۱۲",
-                                          std::string("bad\xff\xfe", 5), std::string("nul\0x", 5)};
-  auto text = [&] { return texts[static_cast<size_t>(pick(0, static_cast<std::int64_t>(texts.size()) - 1))]; };
+  Draw pick{std::mt19937_64(202612071), {"red_7K2pQ9xZ", "", "r\"quoted\"", "r\\back", "tab\there", "رسید ۱۲",
+                                          std::string("bad\xff\xfe", 5), std::string("nul\0x", 5)}};
+  auto text = [&] { return pick.text(); };
   const std::vector<points::RedemptionStatus> statuses = {
       points::RedemptionStatus::authorized, points::RedemptionStatus::captured, points::RedemptionStatus::voided,
       points::RedemptionStatus::expired,    points::RedemptionStatus::refunded,
       points::RedemptionStatus::partially_refunded};
-  const std::int64_t big = 1'000'000'000'000'000;
+  const std::int64_t big = kBig;
   for (int i = 0; i < 3000; ++i) {
     WalletState state;
     const auto t0 = us(pick(0, 4'102'444'800'000'000));
@@ -147,7 +153,7 @@ TEST(RedemptionText, IsTheTreesDumpByteForByte) {
     r.created_at = t0;
     r.expires_at = t0 + std::chrono::seconds(pick(0, 100'000));
     if (i % 3 != 0) state.redemption_receipts[r.id] = text();
-    const auto& tz = zones[static_cast<size_t>(i / 7) % zones.size()];
+    const auto& tz = Draw::zone(i);
     const auto now = t0 + std::chrono::seconds(pick(0, 200'000));
     const auto member = text();
     ASSERT_EQ(redemption_answer_text(member, state, r, now, tz), dump_json(redemption_json(member, state, r, now, tz)))
