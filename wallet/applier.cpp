@@ -211,6 +211,14 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
         auto amount = arg_int(cmd, "amount_irr").value_or(0);
         pts = p.redeem_value_irr > 0 ? (amount + p.redeem_value_irr - 1) / p.redeem_value_irr : 0;
       }
+      // Its value (points × redeem_value_irr) is money, shown as value_irr and settled: above 10^15 IRR it is
+      // refused like any amount, and the int64 product never overflows.
+      std::int64_t value_irr = 0;
+      if (__builtin_mul_overflow(pts, p.redeem_value_irr, &value_irr) || value_irr > points::kMaxAmount) {
+        finish(points::advance(state.points, now));
+        fail(e, cmd, Code::invalid_amount, "the redemption would be worth more than 10^15 IRR");
+        return e;
+      }
       points::RedemptionSpec spec;
       spec.id = new_id("red");
       spec.partner_id = p.id;

@@ -61,6 +61,29 @@ TEST(Applier, RedemptionByAmountRoundsPointsUp) {
   EXPECT_EQ(body(e)["balance"]["available"], 400 - 7);
 }
 
+// value_irr = points × redeem_value_irr is money: a redemption worth more than 10^15 IRR is refused as any amount
+// above it is (and the product never overflows), before anything is held; exactly 10^15 is not refused for it.
+TEST(Applier, RedemptionWorthMoreThanTheLimitIsInvalidAmount) {
+  WalletState s;
+  const auto earn = command(CommandType::earn, {{"amount_irr", 100'000}, {"receipt_id", "r1"}});
+  ASSERT_EQ(apply_command(s, earn, at(0), false).status, 201);
+  struct Case {
+    std::int64_t points, redeem_value;
+    const char* code;
+  };
+  for (const auto& c : {Case{6'666'666'666'667, 150, "invalid_amount"},            // 1,000,000,000,000,050 IRR
+                        Case{1'000'000'000'000'000, 1'000'000'000'000'000, "invalid_amount"},  // past int64
+                        Case{1'000'000'000'000, 1'000, "insufficient_points"}}) {  // exactly 10^15 IRR
+    const auto redeem = command(CommandType::authorize, {{"points", c.points}, {"receipt_id", "x"}}, 4, c.redeem_value);
+    auto e = apply_command(s, redeem, at(1), false);
+    EXPECT_EQ(e.status, 422) << c.points;
+    EXPECT_EQ(body(e)["code"], c.code) << c.points;
+    EXPECT_FALSE(e.redemption);
+  }
+  EXPECT_TRUE(s.points.redemptions.empty());
+  EXPECT_EQ(points::balance_at(s.points, at(2)).available, 40);
+}
+
 TEST(Applier, InsufficientPointsHoldsNothing) {
   WalletState s;
   ASSERT_EQ(apply_command(s, command(CommandType::earn, {{"amount_irr", 100'000}, {"receipt_id", "r1"}}), at(0), false).status, 201);
