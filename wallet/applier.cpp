@@ -163,7 +163,7 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
       if (auto it = cmd.args.find("occurred_at"); it != cmd.args.end()) answer.occurred_at = &*it;
       if (auto it = cmd.args.find("category"); it != cmd.args.end()) answer.category = &*it;
       e.status = 201;
-      e.body = earn_text(answer, points::balance_at(state.points, now), tz);  // dump_json(earn_json(…)), without it
+      e.body = earn_text(answer, points::balance_at(state.points, now), tz);
       return e;
     }
     case CommandType::purchase_refund: {

@@ -77,18 +77,6 @@ std::int64_t micros_of(points::Instant t) { return t.time_since_epoch().count();
 points::Instant instant_of(std::int64_t us) { return points::Instant{std::chrono::microseconds{us}}; }
 }  // namespace
 
-nlohmann::json balance_view_to_json(const points::BalanceView& view, std::int64_t version) {
-  nlohmann::json expiring = nlohmann::json::array();
-  for (const auto& e : view.balance.expiring) expiring.push_back({e.points, micros_of(e.expires_at)});
-  return {{"version", version},
-          {"at", micros_of(view.at)},
-          {"valid_until", view.valid_until ? nlohmann::json(micros_of(*view.valid_until)) : nlohmann::json()},
-          {"available", view.balance.available},
-          {"pending", view.balance.pending},
-          {"held", view.balance.held},
-          {"expiring", expiring}};
-}
-
 std::optional<points::BalanceView> balance_view_from_json(const nlohmann::json& j) {
   auto integer = [&](const char* k) { return j.contains(k) && j.at(k).is_number_integer(); };
   if (!j.is_object() || !integer("at") || !integer("available") || !integer("pending") || !integer("held") ||
@@ -174,24 +162,6 @@ std::string balance_text(const std::string& member_id, const points::Balance& b,
   append_int(out, b.pending);
   out += '}';
   return out;
-}
-
-nlohmann::json earn_json(const EarnAnswer& a, const points::Balance& balance, const std::string& tz) {
-  nlohmann::json body = {{"id", a.id},
-                         {"type", "earn"},
-                         {"member_id", a.member_id},
-                         {"partner_id", a.partner_id},
-                         {"receipt_id", a.receipt_id},
-                         {"amount_irr", a.amount_irr},
-                         {"points", a.points},
-                         {"status", a.pending ? "pending" : "active"},
-                         {"available_at", format_rfc3339(a.available_at, tz, TimePrecision::micros)},
-                         {"expires_at", format_rfc3339(a.expires_at, tz, TimePrecision::micros)},
-                         {"created_at", format_rfc3339(a.created_at, tz, TimePrecision::micros)}};
-  if (a.occurred_at) body["occurred_at"] = *a.occurred_at;
-  if (a.category) body["category"] = *a.category;
-  body["balance"] = balance_json(a.member_id, balance, tz);
-  return body;
 }
 
 std::string earn_text(const EarnAnswer& a, const points::Balance& balance, const std::string& tz) {
@@ -655,17 +625,6 @@ std::string redemption_answer_text(const std::string& member_id, const WalletSta
   put_int(out, ",\"value_irr\":", r.points * r.redeem_value_irr);
   out += '}';
   return out;
-}
-
-nlohmann::json purchase_refund_json(const PurchaseRefundAnswer& a, const std::string& member_id,
-                                    const points::Balance& balance, const std::string& tz) {
-  return {{"id", a.id},
-          {"type", "purchase_refund"},
-          {"earn_id", a.earn_id},
-          {"amount_irr", a.amount_irr},
-          {"points_clawed_back", a.points_clawed_back},
-          {"created_at", format_rfc3339(a.created_at, tz, TimePrecision::micros)},
-          {"balance", balance_json(member_id, balance, tz)}};
 }
 
 std::string purchase_refund_text(const PurchaseRefundAnswer& a, const std::string& member_id,

@@ -80,22 +80,21 @@ struct EarnAnswer {
   const nlohmann::json* occurred_at = nullptr;  // as the request gave them, when it did
   const nlohmann::json* category = nullptr;
 };
-nlohmann::json earn_json(const EarnAnswer& a, const points::Balance& balance, const std::string& tz);
-// dump_json(earn_json(a, balance, tz)), byte for byte, written without building the tree: the wallet writes one
-// for every earn it applies.
+// Its JSON text: the fields above, `type` "earn", `status` "pending" or "active", the times as RFC 3339 in the
+// tenant's zone, `balance` as balance_text; keys sorted and no spaces, as dump_json writes an object (the tests
+// compare it byte for byte with the tree's dump). The wallet writes one for every earn it applies.
 std::string earn_text(const EarnAnswer& a, const points::Balance& balance, const std::string& tz);
 
 // The balance view the wallet stores in Redis next to the state (points::BalanceView: exact from `at` until
 // `valid_until`), so that a balance read needs neither the state nor its JSON: {"version", "at",
 // "valid_until" (null: forever), "available", "pending", "held", "expiring": [[points, expires_at], ...]},
 // instants in microseconds since the epoch. nullopt when the text is not such a view.
-nlohmann::json balance_view_to_json(const points::BalanceView& view, std::int64_t version);
 std::optional<points::BalanceView> balance_view_from_json(const nlohmann::json& j);
-// dump_json(balance_view_to_json(view, version)), byte for byte, written without building the tree: the wallet
-// writes one for every member a batch changes, and the gateway one for every read that falls through to MySQL.
+// The view's text as the tree's dump would write it (keys sorted, no spaces): the wallet writes one for every member
+// a batch changes, and the gateway one for every read that falls through to MySQL.
 std::string balance_view_text(const points::BalanceView& view, std::int64_t version);
-// The same view read straight from its text as dump_json(balance_view_to_json(…)) writes it — keys in that
-// order, no spaces, integers without leading zeros — without building a tree. nullopt for any other text, even
+// The same view read straight from its text as balance_view_text writes it — keys in that order, no spaces,
+// integers without leading zeros — without building a tree. nullopt for any other text, even
 // one that is a view (spaces, other key order): the caller then reads it with balance_view_from_json, so this is
 // only ever a faster way to the same answer.
 std::optional<points::BalanceView> balance_view_from_text(std::string_view text);
@@ -108,15 +107,13 @@ std::string_view redemption_status_name(points::RedemptionStatus s);
 std::string redemption_answer_text(const std::string& member_id, const WalletState& state,
                                    const points::Redemption& r, points::Instant now, const std::string& tz);
 
-// The answer to a purchase refund (the 201 body of POST /v1/earn/{id}/refund), as a tree and, byte for byte, as
-// the wallet writes it without one.
+// The answer to a purchase refund (the 201 body of POST /v1/earn/{id}/refund): these fields, `type`
+// "purchase_refund" and `balance`, written as dump_json would write them (the tests compare it byte for byte).
 struct PurchaseRefundAnswer {
   std::string id, earn_id;
   std::int64_t amount_irr = 0, points_clawed_back = 0;
   points::Instant created_at{};
 };
-nlohmann::json purchase_refund_json(const PurchaseRefundAnswer& a, const std::string& member_id,
-                                    const points::Balance& balance, const std::string& tz);
 std::string purchase_refund_text(const PurchaseRefundAnswer& a, const std::string& member_id,
                                  const points::Balance& balance, const std::string& tz);
 
