@@ -11,21 +11,37 @@ namespace {
 __extension__ typedef __int128 i128;
 
 i128 div_half_away(i128 n, i128 d) {
-  // d > 0. |n| / d rounded half up, with n's sign.
-  bool neg = n < 0;
-  i128 a = neg ? -n : n;
-  i128 q = a / d;
-  i128 r = a % d;
-  if (2 * r >= d) ++q;
-  return neg ? -q : q;
+  // d > 0. |n| / d rounded half up, with n's sign. Truncation first, so that no magnitude is negated.
+  i128 q = n / d;
+  i128 r = n % d;  // n's sign, |r| < d
+  if (r < 0 ? -2 * r >= d : 2 * r >= d) q += n < 0 ? -1 : 1;
+  return q;
 }
 
-std::int64_t clamp64(i128 v) {
+// A figure as the settlement states it (int64). A period whose sums do not fit is refused whole
+// (FiguresOutOfRange), never stated clamped: a settlement says to the rial who owes whom, or nothing.
+std::int64_t to64(i128 v, const char* figure) {
   constexpr auto hi = std::numeric_limits<std::int64_t>::max();
   constexpr auto lo = std::numeric_limits<std::int64_t>::min();
-  if (v > static_cast<i128>(hi)) return hi;
-  if (v < static_cast<i128>(lo)) return lo;
+  if (v > static_cast<i128>(hi) || v < static_cast<i128>(lo)) throw FiguresOutOfRange(figure);
   return static_cast<std::int64_t>(v);
+}
+
+// a + b, a - b and a x b, refused past 128 bits (points x price x fee of events near int64 each).
+i128 add(i128 a, i128 b) {
+  i128 r;
+  if (__builtin_add_overflow(a, b, &r)) throw FiguresOutOfRange("a sum");
+  return r;
+}
+i128 sub(i128 a, i128 b) {
+  i128 r;
+  if (__builtin_sub_overflow(a, b, &r)) throw FiguresOutOfRange("a difference");
+  return r;
+}
+i128 mul(i128 a, i128 b) {
+  i128 r;
+  if (__builtin_mul_overflow(a, b, &r)) throw FiguresOutOfRange("a product");
+  return r;
 }
 
 bool is_clawed_back(std::string_view type) {
@@ -42,7 +58,7 @@ struct Acc {
 }  // namespace
 
 std::int64_t div_round_half_away(std::int64_t numerator, std::int64_t denominator) {
-  return clamp64(div_half_away(numerator, denominator));
+  return to64(div_half_away(numerator, denominator), "a quotient");
 }
 
 Figures compute(const std::vector<PartnerInfo>& partners, const std::vector<LedgerEvent>& events) {
@@ -54,45 +70,49 @@ Figures compute(const std::vector<PartnerInfo>& partners, const std::vector<Ledg
     const i128 p = e.points;
     if (e.type == "earn") {
       auto& a = acc[e.issuer];
-      a.issued += p;
-      a.issued_irr += p * e.issue_price_irr;
-      a.fee_num += p * e.issue_price_irr * e.fee_bps;
-      t_issued += p;
+      a.issued = add(a.issued, p);
+      a.issued_irr = add(a.issued_irr, mul(p, e.issue_price_irr));
+      a.fee_num = add(a.fee_num, mul(mul(p, e.issue_price_irr), e.fee_bps));
+      t_issued = add(t_issued, p);
     } else if (e.type == "adjustment") {
-      acc[e.issuer].issued += p;  // the operator's lot: counted in the totals only
-      t_issued += p;
-      t_adjusted += p;
+      auto& a = acc[e.issuer];  // the operator's lot: counted in the totals only
+      a.issued = add(a.issued, p);
+      t_issued = add(t_issued, p);
+      t_adjusted = add(t_adjusted, p);
     } else if (is_clawed_back(e.type)) {
       auto& a = acc[e.issuer];
-      a.clawed += p;
-      a.issued_irr -= p * e.issue_price_irr;
-      a.fee_num -= p * e.issue_price_irr * e.fee_bps;
-      t_clawed += p;
-      if (e.type == "adjustment_debit") t_adjusted -= p;
+      a.clawed = add(a.clawed, p);
+      a.issued_irr = sub(a.issued_irr, mul(p, e.issue_price_irr));
+      a.fee_num = sub(a.fee_num, mul(mul(p, e.issue_price_irr), e.fee_bps));
+      t_clawed = add(t_clawed, p);
+      if (e.type == "adjustment_debit") t_adjusted = sub(t_adjusted, p);
     } else if (e.type == "debt") {
       // Counts for nobody; the part of a negative adjustment that no lot could cover is still adjusted.
-      if (e.earn_id.empty() && e.partner_id.empty()) t_adjusted -= p;
+      if (e.earn_id.empty() && e.partner_id.empty()) t_adjusted = sub(t_adjusted, p);
     } else if (e.type == "capture") {
       auto& a = acc[e.partner_id];
-      a.redeemed += p;
-      a.redeemed_irr += p * e.redeem_value_irr;
-      matrix[{e.issuer, e.partner_id}] += p;
-      t_redeemed += p;
+      a.redeemed = add(a.redeemed, p);
+      a.redeemed_irr = add(a.redeemed_irr, mul(p, e.redeem_value_irr));
+      auto& cell = matrix[{e.issuer, e.partner_id}];
+      cell = add(cell, p);
+      t_redeemed = add(t_redeemed, p);
     } else if (e.type == "redemption_refund") {
       auto& a = acc[e.partner_id];
-      a.refunded += p;
-      a.redeemed_irr -= p * e.redeem_value_irr;
-      matrix[{e.issuer, e.partner_id}] -= p;
-      t_refunded += p;
+      a.refunded = add(a.refunded, p);
+      a.redeemed_irr = sub(a.redeemed_irr, mul(p, e.redeem_value_irr));
+      auto& cell = matrix[{e.issuer, e.partner_id}];
+      cell = sub(cell, p);
+      t_refunded = add(t_refunded, p);
     } else if (e.type == "lot_expiry") {
-      acc[e.issuer].expired += p;
-      t_expired += p;
+      auto& a = acc[e.issuer];
+      a.expired = add(a.expired, p);
+      t_expired = add(t_expired, p);
     }
     // hold, release, hold_expiry move points between a lot and a hold: nothing to settle.
   }
 
   Figures f;
-  i128 s_issued_irr = 0, s_fee = 0, s_redeemed_irr = 0;
+  i128 s_issued_irr = 0, s_fee = 0, s_redeemed_irr = 0, s_net = 0;
   for (const auto& pi : partners) {
     PartnerRow r;
     r.partner_id = pi.id;
@@ -100,36 +120,39 @@ Figures compute(const std::vector<PartnerInfo>& partners, const std::vector<Ledg
     auto it = acc.find(pi.id);
     if (it != acc.end()) {
       const auto& a = it->second;
-      r.points_issued = clamp64(a.issued);
-      r.points_clawed_back = clamp64(a.clawed);
-      r.points_redeemed = clamp64(a.redeemed);
-      r.points_redemption_refunded = clamp64(a.refunded);
-      r.points_expired = clamp64(a.expired);
+      r.points_issued = to64(a.issued, "points_issued");
+      r.points_clawed_back = to64(a.clawed, "points_clawed_back");
+      r.points_redeemed = to64(a.redeemed, "points_redeemed");
+      r.points_redemption_refunded = to64(a.refunded, "points_redemption_refunded");
+      r.points_expired = to64(a.expired, "points_expired");
       i128 fee = div_half_away(a.fee_num, 10000);
-      r.issued_irr = clamp64(a.issued_irr);
-      r.fee_irr = clamp64(fee);
-      r.redeemed_irr = clamp64(a.redeemed_irr);
-      r.net_irr = clamp64(a.redeemed_irr - a.issued_irr - fee);
-      s_issued_irr += a.issued_irr;
-      s_fee += fee;
-      s_redeemed_irr += a.redeemed_irr;
+      r.issued_irr = to64(a.issued_irr, "issued_irr");
+      r.fee_irr = to64(fee, "fee_irr");
+      r.redeemed_irr = to64(a.redeemed_irr, "redeemed_irr");
+      r.net_irr = to64(sub(a.redeemed_irr, add(a.issued_irr, fee)), "net_irr");
+      s_issued_irr = add(s_issued_irr, a.issued_irr);
+      s_fee = add(s_fee, fee);
+      s_redeemed_irr = add(s_redeemed_irr, a.redeemed_irr);
+      s_net = add(s_net, r.net_irr);
     }
     f.partners.push_back(std::move(r));
   }
   for (const auto& [k, v] : matrix)
-    if (v != 0) f.matrix.push_back({k.first, k.second, clamp64(v)});
+    if (v != 0) f.matrix.push_back({k.first, k.second, to64(v, "matrix points")});
 
   auto& t = f.totals;
-  t.points_issued = clamp64(t_issued);
-  t.points_clawed_back = clamp64(t_clawed);
-  t.points_adjusted = clamp64(t_adjusted);
-  t.points_redeemed = clamp64(t_redeemed);
-  t.points_redemption_refunded = clamp64(t_refunded);
-  t.points_expired = clamp64(t_expired);
-  t.issued_irr = clamp64(s_issued_irr);
-  t.fee_irr = clamp64(s_fee);
-  t.redeemed_irr = clamp64(s_redeemed_irr);
-  t.operator_net_irr = clamp64(s_issued_irr + s_fee - s_redeemed_irr);
+  t.points_issued = to64(t_issued, "points_issued");
+  t.points_clawed_back = to64(t_clawed, "points_clawed_back");
+  t.points_adjusted = to64(t_adjusted, "points_adjusted");
+  t.points_redeemed = to64(t_redeemed, "points_redeemed");
+  t.points_redemption_refunded = to64(t_refunded, "points_redemption_refunded");
+  t.points_expired = to64(t_expired, "points_expired");
+  t.issued_irr = to64(s_issued_irr, "issued_irr");
+  t.fee_irr = to64(s_fee, "fee_irr");
+  t.redeemed_irr = to64(s_redeemed_irr, "redeemed_irr");
+  t.operator_net_irr = to64(sub(add(s_issued_irr, s_fee), s_redeemed_irr), "operator_net_irr");
+  // The CSV's totals row states the partners' net_irr summed: it must fit as well.
+  to64(s_net, "net_irr");
   return f;
 }
 
@@ -249,7 +272,7 @@ std::string render_csv(const Figures& f) {
     }
     out += "\r\n";
   };
-  std::int64_t net = 0;
+  i128 net = 0;  // compute() checked that the sum fits; summed in 128 bits so that no partial sum overflows
   for (const auto& r : f.partners) {
     row(r.partner_id, r.name,
         {r.points_issued, r.points_clawed_back, r.points_redeemed, r.points_redemption_refunded, r.points_expired,
@@ -259,7 +282,7 @@ std::string render_csv(const Figures& f) {
   const auto& t = f.totals;
   row("totals", "",
       {t.points_issued, t.points_clawed_back, t.points_redeemed, t.points_redemption_refunded, t.points_expired,
-       t.issued_irr, t.fee_irr, t.redeemed_irr, net});
+       t.issued_irr, t.fee_irr, t.redeemed_irr, to64(net, "net_irr")});
   return out;
 }
 

@@ -2,9 +2,11 @@
 // Settlement arithmetic (api.md, "Settlement (normative)"): pure functions, no I/O. From the ledger events
 // of one tenant with `at` in [from, to) and the tenant's partners that existed before `to`, computes the
 // per-partner rows, the issuer x redeemer matrix and the totals, and renders the JSON shape and the CSV.
-// Money is computed with 128-bit integers (points and prices may each reach 10^15) and rendered as int64.
+// Money is computed with 128-bit integers (points and prices may each reach 10^15), checked, and rendered as
+// int64: a figure that does not fit is refused (FiguresOutOfRange), never clamped.
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -23,6 +25,18 @@ struct LedgerEvent {
   std::string partner_id;        // the actor: the earner, the redeemer (capture, redemption_refund)
   std::int64_t redeem_value_irr = 0;
   std::string earn_id;           // set on earn, and on clawback/debt caused by a purchase refund
+};
+
+// A settlement figure (or a sum on the way to one) that an int64 cannot state. The period cannot be closed
+// as one settlement; shorter periods can.
+class FiguresOutOfRange : public std::range_error {
+ public:
+  explicit FiguresOutOfRange(const std::string& figure)
+      : std::range_error("settlement figure out of range: " + figure), figure_(figure) {}
+  const std::string& figure() const { return figure_; }
+
+ private:
+  std::string figure_;
 };
 
 struct PartnerInfo {
@@ -78,7 +92,8 @@ inline constexpr std::string_view kOperatorIssuer = "operator";
 std::int64_t div_round_half_away(std::int64_t numerator, std::int64_t denominator);
 
 // The figures of one settlement. Events of issuers or redeemers that are not in `partners` count in the
-// totals' point figures only (the operator's own lots).
+// totals' point figures only (the operator's own lots). Throws FiguresOutOfRange when a figure, or the
+// CSV's sum of the partners' net_irr, does not fit an int64.
 Figures compute(const std::vector<PartnerInfo>& partners, const std::vector<LedgerEvent>& events);
 
 // Sums a settlement's ledger events by what the arithmetic tells apart, so that closing a period of millions

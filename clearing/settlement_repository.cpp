@@ -138,7 +138,13 @@ std::variant<StoredSettlement, CloseError> SettlementRepository::close(const std
     }
     const auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - read_start);
     const auto events = summer.events();
-    auto figures = compute(partners, events);
+    Figures figures;
+    try {
+      figures = compute(partners, events);
+    } catch (const FiguresOutOfRange& e) {
+      spdlog::warn("settlement of tenant {} over [{}, {}) not closed: {}", tenant_id, from, to, e.what());
+      return CloseError::figures_out_of_range;  // nothing written
+    }
     auto closed = now_utc();
     Header h{new_id("stl"), tenant_id, format_time(from, timezone), format_time(to, timezone),
              format_rfc3339(closed, timezone, TimePrecision::seconds)};

@@ -25,7 +25,9 @@ struct StoredSettlement {
   std::string csv;   // the CSV bytes (checksum = sha256_hex(csv))
 };
 
-enum class CloseError { overlaps, gap };
+// Why a period was not closed: it overlaps a closed settlement, it leaves a gap, or its figures do not fit an
+// int64 (FiguresOutOfRange: too much moved in one period to state; shorter periods can be closed).
+enum class CloseError { overlaps, gap, figures_out_of_range };
 
 struct SettlementPage {
   std::vector<StoredSettlement> items;

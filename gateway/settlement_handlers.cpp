@@ -78,6 +78,10 @@ void register_settlement_routes(Router& router, App& app) {
                   auto rule_problem = [&](clearing::CloseError e) {
                     if (e == clearing::CloseError::overlaps)
                       return problem_response(ctx, problem(Code::period_overlaps, "the period overlaps a closed settlement"));
+                    if (e == clearing::CloseError::figures_out_of_range)
+                      return problem_response(ctx, problem(Code::invalid_amount,
+                                                           "the period's figures exceed what a settlement can state "
+                                                           "(int64 rial and points); close it as shorter periods"));
                     return problem_response(ctx, problem(Code::period_gap,
                                                          "settlements are contiguous: the first starts at or before the "
                                                          "tenant's first ledger event, each later one at the previous one's end"));

@@ -138,6 +138,14 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
         fail(e, cmd, Code::invalid_amount, "the earn would issue more than 10^15 points");
         return e;
       }
+      // What it issues is money too (points × issue_price_irr, the partner's bill in settlement): above 10^15
+      // IRR it is refused like any amount, as a redemption's value is.
+      std::int64_t issued_irr = 0;
+      if (__builtin_mul_overflow(pts, p.issue_price_irr, &issued_irr) || issued_irr > points::kMaxAmount) {
+        finish(points::advance(state.points, now));
+        fail(e, cmd, Code::invalid_amount, "the earn's points would be worth more than 10^15 IRR at the issue price");
+        return e;
+      }
       points::LotSpec spec;
       spec.id = new_id("lot");
       spec.issuer = p.id;

@@ -1,6 +1,7 @@
 // Settlement arithmetic against hand-worked cases (api.md, "Settlement (normative)").
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 #include "clearing/settlement.hpp"
@@ -221,6 +222,61 @@ TEST(Settlement, SummingNeverOverflows) {
   }
   EXPECT_GE(parts, 3);
   EXPECT_EQ(bigs, 5);
+}
+
+// A figure an int64 cannot state is refused (FiguresOutOfRange, naming it), never clamped; one that fits to the
+// last unit is stated exactly, however large the sums on the way to it were.
+TEST(Settlement, FiguresThatDoNotFitAnInt64AreRefusedNotClamped) {
+  constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  const std::vector<PartnerInfo> partners = {{"p1", "A"}, {"p2", "B"}};
+  // Exactly int64's largest figure: stated as it is.
+  auto f = compute(partners, {capture("p1", "p2", max, 1)});
+  EXPECT_EQ(f.partners[1].points_redeemed, max);
+  EXPECT_EQ(f.partners[1].redeemed_irr, max);
+  EXPECT_EQ(f.partners[1].net_irr, max);
+  EXPECT_EQ(f.totals.operator_net_irr, -max);
+  // Captured and refunded whole: the sums pass int64 on the way and come back to 0.
+  auto g = compute(partners, {capture("p1", "p2", max, 3), refund("p1", "p2", max, 3)});
+  EXPECT_EQ(g.partners[1].points_redeemed, max);
+  EXPECT_EQ(g.partners[1].points_redemption_refunded, max);
+  EXPECT_EQ(g.partners[1].redeemed_irr, 0);
+  EXPECT_EQ(g.totals.operator_net_irr, 0);
+  EXPECT_TRUE(g.matrix.empty());
+
+  struct Case {
+    std::vector<LedgerEvent> events;
+    std::string figure;
+  };
+  const std::vector<Case> cases = {
+      {{capture("p1", "p2", max, 1), capture("p1", "p2", 1, 1)}, "points_redeemed"},   // one point too many
+      {{earn("p1", 1'000'000'000'000'000, 10'000, 0)}, "issued_irr"},                    // 10^19 IRR
+      {{earn("p1", max, max, 10'000)}, "a product"},                                     // past 128 bits
+      {{capture("p2", "p1", 5'000'000'000'000'000, 1'000), capture("p1", "p2", 5'000'000'000'000'000, 1'000)},
+       "redeemed_irr"},  // each partner's 5·10^18 fits; the total's 10^19 does not
+  };
+  for (const auto& c : cases) {
+    try {
+      compute(partners, c.events);
+      ADD_FAILURE() << "no FiguresOutOfRange for " << c.figure;
+    } catch (const FiguresOutOfRange& e) {
+      EXPECT_EQ(e.figure(), c.figure);
+    }
+  }
+}
+
+// The CSV's totals row sums the partners' net_irr: stated exactly even where a running int64 sum would pass its
+// range on the way (two issuers' nets of −9.18·10^18 and −1.02·10^17, then a redeemer's +5·10^18).
+TEST(Settlement, CsvNetTotalIsExactWhereARunningSumWouldOverflow) {
+  const std::vector<PartnerInfo> partners = {{"p1", "A"}, {"p2", "B"}, {"p3", "C"}};
+  auto f = compute(partners, {earn("p1", 9'000'000'000'000'000'000, 1, 200),
+                              earn("p2", 100'000'000'000'000'000, 1, 200),
+                              capture("p1", "p3", 5'000'000'000'000'000'000, 1)});
+  EXPECT_EQ(f.partners[0].net_irr, -9'180'000'000'000'000'000);
+  EXPECT_EQ(f.partners[1].net_irr, -102'000'000'000'000'000);
+  EXPECT_EQ(f.partners[2].net_irr, 5'000'000'000'000'000'000);
+  const auto csv = render_csv(f);
+  const auto last = csv.substr(csv.rfind("totals,"));
+  EXPECT_EQ(last.substr(last.rfind(',') + 1), "-4282000000000000000\r\n");
 }
 
 }  // namespace

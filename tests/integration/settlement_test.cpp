@@ -6,9 +6,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/crypto.hpp"
 #include "common/time.hpp"
@@ -237,6 +239,101 @@ TEST_F(Settlements, TheFirstSettlementMustCoverTheFirstLedgerEvent) {
   EXPECT_EQ(close(op, {{"period", "1404-13"}}).status, 422);
 }
 
+
+// What a settlement states must fit an int64 (api.md: figures are int64). Each earn is bounded (10^15 points,
+// worth at most 10^15 IRR at the partner's issue price: a larger one is 422 invalid_amount and moves nothing);
+// 9,248 earns at that bound issue 9.248·10^18 IRR, past int64's 9.223·10^18. Closing them as one period is
+// 422 invalid_amount and closes nothing; the same events as two periods close, each to the model's rial.
+TEST_F(Settlements, APeriodWhoseFiguresDoNotFitAnInt64IsRefusedWholeAndShorterPeriodsClose) {
+  __extension__ typedef __int128 i128;
+  const auto start = now_utc() - 1s;
+  auto op = new_tenant();
+  std::string key;
+  // 10 points per 10,000 IRR at 10^6 IRR a point, fee 1 %: a purchase of 10^12 IRR issues 10^9 points worth
+  // exactly 10^15 IRR.
+  auto shop = new_partner(op, "فروشگاه بزرگ", 1'000'000, 1, 100, 10, &key);
+  constexpr std::int64_t kAmount = 1'000'000'000'000, kPoints = 1'000'000'000;
+
+  // One IRR more is worth more than 10^15: refused, nothing issued.
+  auto over = http().post("/v1/earn",
+                          {{"member", "phone:09350009988"}, {"amount_irr", kAmount + 1000}, {"receipt_id", "big-0"}},
+                          moving(key));
+  EXPECT_EQ(over.status, 422) << over.describe();
+  EXPECT_EQ(over.json().value("code", ""), "invalid_amount");
+
+  // A round: earns from 16 clients at once, 289 each (the members spread over the partitions); a 429 is retried
+  // with the same key. Returns the points the answers issued. Two rounds: 9,248 earns.
+  constexpr int kClients = 16, kEach = 289;
+  const std::string unique_tag = unique_suffix();
+  auto earn_round = [&](const std::string& round) {
+    std::vector<std::int64_t> issued(kClients, 0);
+    std::vector<std::string> failures(kClients);
+    std::vector<std::thread> threads;
+    for (int c = 0; c < kClients; ++c)
+      threads.emplace_back([&, c] {
+        HttpClient client(suite_env().url(), 45s);
+        const std::string member = "phone:0935" + std::to_string(1000000 + c);
+        for (int i = 0; i < kEach && failures[c].empty(); ++i) {
+          // Its own idempotency key (moving() counts on one thread); the tenant is new, so the receipt is unique.
+          const std::string receipt = round + "-" + std::to_string(c) + "-" + std::to_string(i);
+          Headers h = as(key, {{"Idempotency-Key", "big-" + receipt + "-" + unique_tag}});
+          const json body = {{"member", member}, {"amount_irr", kAmount}, {"receipt_id", receipt}};
+          auto r = client.post("/v1/earn", body, h);
+          while (r.status == 429) {
+            std::this_thread::sleep_for(200ms);
+            r = client.post("/v1/earn", body, h);
+          }
+          if (r.status != 201) failures[c] = r.describe();
+          else issued[c] += r.json().value("points", std::int64_t{0});
+        }
+      });
+    for (auto& t : threads) t.join();
+    std::int64_t total = 0;
+    for (int c = 0; c < kClients; ++c) {
+      EXPECT_TRUE(failures[c].empty()) << failures[c];
+      total += issued[c];
+    }
+    return total;
+  };
+  const std::int64_t first = earn_round("a");
+  ASSERT_EQ(first, std::int64_t{kClients} * kEach * kPoints);
+  std::this_thread::sleep_for(1100ms);
+  const auto mid = std::chrono::floor<std::chrono::seconds>(now_utc());
+  const std::int64_t second = earn_round("b");
+  ASSERT_EQ(second, first);
+  std::this_thread::sleep_for(1100ms);
+  const auto end = std::chrono::floor<std::chrono::seconds>(now_utc());
+
+  const i128 whole_irr = static_cast<i128>(first + second) * shop.issue_price;
+  ASSERT_GT(whole_irr, static_cast<i128>(std::numeric_limits<std::int64_t>::max()));
+
+  auto whole = close(op, {{"from", rfc3339(start)}, {"to", rfc3339(end)}});
+  EXPECT_EQ(whole.status, 422) << whole.describe();
+  EXPECT_EQ(whole.json().value("code", ""), "invalid_amount");
+  auto listed = http().get("/v1/settlements", as(op));
+  ASSERT_EQ(listed.status, 200) << listed.describe();
+  EXPECT_TRUE(listed.json()["items"].empty()) << listed.body;
+
+  struct Period {
+    Instant from, to;
+    std::int64_t points;
+  };
+  for (const auto& [from, to, points] : {Period{start, mid, first}, Period{mid, end, second}}) {
+    auto s = close(op, {{"from", rfc3339(from)}, {"to", rfc3339(to)}});
+    ASSERT_EQ(s.status, 201) << s.describe();
+    const auto st = s.json();
+    // The model: points × price, and the fee (1 %) once per partner and period, in 128 bits (the fee's
+    // numerator, points × price × 100, passes int64).
+    const i128 issued_irr = static_cast<i128>(points) * shop.issue_price;
+    const i128 fee = (issued_irr * shop.fee_bps + 5000) / 10000;
+    const auto& row = st["partners"][0];
+    EXPECT_EQ(row["points_issued"], points);
+    EXPECT_EQ(row["issued_irr"], static_cast<std::int64_t>(issued_irr));
+    EXPECT_EQ(row["fee_irr"], static_cast<std::int64_t>(fee));
+    EXPECT_EQ(row["net_irr"], static_cast<std::int64_t>(-issued_irr - fee));
+    EXPECT_EQ(st["totals"]["operator_net_irr"], static_cast<std::int64_t>(issued_irr + fee));
+  }
+}
 
 // Reads a settlement's partner rows by id.
 std::map<std::string, json> rows_of(const json& settlement) {

@@ -39,6 +39,32 @@ TEST(Applier, EarnThatWouldOverflowIsInvalidAmountNotACrash) {
   EXPECT_TRUE(e.movements.empty());
 }
 
+// What an earn issues is billed to its partner at points × issue_price_irr: above 10^15 IRR, or past int64, it
+// is refused before any lot is made. The helper's partner sells points at 200 IRR; at 10,000 points per
+// 10,000 IRR a purchase of N rial issues N points, worth 200 × N.
+TEST(Applier, EarnWorthMoreThanTheLimitIsInvalidAmount) {
+  struct Case {
+    std::int64_t amount, issue_price;
+    int status;
+  };
+  for (const auto& c : {Case{5'000'000'000'001, 200, 422},                  // 1,000,000,000,000,200 IRR
+                        Case{1'000'000'000'000, 1'000'000'000'000'000, 422},  // 10^27: past int64
+                        Case{5'000'000'000'000, 200, 201}}) {                // exactly 10^15 IRR
+    WalletState s;
+    auto earn = command(CommandType::earn, {{"amount_irr", c.amount}, {"receipt_id", "r"}}, 10'000);
+    earn.partner->issue_price_irr = c.issue_price;
+    auto e = apply_command(s, earn, at(0), false);
+    EXPECT_EQ(e.status, c.status) << c.amount << " " << e.body;
+    if (c.status == 201) {
+      EXPECT_EQ(body(e)["points"], c.amount);
+      continue;
+    }
+    EXPECT_EQ(body(e)["code"], "invalid_amount");
+    EXPECT_TRUE(e.movements.empty());
+    EXPECT_TRUE(s.points.lots.empty());
+  }
+}
+
 TEST(Applier, DuplicateReceiptIsABusinessOutcome) {
   WalletState s;
   auto e = apply_command(s, command(CommandType::earn, {{"amount_irr", 10'000}, {"receipt_id", "r1"}}), at(0), true);
