@@ -63,6 +63,18 @@ Points spendable_points(const MemberState& state) {
   return sum;
 }
 
+// Whether `more` points can join what the member holds (pending, available and held points: every balance
+// figure is a part of it) without the sum passing int64. Each earn is at most 10^15 points, but nothing else
+// bounds how many a member gathers; a balance that wrapped would show and spend points that do not exist.
+bool holdings_fit(const MemberState& state, Points more) {
+  Points sum = more;
+  for (const auto& lot : state.lots)
+    if (!lot.expired && __builtin_add_overflow(sum, lot.remaining, &sum)) return false;
+  for (const auto& redemption : state.redemptions)
+    if (__builtin_add_overflow(sum, held_points(redemption), &sum)) return false;
+  return true;
+}
+
 Movement lot_movement(MovementType type, Points points, const Lot& lot, Instant at) {
   Movement movement;
   movement.type = type;
@@ -280,7 +292,8 @@ Outcome<Lot> earn(MemberState& state, Instant now, const LotSpec& spec) {
   std::vector<Movement> out;
   advance_into(state, now, out);
   now = state.as_of;
-  if (spec.points < 0 || spec.points > kMaxAmount || !valid_amount(spec.amount_irr) || spec.earn_id.empty()) {
+  if (spec.points < 0 || spec.points > kMaxAmount || !valid_amount(spec.amount_irr) || spec.earn_id.empty() ||
+      !holdings_fit(state, spec.points)) {
     return failure<Lot>(Error::invalid_amount, std::move(out));
   }
   if (lot_or_earn_exists(state, spec.id, spec.earn_id)) return failure<Lot>(Error::duplicate_id, std::move(out));
@@ -318,7 +331,8 @@ Outcome<Points> adjust(MemberState& state, Instant now, const AdjustmentSpec& sp
   std::vector<Movement> out;
   advance_into(state, now, out);
   now = state.as_of;
-  if (spec.points == 0 || spec.points > kMaxAmount || spec.points < -kMaxAmount) {
+  if (spec.points == 0 || spec.points > kMaxAmount || spec.points < -kMaxAmount ||
+      (spec.points > 0 && !holdings_fit(state, spec.points))) {
     return failure<Points>(Error::invalid_amount, std::move(out));
   }
   if (spec.points > 0) {
@@ -505,6 +519,7 @@ Outcome<Redemption> refund_redemption(MemberState& state, Instant now, std::stri
   if (wanted <= 0 || wanted > refundable) {
     return failure<Redemption>(Error::refund_exceeds_redemption, std::move(out));
   }
+  if (!holdings_fit(state, wanted)) return failure<Redemption>(Error::invalid_amount, std::move(out));
 
   // Latest expiry first: the exact reverse of the spending order.
   std::vector<std::pair<Allocation*, Lot*>> order;

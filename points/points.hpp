@@ -239,14 +239,14 @@ std::vector<Movement> advance(MemberState& state, Instant now);
 
 // Creates the earn's lot. A 0-point earn (⌊amount × rate / 10000⌋ can be 0) still creates a 0-point lot,
 // because refunds of that purchase must be checked against its amount; it produces no movement.
-// Errors: invalid_amount (points < 0 or > 10^15, amount_irr <= 0 or > 10^15, empty earn_id),
-// duplicate_id (lot id or earn id exists), invalid_time (expires_at <= now).
+// Errors: invalid_amount (points < 0 or > 10^15, amount_irr <= 0 or > 10^15, empty earn_id, or the member's
+// points — pending, available and held — would pass int64), duplicate_id (lot id or earn id exists), invalid_time (expires_at <= now).
 // The value is the lot as created (after any debt repayment).
 [[nodiscard]] Outcome<Lot> earn(MemberState& state, Instant now, const LotSpec& spec);
 
 // Positive: an operator lot available at once. Negative: takes |points| from available unheld points,
-// earliest expiry first; the rest becomes debt. Errors: invalid_amount (0 or |points| > 10^15),
-// duplicate_id, invalid_time (positive with expires_at <= now). The value is the signed points.
+// earliest expiry first; the rest becomes debt. Errors: invalid_amount (0 or |points| > 10^15, or a positive
+// one would take the member's points past int64), duplicate_id, invalid_time (positive with expires_at <= now). The value is the signed points.
 [[nodiscard]] Outcome<Points> adjust(MemberState& state, Instant now, const AdjustmentSpec& spec);
 
 // A purchase refund of refund_amount_irr against earn `earn_id`. The value is the points clawed back by
@@ -269,7 +269,8 @@ std::vector<Movement> advance(MemberState& state, Instant now);
                                                   std::string_view redemption_id);
 
 // Returns `points` (default: all captured and not yet refunded) to the lots they came from, latest
-// expiry first. Errors: not_found, invalid_amount (points <= 0 or > 10^15), refund_exceeds_redemption
+// expiry first. Errors: not_found, invalid_amount (points <= 0 or > 10^15, or they would take the member's
+// points past int64), refund_exceeds_redemption
 // (more than captured and not yet refunded — including a redemption that captured nothing, and a default
 // refund when nothing is left to refund).
 [[nodiscard]] Outcome<Redemption> refund_redemption(MemberState& state, Instant now,

@@ -84,7 +84,9 @@ Code to_code(points::Error e) {
 std::string error_detail(points::Error e) {
   switch (e) {
     case points::Error::insufficient_points: return "the member does not have enough available points";
-    case points::Error::invalid_amount: return "the amount is out of range for this operation";
+    case points::Error::invalid_amount:
+      return "the amount is out of range for this operation, or the member's points would pass "
+             "9,223,372,036,854,775,807";
     case points::Error::redemption_not_authorized: return "the redemption is no longer authorized";
     case points::Error::refund_exceeds_redemption: return "the refund exceeds the captured points not yet refunded";
     case points::Error::refund_exceeds_purchase: return "refunds of this purchase would exceed its amount";

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 
 #include "points/conservation.hpp"
@@ -462,6 +463,38 @@ TEST(Earn, ZeroPointEarnKeepsRefundBookkeepingAndValidation) {
   EXPECT_EQ(m.earn(1, earn_spec("B", "p1", 1, 0, 1)).error, Error::invalid_time);
   EXPECT_EQ(m.authorize(1, redeem_spec("r", "p1", 1, 1)).error, Error::invalid_time);
   m.expect_conserved();
+}
+
+// A member's points (pending, available and held) never pass int64: each earn is at most 10^15 points, so it
+// takes 9,224 of them to get there; the one that would is refused and changes nothing.
+TEST(Earn, AMembersPointsNeverPassInt64) {
+  constexpr Points max = std::numeric_limits<Points>::max();
+  constexpr Points bound = 1'000'000'000'000'000;
+  Member m;
+  Points held_by_model = 0;
+  for (int i = 0; i < 9'223; ++i) {
+    ASSERT_TRUE(m.earn(0, earn_spec("L" + std::to_string(i), "p1", bound, 0, 1'000'000, 1'000)).ok()) << i;
+    held_by_model += bound;
+  }
+  const Points room = max - held_by_model;  // 372,036,854,775,807
+  EXPECT_EQ(room, 372'036'854'775'807);
+  EXPECT_EQ(m.earn(1, earn_spec("over", "p1", room + 1, 0, 1'000'000, 1'000)).error, Error::invalid_amount);
+  EXPECT_EQ(m.adjust(1, "adj", room + 1).error, Error::invalid_amount);
+  ASSERT_TRUE(m.earn(1, earn_spec("last", "p1", room - 10, 0, 1'000'000, 1'000)).ok());
+  ASSERT_TRUE(m.adjust(1, "adj", 10).ok());
+  EXPECT_EQ(m.balance(2).available, max);
+  // Held points are still the member's: holding 25 leaves no room either.
+  ASSERT_TRUE(m.authorize(2, redeem_spec("r", "p2", 25, 100)).ok());
+  const auto lots = m.state.lots.size();
+  EXPECT_EQ(m.earn(3, earn_spec("one", "p1", 1, 0, 1'000'000, 1'000)).error, Error::invalid_amount);
+  EXPECT_EQ(m.adjust(3, "adj-one", 1).error, Error::invalid_amount);
+  EXPECT_EQ(m.state.lots.size(), lots);
+  EXPECT_EQ(m.balance(3).available, max - 25);
+  EXPECT_EQ(m.balance(3).held, 25);
+  // A negative adjustment makes room again.
+  ASSERT_TRUE(m.adjust(4, "adj-down", -5).ok());
+  EXPECT_TRUE(m.earn(4, earn_spec("five", "p1", 5, 0, 1'000'000, 1'000)).ok());
+  EXPECT_EQ(m.earn(4, earn_spec("six", "p1", 1, 0, 1'000'000, 1'000)).error, Error::invalid_amount);
 }
 
 std::vector<std::string> lot_ids(const std::vector<Lot>& lots) {
