@@ -112,7 +112,7 @@ Figures compute(const std::vector<PartnerInfo>& partners, const std::vector<Ledg
   }
 
   Figures f;
-  i128 s_issued_irr = 0, s_fee = 0, s_redeemed_irr = 0, s_net = 0;
+  i128 s_issued_irr = 0, s_fee = 0, s_redeemed_irr = 0;
   for (const auto& pi : partners) {
     PartnerRow r;
     r.partner_id = pi.id;
@@ -133,7 +133,6 @@ Figures compute(const std::vector<PartnerInfo>& partners, const std::vector<Ledg
       s_issued_irr = add(s_issued_irr, a.issued_irr);
       s_fee = add(s_fee, fee);
       s_redeemed_irr = add(s_redeemed_irr, a.redeemed_irr);
-      s_net = add(s_net, r.net_irr);
     }
     f.partners.push_back(std::move(r));
   }
@@ -150,9 +149,11 @@ Figures compute(const std::vector<PartnerInfo>& partners, const std::vector<Ledg
   t.issued_irr = to64(s_issued_irr, "issued_irr");
   t.fee_irr = to64(s_fee, "fee_irr");
   t.redeemed_irr = to64(s_redeemed_irr, "redeemed_irr");
-  t.operator_net_irr = to64(sub(add(s_issued_irr, s_fee), s_redeemed_irr), "operator_net_irr");
-  // The CSV's totals row states the partners' net_irr summed: it must fit as well.
-  to64(s_net, "net_irr");
+  const i128 operator_net = sub(add(s_issued_irr, s_fee), s_redeemed_irr);
+  t.operator_net_irr = to64(operator_net, "operator_net_irr");
+  // The CSV's totals row states the partners' net_irr summed, which is −operator_net: it must fit as well (it does
+  // not only when operator_net is int64's least value).
+  to64(sub(0, operator_net), "net_irr");
   return f;
 }
 

@@ -100,6 +100,13 @@ void fail(Effect& e, const Command& cmd, Code code, std::string detail) {
   e.body = render_problem(problem(code, std::move(detail)), cmd.request_id);
 }
 
+// points × price_irr, the money a number of points is worth (what a partner is billed for an earn, a redemption's
+// value_irr): false when the product overflows int64 or passes 10^15, which the wallet refuses like any amount.
+bool worth_within_limit(std::int64_t points, std::int64_t price_irr) {
+  std::int64_t worth = 0;
+  return !__builtin_mul_overflow(points, price_irr, &worth) && worth <= points::kMaxAmount;
+}
+
 std::optional<std::int64_t> arg_int(const Command& cmd, const char* name) {
   auto it = cmd.args.find(name);
   if (it == cmd.args.end() || !it->is_number_integer()) return std::nullopt;
@@ -140,10 +147,8 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
         fail(e, cmd, Code::invalid_amount, "the earn would issue more than 10^15 points");
         return e;
       }
-      // What it issues is money too (points × issue_price_irr, the partner's bill in settlement): above 10^15
-      // IRR it is refused like any amount, as a redemption's value is.
-      std::int64_t issued_irr = 0;
-      if (__builtin_mul_overflow(pts, p.issue_price_irr, &issued_irr) || issued_irr > points::kMaxAmount) {
+      // What it issues is money too (the partner's bill in settlement), bounded as a redemption's value is.
+      if (!worth_within_limit(pts, p.issue_price_irr)) {
         finish(points::advance(state.points, now));
         fail(e, cmd, Code::invalid_amount, "the earn's points would be worth more than 10^15 IRR at the issue price");
         return e;
@@ -221,10 +226,8 @@ Effect apply_command(WalletState& state, const Command& cmd, points::Instant now
         auto amount = arg_int(cmd, "amount_irr").value_or(0);
         pts = p.redeem_value_irr > 0 ? (amount + p.redeem_value_irr - 1) / p.redeem_value_irr : 0;
       }
-      // Its value (points × redeem_value_irr) is money, shown as value_irr and settled: above 10^15 IRR it is
-      // refused like any amount, and the int64 product never overflows.
-      std::int64_t value_irr = 0;
-      if (__builtin_mul_overflow(pts, p.redeem_value_irr, &value_irr) || value_irr > points::kMaxAmount) {
+      // Its value is money, shown as value_irr and settled; bounded, the int64 product never overflows.
+      if (!worth_within_limit(pts, p.redeem_value_irr)) {
         finish(points::advance(state.points, now));
         fail(e, cmd, Code::invalid_amount, "the redemption would be worth more than 10^15 IRR");
         return e;
