@@ -10,6 +10,12 @@
 #   bench/probe.sh NETDIR restart PART [NAME=VALUE ...]
 #       Restarts one service (wallet, gateway, clearing) with these settings in its environment (for instance
 #       EMTIAZ_WALLET_APPLIERS=3) and waits until it is ready; without them it comes back as it was started.
+#   bench/probe.sh NETDIR up
+#       Starts a kept network again (after `scripts/netctl.sh down`, or on a new boot) as scripts/bench.sh started
+#       it: InnoDB sized as the benchmark sizes it, the consumers' long fetch wait with the patched broker, and the
+#       member index refilled into Redis, which keeps nothing across a restart (without it every earn resolves
+#       its member in MySQL on a gateway worker). InnoDB's buffer pool starts with only what it saved at shutdown,
+#       so the first rounds read from disk: run a round or two before comparing anything.
 #   bench/probe.sh NETDIR flush
 #       Writes MariaDB's dirty pages now, so that the page cleaner does not work through the next rounds.
 #   bench/probe.sh NETDIR ab OP RATE SECONDS ALTERNATIONS PART NAME VALUE...
@@ -32,7 +38,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_NAME=probe
 # shellcheck source=bench/lib.sh
 source "$REPO/bench/lib.sh"
-[[ $# -ge 2 ]] || { sed -n '2,19p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+[[ $# -ge 2 ]] || { sed -n '2,26p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 bench_network "$1"
 COMMAND="$2"
 shift 2
@@ -107,6 +113,22 @@ restart() {
     say "$part restarted${*:+ with $*}"
 }
 
+up() {
+    local wait=() members
+    ldd "$REPO/$BUILD/devbroker/emtiaz-devbroker" 2>/dev/null | grep -q librdkafka ||
+        wait=(EMTIAZ_KAFKA_FETCH_WAIT_MS="${EMTIAZ_KAFKA_FETCH_WAIT_MS:-100}")
+    env EMTIAZ_BUILD_DIR="$BUILD" EMTIAZ_INNODB_BUFFER_POOL="${BENCH_INNODB_BUFFER_POOL:-8G}" \
+        EMTIAZ_INNODB_LOG_FILE="${BENCH_INNODB_LOG_FILE:-4G}" "${wait[@]}" "$NETCTL" up "$NETDIR" >/dev/null ||
+        die "the network did not start (its logs: $NETDIR/logs)"
+    bench_network "$NETDIR"  # the ports may have changed
+    # What scripts/bench.sh writes when it seeds the members (gateway/members_repository.hpp: the member index).
+    mysql_root emtiaz -e "SELECT CONCAT('SET emtiaz:member:{t:', tenant_id, '}:phone:', phone, ' ', id,
+        ' EX 2592000') FROM members" |
+        redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" --pipe >/dev/null
+    members="$(redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" dbsize)"
+    say "up at $EMTIAZ_URL${wait:+ (${wait[*]})}; Redis holds $members keys (the member index refilled)"
+}
+
 flush() {
     local t0=$SECONDS dirty
     mysql_root -e "SET GLOBAL innodb_io_capacity_max = 40000; SET GLOBAL innodb_io_capacity = 20000;
@@ -137,6 +159,6 @@ ab() {
 }
 
 case "$COMMAND" in
-    round | restart | flush | ab) "$COMMAND" "$@" ;;
-    *) die "unknown command $COMMAND (round, restart, flush, ab)" ;;
+    round | restart | flush | ab | up) "$COMMAND" "$@" ;;
+    *) die "unknown command $COMMAND (round, restart, flush, ab, up)" ;;
 esac
