@@ -78,7 +78,10 @@ w("## Targets")
 w("")
 w("| target | step (offered/s) | achieved/s | p99 ms | verdict |")
 w("|---|---:|---:|---:|---|")
-for what, op, rate, bound in (("earns: 2,000/s sustained, p99 < 50 ms", "earn", 2000, 50.0),
+sustained = next((r for r in loads if label(r) == "sustained"), None)
+held = f"held {sustained['duration']:.0f} s" if sustained else "held"
+for what, op, rate, bound in ((f"earns: 2,000/s sustained ({held}), p99 < 50 ms", "sustained", 2000, 50.0),
+                                 (f"earns: 2,000/s for one {machine.get('step_s', '?')} s step", "earn", 2000, 50.0),
                                  ("balance reads: 10,000/s, p99 < 5 ms", "balance", 10000, 5.0),
                                  ("floor: a bare Beast server at 10,000/s, no work per request", "bare", 10000, None)):
     r = step_at(op, rate)
@@ -88,6 +91,17 @@ for what, op, rate, bound in (("earns: 2,000/s sustained, p99 < 50 ms", "earn", 
     verdict = "" if bound is None else ("met" if r["achieved"] >= 0.99 * r["offered"] and r["p99_ms"] < bound else "missed")
     w(f"| {what} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | {fmt_ms(r['p99_ms'])} | {verdict} |")
 w("")
+if sustained:
+    windows = one("sustained_windows") or {}
+    w(f"The sustained step ran last among the loads, after MariaDB's dirty pages were written: earns to random members "
+      f"offered at {fmt_rate(sustained['offered'])}/s for {sustained['duration']:.0f} s, {sustained['ok']:,} answered "
+      f"(2xx), {fmt_rate(sustained['achieved'])}/s, p50 {fmt_ms(sustained['p50_ms'])} ms, p99 {fmt_ms(sustained['p99_ms'])} ms, p99.9 {fmt_ms(sustained['p999_ms'])} ms, max "
+      f"{fmt_ms(sustained['max_ms'])} ms. InnoDB's page cleaner wrote {sustained.get('innodb_pages_flushed', 0):,} pages "
+      f"during it (the checkpoint age at its end: {sustained.get('checkpoint_age_pct', '?')} % of the maximum), the "
+      f"earn steps {sum(r.get('innodb_pages_flushed', 0) for r in loads if label(r) == 'earn'):,} in all. Its p99 by "
+      f"{windows.get('window_s', 30)} s window, in ms: "
+      + (", ".join(fmt_ms(x) for x in windows.get("p99_ms", [])) or "–") + ".")
+    w("")
 w("## Operations")
 w("")
 w("The last two columns are the machine, not the servers: a thread of the generator that only sleeps 1 ms at a "
@@ -104,7 +118,8 @@ w("| operation | offered/s | achieved/s | p50 ms | p99 ms | p99.9 ms | max ms | 
 w("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
 names = {"fund": "fund (warm-up earns)", "earn": "earn", "authorize": "authorize", "capture": "capture",
          "balance": "balance read", "transactions": "transactions page", "refund": "purchase refund", "bare": "bare Beast server",
-         "pile": "pile (earns making accumulating members)", "accumulators": "earn, accumulating members"}
+         "pile": "pile (earns making accumulating members)", "accumulators": "earn, accumulating members",
+         "sustained": "earn, sustained (one long step)"}
 def step_cells(r):
     """A step's first three cells: the operation, offered/s and achieved/s."""
     return f"| {names.get(label(r), r['op'])} | {fmt_rate(r['offered'])} | {fmt_rate(r['achieved'])} | "
