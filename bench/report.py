@@ -95,7 +95,8 @@ if sustained:
     windows = one("sustained_windows") or {}
     w(f"The sustained step ran last among the loads, after MariaDB's dirty pages were written: earns to random members "
       f"offered at {fmt_rate(sustained['offered'])}/s for {sustained['duration']:.0f} s, {sustained['ok']:,} answered "
-      f"(2xx), {fmt_rate(sustained['achieved'])}/s, p50 {fmt_ms(sustained['p50_ms'])} ms, p99 {fmt_ms(sustained['p99_ms'])} ms, p99.9 {fmt_ms(sustained['p999_ms'])} ms, max "
+      f"(2xx), {fmt_rate(sustained['achieved'])}/s, p50 {fmt_ms(sustained['p50_ms'])} ms, "
+      f"p99 {fmt_ms(sustained['p99_ms'])} ms, p99.9 {fmt_ms(sustained['p999_ms'])} ms, max "
       f"{fmt_ms(sustained['max_ms'])} ms. InnoDB's page cleaner wrote {sustained.get('innodb_pages_flushed', 0):,} pages "
       f"during it (the checkpoint age at its end: {sustained.get('checkpoint_age_pct', '?')} % of the maximum), the "
       f"earn steps {sum(r.get('innodb_pages_flushed', 0) for r in loads if label(r) == 'earn'):,} in all. Its p99 by "
