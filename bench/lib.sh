@@ -13,6 +13,16 @@ bench_network() {
 # mysql_socket NETDIR: the socket of the network's MariaDB (scripts/netctl.sh keeps its folder in NETDIR/mysql, or
 # where NETDIR/mysql.home says when the mysql user cannot reach NETDIR).
 mysql_socket() { echo "$(cat "$1/mysql.home" 2>/dev/null || echo "$1/mysql")/mysqld.sock"; }
+# redis_cli ARGS...: the network's Redis (EMTIAZ_REDIS_PORT and _PASSWORD from its env).
+redis_cli() { redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" "$@"; }
+# member_index_sets NETDIR [TENANT]: the member index's entries (gateway/members_repository.hpp: phone -> id, what
+# enrolment through the API writes beside the row) for the members in MySQL, one tenant's or all, as Redis commands
+# for `redis_cli --pipe`.
+member_index_sets() {
+    mariadb --no-defaults --socket="$(mysql_socket "$1")" --user=root --batch --skip-column-names emtiaz \
+        -e "SELECT CONCAT('SET emtiaz:member:{t:', tenant_id, '}:phone:', phone, ' ', id, ' EX 2592000')
+            FROM members${2:+ WHERE tenant_id = '$2'}"
+}
 # net_pid NETDIR PART: the pid of one of the network's processes (mariadb, redis, broker, wallet, ...), or nothing.
 net_pid() { tr -dc 0-9 <"$1/pids/$2.pid" 2>/dev/null || true; }
 CLK_TCK="$(getconf CLK_TCK)"

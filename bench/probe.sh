@@ -99,14 +99,20 @@ print("minor page faults per request:", " ".join(f"{k}={v:.2f}" for k, v in pf.i
 PY
 }
 
+# fetch_wait VAR: the services' fetch wait as scripts/bench.sh gives it, into the array VAR (NAME=VALUE, or nothing):
+# with its patched broker the consumers get a long one.
+fetch_wait() {
+    local -n fetch_wait_out="$1"
+    fetch_wait_out=()
+    ldd "$REPO/$BUILD/devbroker/emtiaz-devbroker" 2>/dev/null | grep -q librdkafka ||
+        fetch_wait_out=(EMTIAZ_KAFKA_FETCH_WAIT_MS="${EMTIAZ_KAFKA_FETCH_WAIT_MS:-100}")
+}
+
 restart() {
     (($# >= 1)) || die "restart PART [NAME=VALUE ...]"
-    local part="$1"
+    local part="$1" wait
     shift
-    # As scripts/bench.sh starts the network: with its patched broker the consumers get a long fetch wait.
-    local wait=()
-    ldd "$REPO/$BUILD/devbroker/emtiaz-devbroker" 2>/dev/null | grep -q librdkafka ||
-        wait=(EMTIAZ_KAFKA_FETCH_WAIT_MS="${EMTIAZ_KAFKA_FETCH_WAIT_MS:-100}")
+    fetch_wait wait
     "$NETCTL" stop "$NETDIR" "$part" >/dev/null 2>&1 || true
     env EMTIAZ_BUILD_DIR="$BUILD" "${wait[@]}" "$@" "$NETCTL" start "$NETDIR" "$part" >/dev/null 2>&1 ||
         die "$part did not start again (its log: $NETDIR/logs/$part.log)"
@@ -114,18 +120,14 @@ restart() {
 }
 
 up() {
-    local wait=() members
-    ldd "$REPO/$BUILD/devbroker/emtiaz-devbroker" 2>/dev/null | grep -q librdkafka ||
-        wait=(EMTIAZ_KAFKA_FETCH_WAIT_MS="${EMTIAZ_KAFKA_FETCH_WAIT_MS:-100}")
+    local wait members
+    fetch_wait wait
     env EMTIAZ_BUILD_DIR="$BUILD" EMTIAZ_INNODB_BUFFER_POOL="${BENCH_INNODB_BUFFER_POOL:-8G}" \
         EMTIAZ_INNODB_LOG_FILE="${BENCH_INNODB_LOG_FILE:-4G}" "${wait[@]}" "$NETCTL" up "$NETDIR" >/dev/null ||
         die "the network did not start (its logs: $NETDIR/logs)"
     bench_network "$NETDIR"  # the ports may have changed
-    # What scripts/bench.sh writes when it seeds the members (gateway/members_repository.hpp: the member index).
-    mysql_root emtiaz -e "SELECT CONCAT('SET emtiaz:member:{t:', tenant_id, '}:phone:', phone, ' ', id,
-        ' EX 2592000') FROM members" |
-        redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" --pipe >/dev/null
-    members="$(redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" dbsize)"
+    member_index_sets "$NETDIR" | redis_cli --pipe >/dev/null  # what scripts/bench.sh writes when it seeds
+    members="$(redis_cli dbsize)"
     say "up at $EMTIAZ_URL${wait:+ (${wait[*]})}; Redis holds $members keys (the member index refilled)"
 }
 

@@ -9,20 +9,22 @@
 - the generator's own sleeper wake-ups later than 10 ms (a core the generator could not get).
 
     bench/slow_requests.py TRACE [THRESHOLD_MS=20]
+    bench/slow_requests.py TRACE --windows SECONDS
+
+With --windows it prints one JSON object instead: the p99 latency of the requests sent in each window of SECONDS
+from the first (scripts/bench.sh records it for its sustained step).
 
 The trace's times are microseconds of the Unix epoch, so a burst can be lined up with a server's log or with
 `perf record -k 1` (CLOCK_MONOTONIC: subtract time.time() - time.monotonic() taken during the step).
 """
+import json
 import sys
 
 
-def main():
-    if len(sys.argv) < 2:
-        print(__doc__)
-        return 2
-    threshold_us = float(sys.argv[2] if len(sys.argv) > 2 else 20) * 1000
+def read_trace(path):
+    """(requests sorted by scheduled time as (scheduled_us, latency_us, status), sleeper as (due_us, late_us))."""
     requests, sleeper = [], []
-    for line in open(sys.argv[1]):
+    for line in open(path):
         f = line.split()
         if len(f) != 3:
             continue
@@ -30,10 +32,31 @@ def main():
             sleeper.append((int(f[1]), int(f[2])))
         else:
             requests.append((int(f[0]), int(f[1]), int(f[2])))
+    requests.sort()
+    return requests, sleeper
+
+
+def windows(requests, seconds):
+    """{"kind": "sustained_windows", "window_s": seconds, "p99_ms": [...]}: the p99 of each window's requests."""
+    by_window = {}
+    for t, lat, _ in requests:
+        by_window.setdefault((t - requests[0][0]) // (seconds * 1_000_000), []).append(lat)
+    p99 = [round(sorted(v)[int(len(v) * 0.99)] / 1000, 1) for _, v in sorted(by_window.items())]
+    return {"kind": "sustained_windows", "window_s": seconds, "p99_ms": p99}
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    requests, sleeper = read_trace(sys.argv[1])
+    if len(sys.argv) > 3 and sys.argv[2] == "--windows":
+        print(json.dumps(windows(requests, int(sys.argv[3]))))
+        return 0
+    threshold_us = float(sys.argv[2] if len(sys.argv) > 2 else 20) * 1000
     if not requests:
         print("no requests in the trace")
         return 1
-    requests.sort()
     t0 = requests[0][0]
     slow = [r for r in requests if r[1] > threshold_us]
     print(f"{len(requests):,} requests, {len(slow):,} slower than {threshold_us / 1000:g} ms "

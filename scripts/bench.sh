@@ -248,7 +248,6 @@ EOF
 
 say "seeding $MEMBERS members in bulk straight into MySQL (INSERT ... SELECT from MariaDB's sequence engine)"
 mysql_root() { mariadb --no-defaults --socket="$(mysql_socket "$DIR")" --user=root --batch --skip-column-names "$@"; }
-redis_cli() { redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" "$@"; }
 seed_start=$(date +%s.%N)
 t=0
 while read -r tid _tok n; do
@@ -259,9 +258,7 @@ while read -r tid _tok n; do
                CONCAT('9${t}', LPAD(seq, 14, '0')), NOW(6) FROM seq_0_to_$((n - 1));"
     # The member index in Redis (gateway/members_repository.hpp): what enrolment through the API writes beside
     # the row (POST /v1/members; a gateway also writes it whenever MySQL resolves a reference).
-    mysql_root emtiaz -e "SELECT CONCAT('SET emtiaz:member:{t:', tenant_id, '}:phone:', phone, ' ', id,
-        ' EX 2592000') FROM members WHERE tenant_id = '$tid'" |
-        redis_cli --pipe >/dev/null
+    member_index_sets "$DIR" "$tid" | redis_cli --pipe >/dev/null
     t=$((t + 1))
 done <"$WORK/tenants.txt"
 seed_secs=$(awk -v a="$seed_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
@@ -617,23 +614,7 @@ if ((SUSTAINED_S > 0)); then
     run_load sustained --op earn --rate "$SUSTAINED_RATE" --duration "$SUSTAINED_S" --warmup "$WARMUP" --drain 5 \
         --keys "$WORK/keys.txt" --members-mode random --amount 1000000 --trace "$WORK/sustained.trace"
     settle
-    record "$(python3 - "$WORK/sustained.trace" <<'PY'
-import json, sys
-# The trace of the generator (--trace): one line per request, "send_us latency_us status"; other lines are not
-# requests. Windows of 30 s from the first request sent.
-reqs = []
-for line in open(sys.argv[1]):
-    p = line.split()
-    if len(p) >= 2 and p[0].isdigit():
-        reqs.append((int(p[0]), int(p[1]) / 1000))
-t0 = min(t for t, _ in reqs) if reqs else 0
-lat = {}
-for t, ms in reqs:
-    lat.setdefault((t - t0) // 30_000_000, []).append(ms)
-p99 = [round(sorted(v)[int(len(v) * 0.99)], 1) for _, v in sorted(lat.items())]
-print(json.dumps({"kind": "sustained_windows", "window_s": 30, "p99_ms": p99}))
-PY
-)"
+    record "$(bench/slow_requests.py "$WORK/sustained.trace" --windows 30)"
     rm -f "$WORK/sustained.trace"
 fi
 cpu_snapshot end
