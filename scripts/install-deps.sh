@@ -8,7 +8,8 @@ PACKAGES=(
     build-essential cmake ninja-build ccache pkg-config
     # libraries
     libboost-dev libboost-system-dev librdkafka-dev libhiredis-dev libmysqlcppconn-dev nlohmann-json3-dev
-    libspdlog-dev libfmt-dev libyaml-cpp-dev libphonenumber-dev libicu-dev libssl-dev libgtest-dev libgmock-dev
+    libspdlog-dev libfmt-dev libyaml-cpp-dev libphonenumber-dev libicu-dev libssl-dev zlib1g-dev
+    libgtest-dev libgmock-dev
     # servers of the local network
     mariadb-server mariadb-client redis-server redis-tools
     # the scripts

@@ -9,6 +9,7 @@
 
 #include "points/conservation.hpp"
 #include "points/points_json.hpp"
+#include "wallet/stored_state.hpp"
 #include "wallet/views.hpp"
 #include "wallet/wallet_service.hpp"
 
@@ -121,7 +122,7 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
         nlohmann::json state;
         std::optional<ColdSummary> held;  // what the cold lots hold, from the lots themselves
         if (mr->isNull(4)) {
-          state = nlohmann::json::parse(text);
+          state = nlohmann::json::parse(decode_stored_state(text));  // deflated since migration 012
         } else {
           std::vector<StoredLot> cold;  // by seq, as the merged state's lots are
           const auto merged = read_stored_state(text, std::string(mr->getString(4)), &cold);

@@ -8,6 +8,7 @@
 #include "common/time.hpp"
 #include "points/points_json.hpp"
 #include "wallet/cold_lots.hpp"
+#include "wallet/stored_state.hpp"
 #include "wallet/text_reader.hpp"
 
 namespace emtiaz::wallet {
@@ -489,6 +490,7 @@ std::optional<WalletState> cached_state_from_text(std::string_view text) {
 }
 
 WalletState read_state_text(const std::string& text) {
+  if (is_deflated_state(text)) return read_state_text(decode_stored_state(text));
   if (auto s = state_from_text(text)) return std::move(*s);
   return state_from_json(nlohmann::json::parse(text));
 }

@@ -32,7 +32,8 @@ std::string redemption_text(const points::Redemption& redemption);
 // A state read straight from the text state_text writes (version 0), without a tree; nullopt for any other text,
 // even a state written another way (spaces, another key order, escaped strings), which the tree then reads.
 std::optional<WalletState> state_from_text(std::string_view text);
-// state_from_text, or else state_from_json(nlohmann::json::parse(text)) (which throws on what is not a state).
+// state_from_text, or else state_from_json(nlohmann::json::parse(text)) (which throws on what is not a state); a
+// value stored deflated (member_states.state, wallet/stored_state.hpp) is inflated first.
 WalletState read_state_text(const std::string& text);
 
 // A member's state as member_states stores it (migration 010): `state`, the state's text without its cold lots,

@@ -15,6 +15,7 @@
 #include "points/points_json.hpp"
 #include "wallet/archive.hpp"
 #include "wallet/cold_lots.hpp"
+#include "wallet/stored_state.hpp"
 
 namespace emtiaz::wallet {
 namespace {
@@ -105,7 +106,8 @@ struct WalletService::Unit {
   bool exists = false;
   bool changed = false;
   std::vector<std::pair<std::int64_t, std::string>> events;  // (seq, payload) to publish
-  std::string state_text;  // the state as written to MySQL (JSON), reused for Redis: serialised once per batch
+  std::string state_text;  // the state's text (JSON), stored deflated in MySQL and copied to Redis: written once
+  std::size_t stored_size = 0;    // the length of member_states.state as read: its slot (wallet/stored_state.hpp)
   std::vector<StoredLot> cold;    // the lots read from member_states.cold_lots (wallet/cold_lots.hpp), by seq
   bool cold_apart = false;        // after this batch some of its lots are stored apart: Redis gets no state copy
   std::map<std::string, std::string> restored;  // id -> record as read from member_archive in this batch
@@ -289,6 +291,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     u.changed = false;
     u.events.clear();
     u.state_text.clear();
+    u.stored_size = 0;
     u.cold.clear();
     u.cold_apart = false;
     u.restored.clear();
@@ -398,6 +401,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
           auto it = loaded.find({u.tenant_id, u.member_id});
           if (it == loaded.end()) continue;
           u.state = read_state_text(it->second.state);
+          u.stored_size = it->second.state.size();
           u.state.version = it->second.version;
           u.exists = true;
           if (it->second.cold) {
@@ -634,9 +638,10 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     auto stored = stored_texts(u.state, u.cold);
     u.cold_apart = stored.apart;
     u.state_text = std::move(stored.state);
+    auto state_value = encode_stored_state(u.state_text, u.stored_size);
     const auto part = static_cast<std::int64_t>(u.part);
     if (u.exists && !stored.write_cold) {
-      updates.add({u.tenant_id, u.member_id, part, u.state.version, u.state_text, due_v, committed});
+      updates.add({u.tenant_id, u.member_id, part, u.state.version, std::move(state_value), due_v, committed});
     } else {
       SqlValue cold = stored.cold_lots ? SqlValue(std::move(*stored.cold_lots)) : SqlValue(nullptr);
       const auto& sum = stored.cold_summary;
@@ -644,8 +649,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       SqlValue first_expiry = sum ? SqlValue(points::to_micros(sum->first_expiry)) : SqlValue(nullptr);
       SqlValue first_seq = sum ? SqlValue(static_cast<std::int64_t>(sum->first_seq)) : SqlValue(nullptr);
       (u.exists ? cold_updates : inserts)
-          .add({u.tenant_id, u.member_id, part, u.state.version, u.state_text, std::move(cold), std::move(cold_points),
-                std::move(first_expiry), std::move(first_seq), due_v, committed});
+          .add({u.tenant_id, u.member_id, part, u.state.version, std::move(state_value), std::move(cold),
+                std::move(cold_points), std::move(first_expiry), std::move(first_seq), due_v, committed});
     }
   }
 

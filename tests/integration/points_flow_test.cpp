@@ -21,6 +21,12 @@
 namespace emtiaz::tests {
 namespace {
 
+// A member's state as its text, read the way an operator reads it (migrations/012_member_state_slots.sql):
+// member_states.state holds it deflated behind one byte (0x01) as COMPRESS() writes it, padded
+// (wallet/stored_state.hpp), or, in a row written before migration 012, as the JSON text itself.
+const std::string kStateText =
+    "CONVERT(IF(LEFT(state, 1) = X'01', UNCOMPRESS(SUBSTRING(state, 2)), state) USING utf8mb4)";
+
 using nlohmann::json;
 using namespace std::chrono_literals;
 
@@ -474,10 +480,15 @@ TEST_F(PointsFlow, FinishedRecordsLeaveTheStateAndComeBackWhenNamed) {
   const std::string earn_id = e["id"];
   auto state_size = [&] {
     std::string out;
-    EXPECT_EQ(mysql_batch(suite_env(), "SELECT LENGTH(state) FROM member_states WHERE tenant_id = '" + tenant_.id +
-                                           "' AND member_id = '" + member + "'", &out), 0) << out;
+    EXPECT_EQ(mysql_batch(suite_env(), "SELECT LENGTH(" + kStateText + ") FROM member_states WHERE tenant_id = '" +
+                                           tenant_.id + "' AND member_id = '" + member + "'", &out), 0) << out;
     return std::stoll(out);
   };
+  std::string stored;
+  EXPECT_EQ(mysql_batch(suite_env(), "SELECT HEX(LEFT(state, 1)), JSON_VALUE(" + kStateText + ", '$.points.debt') "
+                                     "FROM member_states WHERE tenant_id = '" + tenant_.id + "' AND member_id = '" +
+                                     member + "'", &stored), 0) << stored;
+  EXPECT_EQ(stored, "01\t0\n") << "stored deflated, and the server's UNCOMPRESS reads the state from it";
 
   std::vector<std::string> ids;
   std::int64_t after_first = 0;
@@ -572,7 +583,7 @@ TEST_F(PointsFlow, AMemberWithManyLotsIsAnsweredAsAnyOther) {
         << out;
     return std::stoll(out);
   };
-  const auto in_state = lots_in("JSON_EXTRACT(state, '$.points.lots')"), apart = lots_in("cold_lots");
+  const auto in_state = lots_in("JSON_EXTRACT(" + kStateText + ", '$.points.lots')"), apart = lots_in("cold_lots");
   EXPECT_EQ(in_state + apart, 70);
   EXPECT_GE(apart, 20) << "most of an accumulating member's lots are stored apart";
 

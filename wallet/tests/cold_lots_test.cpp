@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "wallet/applier.hpp"
+#include "wallet/stored_state.hpp"
 #include "wallet/tests/helpers.hpp"
 #include "wallet/views.hpp"
 
@@ -35,7 +36,7 @@ struct Stored {
 
   void store(const WalletState& s) {
     auto texts = stored_texts(s, cold_read);
-    state = std::move(texts.state);
+    state = encode_stored_state(texts.state, state.size());  // in its slot, deflated (wallet/stored_state.hpp)
     if (texts.write_cold) {
       cold = std::move(texts.cold_lots);
       summary = texts.cold_summary;

@@ -1,0 +1,44 @@
+#pragma once
+// How member_states.state holds a member's state (migration 012): compressed, in a slot whose size changes rarely.
+//
+// Every command of a member rewrites its row, and InnoDB's cost of that rewrite is mostly not the bytes of the
+// state. A value that changes length cannot be updated in place: the record is deleted and inserted again in its
+// page, and when the page has no contiguous room for it the page is reorganized or split, each of which InnoDB
+// writes to its redo log as (most of) a page. An earn adds a lot, so the state grew by ~370 bytes on every earn:
+// measured on a copy of a benchmark network's member_states (docs/performance-log.md, thirty-eighth session),
+// 0.5 page splits and 0.6 reorganizations per update, 6.6–10.3 KB of redo per update of a ~900-byte state, more
+// than half of the ~12.8 KB an earn wrote in all. A value rewritten at the same length is updated in place: the
+// redo log gets the bytes that differ and the undo log the old value.
+//
+// So the state's text (state_text, JSON) is stored deflated, as MariaDB's COMPRESS() writes it, behind one byte
+// that no JSON text starts with, and then padded with zero bytes to a slot: the next write keeps the slot's size
+// while the new text still fits it and does not leave most of it empty, and a new slot has room for a few more
+// lots. On the same copy that measured 1.9–2.6 KB of redo per update. An operator reads a stored state with
+// `SELECT UNCOMPRESS(SUBSTRING(state, 2)) FROM member_states ...` (zlib ignores the padding after the stream).
+//
+// Rows written before migration 012 (and the benchmark's seeded rows) hold the JSON text itself; they are read as
+// they are, and the next write of the member stores them this way.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace emtiaz::wallet {
+
+inline constexpr char kDeflatedState = '\x01';  // first byte of a deflated state; a JSON text starts with '{'
+
+// The size of the slot for a deflated state of `needed` bytes when the row's value was `previous` bytes long
+// (0 for a new row): `previous` when the state fits it and would leave at most twice a new slot's room unused,
+// else `needed` and room for a few more lots.
+std::size_t state_slot_size(std::size_t needed, std::size_t previous);
+
+// What member_states.state gets for the state's text, given the length of the value the row held.
+std::string encode_stored_state(std::string_view text, std::size_t previous);
+
+// The state's text from a stored value: a JSON text as it is, a deflated one inflated. Throws std::runtime_error on
+// a value that is neither (a damaged or truncated stream, a length that does not match), as reading a text that
+// is not a state does.
+std::string decode_stored_state(std::string_view stored);
+// Whether the value is stored deflated (and so must be decoded before it is read as JSON).
+inline bool is_deflated_state(std::string_view stored) { return !stored.empty() && stored.front() == kDeflatedState; }
+
+}  // namespace emtiaz::wallet
