@@ -297,7 +297,7 @@ for ((t = 0; t < ${#hist_tenants[@]}; t++)); do
     mysql_load -e "SET unique_checks=0;
         LOAD DATA LOCAL INFILE '$h/member_states.tsv' INTO TABLE member_states
             (tenant_id, member_id, part, version, @text, next_due, updated_at)
-            SET state = CONCAT(X'01', COMPRESS(@text), REPEAT(X'00', FLOOR(RAND() * (384 + LENGTH(@text) / 10))));
+            SET state = CONCAT(X'01', COMPRESS(@text), REPEAT(' ', FLOOR(RAND() * (384 + LENGTH(@text) / 10))));
         LOAD DATA LOCAL INFILE '$h/member_archive.tsv' INTO TABLE member_archive
             (tenant_id, member_id, id, kind, earn_id, receipt_id, record, archived_at);
         LOAD DATA LOCAL INFILE '$h/ledger_entries.tsv' INTO TABLE ledger_entries

@@ -11,7 +11,7 @@
 // redo log gets the bytes that differ and the undo log the old value.
 //
 // So the state's text (state_text, JSON) is stored deflated, as MariaDB's COMPRESS() writes it, behind one byte
-// that no JSON text starts with, and then padded with zero bytes to a slot: the next write keeps the slot's size
+// that no JSON text starts with, and then padded with spaces to a slot: the next write keeps the slot's size
 // while the new text still fits it and does not leave most of it empty, and a new slot has room for a few more
 // lots. On the same copy that measured 1.9–2.6 KB of redo per update. An operator reads a stored state with
 // `SELECT UNCOMPRESS(SUBSTRING(state, 2)) FROM member_states ...` (zlib ignores the padding after the stream).
@@ -25,6 +25,7 @@
 namespace emtiaz::wallet {
 
 inline constexpr char kDeflatedState = '\x01';  // first byte of a deflated state; a JSON text starts with '{'
+inline constexpr char kPadding = ' ';           // the slot's bytes after the deflated stream (never read)
 
 // The size of the slot for a deflated state of `needed` bytes when the row's value was `previous` bytes long
 // (0 for a new row): `previous` when the state fits it and would leave at most twice a new slot's room unused,
