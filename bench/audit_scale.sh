@@ -68,9 +68,14 @@ SET unique_checks=0;
 INSERT INTO members (tenant_id, id, phone, card, created_at)
   SELECT '$TENANT', CONCAT('mem_$P', LPAD(seq, 12, '0')), CONCAT('+98935', LPAD(seq, 7, '0')),
          CONCAT('$CARD', LPAD(seq, 13, '0')), NOW(6) FROM seq_1_to_$N;
+-- The template's state as the wallet stored it: deflated behind 0x01 (wallet/stored_state.hpp), each clone's lot id
+-- replaced in its text and deflated again (no room in the slot: the audit only reads them), or else a JSON text.
 INSERT INTO member_states (tenant_id, member_id, part, version, state, next_due, updated_at)
   SELECT s.tenant_id, CONCAT('mem_$P', LPAD(q.seq, 12, '0')), s.part, s.version,
-         REPLACE(s.state, '$LOT', CONCAT('lot_$P', LPAD(q.seq, 12, '0'))), s.next_due, s.updated_at
+         IF(LEFT(s.state, 1) = X'01',
+            CONCAT(X'01', COMPRESS(REPLACE(UNCOMPRESS(SUBSTRING(s.state, 2)), '$LOT',
+                                           CONCAT('lot_$P', LPAD(q.seq, 12, '0'))))),
+            REPLACE(s.state, '$LOT', CONCAT('lot_$P', LPAD(q.seq, 12, '0')))), s.next_due, s.updated_at
   FROM member_states s JOIN seq_1_to_$N q WHERE s.tenant_id = '$TENANT' AND s.member_id = '$MEMBER';
 INSERT INTO ledger_entries (tenant_id, member_id, txn_id, type, points, lot_id, issuer, issue_price_irr, fee_bps,
                             partner_id, redemption_id, redeem_value_irr, at, committed_at)
