@@ -489,10 +489,19 @@ std::optional<WalletState> cached_state_from_text(std::string_view text) {
   return s;
 }
 
-WalletState read_state_text(const std::string& text) {
-  if (is_deflated_state(text)) return read_state_text(decode_stored_state(text));
+namespace {
+
+WalletState read_json_state(const std::string& text) {
   if (auto s = state_from_text(text)) return std::move(*s);
   return state_from_json(nlohmann::json::parse(text));
+}
+
+}  // namespace
+
+WalletState read_state_text(const std::string& text) {
+  // Inflated once: a deflated value inside is not JSON and is refused (no recursion a damaged row could deepen).
+  if (is_deflated_state(text)) return read_json_state(decode_stored_state(text));
+  return read_json_state(text);
 }
 
 std::string cold_lots_text(const points::MemberState& state, const std::vector<char>& cold) {

@@ -132,6 +132,10 @@ TEST(StoredState, ADamagedValueIsRefused) {
     }
   }
   EXPECT_THROW(read_state_text(value.substr(0, 40)), std::runtime_error);
+  // A value deflated twice is inflated once and refused: its text is not JSON.
+  const auto own = state_text(WalletState{});
+  EXPECT_NO_THROW(read_state_text(encode_stored_state(own, 0)));
+  EXPECT_THROW(read_state_text(encode_stored_state(encode_stored_state(own, 0), 0)), std::exception);
 }
 
 }  // namespace
