@@ -113,7 +113,25 @@ struct WalletService::Unit {
   std::map<std::string, std::string> restored;  // id -> record as read from member_archive in this batch
   std::vector<ArchiveRow> archive;               // finished records to write to member_archive
   std::vector<NewRedemption> redemptions;        // authorized in this batch: their owners go to Redis
+  // Why its stored state (or its cold lots) cannot be read, if it cannot: a damaged row. Its commands are answered
+  // `500 internal` with no effect and nothing of it is written, and the rest of the batch commits (mark_unreadable).
+  std::string unreadable;
 };
+
+namespace {
+
+// A member row the batch cannot read (a damaged or truncated value, text that is not a state) is the same on
+// every attempt: retrying the batch would stop its partition for good. The member is set apart instead; its
+// commands are not recorded, so a retry with the same key after the row is repaired is applied.
+void mark_unreadable(std::string& unreadable, const std::string& tenant_id, const std::string& member_id,
+                     const std::exception& e) {
+  unreadable = e.what();
+  spdlog::error("member {} of tenant {}: its stored state cannot be read ({}); its commands are answered 500 with "
+                "no effect until the row is repaired", member_id, tenant_id, unreadable);
+  Metrics::global().add("emtiaz_wallet_unreadable_states_total");
+}
+
+}  // namespace
 
 // Whether a batch may leave the unit's cold lots unread (wallet/cold_lots.hpp): their summary is stored (a row
 // split before migration 011 has none until its next split), and every command is an earn.
@@ -127,7 +145,9 @@ bool WalletService::may_leave_cold_unread(const Unit& u, const std::optional<Col
 // It changed, or its commands were all answered from the record (a retry after the wallet died between its
 // COMMIT and its Redis update, or after a COMMIT whose answer was lost), when Redis may still hold the state from
 // before that commit.
-bool WalletService::writes_cache(const Unit& u) { return u.changed || (u.exists && !u.commands.empty()); }
+bool WalletService::writes_cache(const Unit& u) {
+  return u.unreadable.empty() && (u.changed || (u.exists && !u.commands.empty()));
+}
 
 WalletService::WalletService(WalletConfig config, MysqlPool& mysql, RedisPool& redis, KafkaProducer& producer)
     : config_(std::move(config)), mysql_(mysql), redis_(redis), producer_(producer) {
@@ -234,7 +254,8 @@ void WalletService::process_commands(const std::vector<KafkaMessage>& msgs) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
   if (!units.empty()) {
-    // The batch is retried until it commits: its commands' offsets are committed only after that.
+    // The batch is retried until it commits: its commands' offsets are committed only after that. (A member whose
+    // row cannot be read, the same on every attempt, is set apart inside the batch instead: mark_unreadable.)
     for (int attempt = 0;; ++attempt) {
       try {
         commit_units(units, now_utc());
@@ -297,6 +318,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     u.restored.clear();
     u.archive.clear();
     u.redemptions.clear();
+    u.unreadable.clear();
     for (auto* p : u.commands) p->reply.reset();
   }
   // One query: START TRANSACTION, then one SELECT per kind for the whole batch, whatever its tenants (row
@@ -400,10 +422,17 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
         for (auto& u : units) {
           auto it = loaded.find({u.tenant_id, u.member_id});
           if (it == loaded.end()) continue;
-          u.state = read_state_text(it->second.state);
+          u.exists = true;
+          try {
+            u.state = read_state_text(it->second.state);
+          } catch (const std::bad_alloc&) {
+            throw;
+          } catch (const std::exception& e) {
+            mark_unreadable(u.unreadable, u.tenant_id, u.member_id, e);
+            continue;
+          }
           u.stored_size = it->second.state.size();
           u.state.version = it->second.version;
-          u.exists = true;
           if (it->second.cold) {
             if (may_leave_cold_unread(u, it->second.summary, now) &&
                 add_cold_stand_in(u.state.points, *it->second.summary)) {
@@ -456,9 +485,16 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                                 "(tenant_id, member_id) IN (" + keys + ") AND cold_lots IS NOT NULL"});
     while (rs.at(0)->next()) texts[{rs[0]->getString(1), rs[0]->getString(2)}] = rs[0]->getString(3);
     for (auto* u : cold_to_read) {
-      auto it = texts.find({u->tenant_id, u->member_id});
-      if (it == texts.end()) throw std::runtime_error("wallet batch: a member's cold lots are gone");
-      merge_cold_lots(u->state, it->second, &u->cold);
+      try {
+        auto it = texts.find({u->tenant_id, u->member_id});
+        if (it == texts.end()) throw std::runtime_error("its cold lots are gone");
+        merge_cold_lots(u->state, it->second, &u->cold);
+      } catch (const std::bad_alloc&) {
+        throw;
+      } catch (const std::exception& e) {
+        mark_unreadable(u->unreadable, u->tenant_id, u->member_id, e);
+        continue;
+      }
       u->cold_apart = !u->cold.empty();
     }
   }
@@ -526,6 +562,13 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     if (!u.archive.empty()) u.changed = true;  // the state lost them: rewritten even if no command changed it
   };
   for (auto& u : units) {
+    if (!u.unreadable.empty()) {
+      const auto refused = problem(Code::internal, "this member's stored state cannot be read; nothing was applied");
+      for (auto* p : u.commands)
+        p->reply = Reply{p->cmd.command_id, http_status(refused.code), render_problem(refused, p->cmd.request_id),
+                         false};
+      continue;
+    }
     if (u.time_only) {
       auto e = apply_time(u.state, now);
       record_effect(u, e, "");
@@ -625,6 +668,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     // A member the batch found no row for and leaves holding nothing (its commands were all refused: a first
     // redemption without points, a refund of an earn it never had — the member an earn id names,
     // wallet/earn_ids.hpp, may not exist) gets no row and no Redis entry either: a refused command has no effect.
+    if (!u.unreadable.empty()) continue;
     const auto& held = u.state.points;
     if (!u.exists && u.archive.empty() && held.lots.empty() && held.redemptions.empty() && held.debt == 0)
       u.changed = false;
@@ -670,7 +714,8 @@ void WalletService::load_archived(sql::Connection& c, std::vector<Unit>& units) 
   // this transaction, so their archive rows cannot change under it.
   std::vector<ArchiveNeeds> needs(units.size());
   for (size_t i = 0; i < units.size(); ++i)
-    for (auto* p : units[i].commands) add_needs(units[i].state, p->cmd, needs[i]);
+    if (units[i].unreadable.empty())
+      for (auto* p : units[i].commands) add_needs(units[i].state, p->cmd, needs[i]);
   for (int round = 0; round < 2; ++round) {
     std::string id_keys, earn_keys;
     for (size_t i = 0; i < units.size(); ++i) {

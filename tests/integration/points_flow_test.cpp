@@ -888,5 +888,73 @@ TEST_F(PointsFlow, OperatorAdjustments) {
   expect_balance(member, 10, 0, 0, "after refused adjustments");
 }
 
+
+// A member row the wallet cannot read (here its deflated stream is cut short, as a damaged disk or a bad manual
+// fix could leave it) refuses that member's commands with a problem and no effect, and only those: the other
+// members' earns sent with it, in the same batches, are applied. Once the row is repaired, a retry under the same
+// Idempotency-Key is applied, once.
+TEST_F(PointsFlow, AnUnreadableMemberRowRefusesOnlyItsOwnCommands) {
+  setup();
+  const std::string member = member_with(100);
+  ASSERT_FALSE(member.empty());
+  const std::string where = " WHERE tenant_id = '" + tenant_.id + "' AND member_id = '" + member + "'";
+  std::string saved;
+  ASSERT_EQ(mysql_batch(suite_env(), "SELECT HEX(state) FROM member_states" + where, &saved), 0) << saved;
+  while (!saved.empty() && saved.back() == '\n') saved.pop_back();
+  ASSERT_GT(saved.size(), 24u) << saved;
+  std::string out;
+  ASSERT_EQ(mysql_batch(suite_env(), "UPDATE member_states SET state = LEFT(state, 12)" + where, &out), 0) << out;
+
+  auto unreadable_count = [&] {
+    const auto r = suite_env().wallet_admin().get("/metrics");
+    EXPECT_EQ(r.status, 200) << r.describe();
+    return metric_in(r.body, "emtiaz_wallet_unreadable_states_total");
+  };
+  const double before = unreadable_count();
+  const std::string key = new_idempotency_key(), receipt = "rcpt-unreadable-" + key;
+
+  constexpr int kOthers = 16;  // new members, earning 50 points each beside the damaged member's earn
+  std::vector<HttpResponse> answers(kOthers + 1);
+  std::vector<std::thread> threads;
+  std::atomic<bool> go{false};
+  const auto& env = suite_env();
+  std::vector<std::string> others;
+  for (int i = 0; i < kOthers; ++i) others.push_back("phone:" + random_mobile());
+  for (int i = 0; i <= kOthers; ++i) {
+    threads.emplace_back([&, i] {
+      ApiClient client(env.url(), env.admin_token());
+      while (!go.load()) std::this_thread::yield();
+      answers[i] = i == 0 ? client.earn(partner_.api_key, member, 10000, receipt, key)
+                          : client.earn(partner_.api_key, others[i - 1], 5000);
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(answers[0].status, 500) << answers[0].describe();
+  EXPECT_EQ(code_of(answers[0]), "internal") << answers[0].describe();
+  EXPECT_EQ(answers[0].header("Content-Type").rfind("application/problem+json", 0), 0u) << answers[0].describe();
+  for (int i = 1; i <= kOthers; ++i) {
+    EXPECT_EQ(answers[i].status, 201) << "member " << i << ": " << answers[i].describe();
+    if (answers[i].status == 201) { EXPECT_EQ(answers[i].json().value("points", -1), 50) << answers[i].body; }
+  }
+  EXPECT_GE(unreadable_count(), before + 1) << "the wallet counts the member it set apart";
+  std::string stored;
+  ASSERT_EQ(mysql_batch(suite_env(), "SELECT LENGTH(state) FROM member_states" + where, &stored), 0) << stored;
+  EXPECT_EQ(stored, "12\n") << "nothing of the refused earn was written";
+
+  // Repaired (as an operator restores it from a backup): the same request is applied now, and only once.
+  ASSERT_EQ(mysql_batch(suite_env(), "UPDATE member_states SET state = UNHEX('" + saved + "')" + where, &out), 0)
+      << out;
+  auto r = api().earn(partner_.api_key, member, 10000, receipt, key);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_NE(r.header("Idempotent-Replayed"), "true") << "a 500 is not stored: the retry is applied";
+  EXPECT_EQ(r.json().value("points", -1), 100) << r.body;
+  r = api().earn(partner_.api_key, member, 10000, receipt, key);
+  ASSERT_EQ(r.status, 201) << r.describe();
+  EXPECT_EQ(r.header("Idempotent-Replayed"), "true") << r.describe();
+  expect_balance(member, 200, 0, 0, "the first earn and the repaired member's earn, once");
+}
+
 }  // namespace
 }  // namespace emtiaz::tests
