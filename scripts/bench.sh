@@ -668,8 +668,13 @@ cp "$RAW" "$RESULTS/latest.jsonl"
 python3 "$REPO/bench/report.py" "$RAW" >"$RESULTS/latest.md"
 cat "$RESULTS/latest.md"
 say "written: bench/results/latest.md (raw: bench/results/latest.jsonl)"
+# A run that measured a broken network says so by its exit status (the table is written either way): errors in a
+# step below saturation or at an operation's lowest rate, an audit that failed, a scale step that did not finish.
+failed=0
+python3 "$REPO/bench/run_failures.py" "$RAW" $( ((QUICK)) || echo --full) || failed=1
 if ((KEEP)); then
     say "the network stays up in $DIR; the API keys and ids the steps used are in $WORK"
-else
+elif ((!failed)); then
     rm -rf "$WORK"
 fi
+((!failed)) || die "the run had failures (above); its table is written all the same"
