@@ -942,6 +942,13 @@ TEST_F(PointsFlow, AnUnreadableMemberRowRefusesOnlyItsOwnCommands) {
   std::string stored;
   ASSERT_EQ(mysql_batch(suite_env(), "SELECT LENGTH(state) FROM member_states" + where, &stored), 0) << stored;
   EXPECT_EQ(stored, "12\n") << "nothing of the refused earn was written";
+  // A read that finds nothing in Redis reads the row too, and answers a problem document.
+  ASSERT_EQ(redis_cli(suite_env(),
+                      {"DEL", "emtiaz:{t:" + tenant_.id + ":" + member + "}:state",
+                       "emtiaz:{t:" + tenant_.id + ":" + member + "}:balance"}, &out), 0) << out;
+  auto read = api().balance_response(partner_.api_key, member);
+  EXPECT_EQ(read.status, 500) << read.describe();
+  EXPECT_EQ(code_of(read), "internal") << read.describe();
 
   // Repaired (as an operator restores it from a backup): the same request is applied now, and only once.
   ASSERT_EQ(mysql_batch(suite_env(), "UPDATE member_states SET state = UNHEX('" + saved + "')" + where, &out), 0)
