@@ -21,13 +21,24 @@ namespace emtiaz {
 std::string sql_time(Instant t);                    // "2026-11-24 05:25:57.123456" (UTC)
 Instant parse_sql_time(const std::string& s);       // the inverse
 
-using SqlValue = std::variant<std::nullptr_t, std::int64_t, std::string>;
+// Bytes for a binary column (BLOB), written as a hexadecimal literal X'…'. A deflated member state
+// (wallet/stored_state.hpp) has a byte to escape every ~40, and MariaDB reads a quoted literal with a backslash in
+// it again character by character, through the connection's character set: measured on the benchmark's MariaDB,
+// batches of 20 such ~1 KB values took the server 575–655 µs each as escaped literals, 390–430 µs as hexadecimal
+// ones, and 495–510 µs as _binary'…' (docs/performance-log.md, thirty-ninth session). For text the two were alike.
+struct SqlBytes {
+  std::string bytes;
+};
 
-// Appends `v` to `out` as an SQL literal: NULL, a number, or a string single-quoted and escaped (append_escaped:
-// as the client library escapes for utf8mb4, a double quote aside). For statements sent as text in one round
-// trip, on a connection of a MysqlPool (its sessions never have NO_BACKSLASH_ESCAPES, under which a backslash
-// is not an escape).
+using SqlValue = std::variant<std::nullptr_t, std::int64_t, std::string, SqlBytes>;
+
+// Appends `v` to `out` as an SQL literal: NULL, a number, a string single-quoted and escaped (append_escaped:
+// as the client library escapes for utf8mb4, a double quote aside), or bytes as X'…'. For statements sent as text
+// in one round trip, on a connection of a MysqlPool (its sessions never have NO_BACKSLASH_ESCAPES, under which a
+// backslash is not an escape).
 void sql_literal(sql::Connection& c, const SqlValue& v, std::string& out);
+// Appends `X'…'`: the bytes in hexadecimal digits (upper case), two per byte.
+void append_hex_literal(std::string& out, std::string_view bytes);
 // Appends `s` escaped for a single-quoted string literal: byte for byte what mysql_real_escape_string writes
 // for utf8mb4 on a session without NO_BACKSLASH_ESCAPES, except that a double quote is left as it is (it ends
 // no single-quoted literal, and a literal without backslashes costs the server less to read).

@@ -682,7 +682,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     auto stored = stored_texts(u.state, u.cold);
     u.cold_apart = stored.apart;
     u.state_text = std::move(stored.state);
-    auto state_value = encode_stored_state(u.state_text, u.stored_size);
+    // As X'…' (common/sql_util.hpp: a deflated value escaped cost MariaDB half as much again to read).
+    SqlValue state_value = SqlBytes{encode_stored_state(u.state_text, u.stored_size)};
     const auto part = static_cast<std::int64_t>(u.part);
     if (u.exists && !stored.write_cold) {
       updates.add({u.tenant_id, u.member_id, part, u.state.version, std::move(state_value), due_v, committed});

@@ -53,6 +53,15 @@ TEST(AppendEscaped, AppendsToWhatIsThere) {
   EXPECT_EQ(out, "x='o\\'k");
 }
 
+TEST(AppendHexLiteral, WritesEachByteAsTwoUpperCaseDigits) {
+  std::string out = "v=";
+  append_hex_literal(out, std::string("\0\x01\x7f\x80\xff'\\", 7));
+  EXPECT_EQ(out, "v=X'00017F80FF275C'");
+  out.clear();
+  append_hex_literal(out, "");
+  EXPECT_EQ(out, "X''");
+}
+
 TEST(WithoutSqlMode, RemovesOnlyTheNamedModeAndSaysWhenItWasAbsent) {
   EXPECT_EQ(without_sql_mode("STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES,NO_ZERO_DATE", "NO_BACKSLASH_ESCAPES"),
             "STRICT_TRANS_TABLES,NO_ZERO_DATE");

@@ -118,6 +118,36 @@ TEST(SqlText, EveryStringComesBackAsItWasSent) {
   });
 }
 
+// Bytes (SqlBytes, written as X'…') come back from a binary column as they were sent: every byte value, alone and
+// in deflated-looking runs, and none at all.
+TEST(SqlText, BytesComeBackAsTheyWereSent) {
+  MysqlPool pool(suite_env().mysql(), 1);
+  std::vector<std::string> values = {std::string()};
+  for (int b = 0; b < 256; ++b) values.emplace_back(1, static_cast<char>(b));
+  std::mt19937 rng(20261207);
+  for (int i = 0; i < 50; ++i) {
+    std::string v(1 + rng() % 3000, '\0');
+    for (auto& ch : v) ch = static_cast<char>(rng() & 0xff);
+    values.push_back(std::move(v));
+  }
+  pool.run([&](sql::Connection& c) {
+    std::unique_ptr<sql::Statement> st(c.createStatement());
+    st->execute("CREATE TEMPORARY TABLE sql_bytes (id BIGINT PRIMARY KEY, v MEDIUMBLOB NOT NULL)");
+    BulkInsert insert("sql_bytes", {"id", "v"});
+    for (size_t i = 0; i < values.size(); ++i) insert.add({static_cast<std::int64_t>(i), SqlBytes{values[i]}});
+    EXPECT_EQ(insert.execute(c, 64), static_cast<std::int64_t>(values.size()));
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT id, v FROM sql_bytes ORDER BY id"));
+    size_t n = 0;
+    while (rs->next()) {
+      const auto id = static_cast<size_t>(rs->getInt64(1));
+      ASSERT_LT(id, values.size());
+      EXPECT_TRUE(std::string(rs->getString(2)) == values[id]) << "row " << id << ": " << values[id].size() << " bytes";
+      ++n;
+    }
+    EXPECT_EQ(n, values.size());
+  });
+}
+
 // Rows whose text adds up to more than the server takes in one packet (max_allowed_packet) go in several
 // statements and queries, in one transaction, and all of them arrive: a batch of large member states is never
 // refused whole and retried for ever.
