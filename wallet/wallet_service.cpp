@@ -118,20 +118,20 @@ struct WalletService::Unit {
   std::string unreadable;
 };
 
-namespace {
-
 // A member row the batch cannot read (a damaged or truncated value, text that is not a state) is the same on
 // every attempt: retrying the batch would stop its partition for good. The member is set apart instead; its
-// commands are not recorded, so a retry with the same key after the row is repaired is applied.
-void mark_unreadable(std::string& unreadable, const std::string& tenant_id, const std::string& member_id,
-                     const std::exception& e) {
-  unreadable = e.what();
-  spdlog::error("member {} of tenant {}: its stored state cannot be read ({}); its commands are answered 500 with "
-                "no effect until the row is repaired", member_id, tenant_id, unreadable);
+// commands are not recorded, so a retry with the same key after the row is repaired is applied. Counted every time;
+// logged once a minute per member, since its timers ask again every timer_interval_ms while it is due.
+void WalletService::mark_unreadable(Unit& u, const std::exception& e) {
+  u.unreadable = e.what();
   Metrics::global().add("emtiaz_wallet_unreadable_states_total");
+  const auto now = std::chrono::steady_clock::now();
+  auto [it, first] = unreadable_logged_.try_emplace({u.tenant_id, u.member_id}, now);
+  if (!first && now - it->second < std::chrono::minutes(1)) return;
+  it->second = now;
+  spdlog::error("member {} of tenant {}: its stored state cannot be read ({}); its commands are answered 500 with "
+                "no effect until the row is repaired", u.member_id, u.tenant_id, u.unreadable);
 }
-
-}  // namespace
 
 // Whether a batch may leave the unit's cold lots unread (wallet/cold_lots.hpp): their summary is stored (a row
 // split before migration 011 has none until its next split), and every command is an earn.
@@ -428,7 +428,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
           } catch (const std::bad_alloc&) {
             throw;
           } catch (const std::exception& e) {
-            mark_unreadable(u.unreadable, u.tenant_id, u.member_id, e);
+            mark_unreadable(u, e);
             continue;
           }
           u.stored_size = it->second.state.size();
@@ -492,7 +492,7 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       } catch (const std::bad_alloc&) {
         throw;
       } catch (const std::exception& e) {
-        mark_unreadable(u->unreadable, u->tenant_id, u->member_id, e);
+        mark_unreadable(*u, e);
         continue;
       }
       u->cold_apart = !u->cold.empty();

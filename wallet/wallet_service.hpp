@@ -4,6 +4,7 @@
 // batch's ledger events from the outbox. Timers (expiry, hold time-outs, pending → available) run in the
 // same thread between batches, for the partitions this wallet owns, so each member has one writer.
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/config.hpp"
@@ -80,6 +82,8 @@ class WalletService {
   static bool writes_cache(const Unit& u);
   // Whether the batch may leave the unit's cold lots unread, given what they hold (nullopt: not stored).
   static bool may_leave_cold_unread(const Unit& u, const std::optional<ColdSummary>& summary, Instant now);
+  // Inside the batch's transaction: sets apart a member whose row cannot be read (its commands answered 500).
+  void mark_unreadable(Unit& u, const std::exception& e);
   // After a failed update_cache: the keys it was to write are deleted before Redis is written again.
   void mark_dirty(const std::vector<Unit>& units, const std::string& why);
   void publish_events(std::vector<Unit>& units);
@@ -108,6 +112,8 @@ class WalletService {
   static constexpr size_t kMaxInflightBatches = 1024;
   std::deque<InFlight> inflight_;
   std::map<std::int32_t, std::int64_t> delivered_;  // acknowledged, not yet in wallet_partitions.published_seq
+  // Members whose row could not be read, and when that was last logged (mark_unreadable).
+  std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> unreadable_logged_;
   bool backlog_ = true;  // the outbox may hold events not yet published (start-up, failed publish)
   std::uint64_t cluster_changes_ = 0;  // the consumer's count last acted on
   bool outbox_reset_pending_ = false;  // the broker changed: the outbox position is to be wound back
