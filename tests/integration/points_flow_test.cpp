@@ -949,6 +949,12 @@ TEST_F(PointsFlow, AnUnreadableMemberRowRefusesOnlyItsOwnCommands) {
   auto read = api().balance_response(partner_.api_key, member);
   EXPECT_EQ(read.status, 500) << read.describe();
   EXPECT_EQ(code_of(read), "internal") << read.describe();
+  // The audit names the member and goes on (exit 1: something differs), rather than stopping (exit 2).
+  const char* env_file = std::getenv("EMTIAZ_TEST_ENV");
+  ASSERT_NE(env_file, nullptr) << "run through scripts/test.sh";
+  std::string audited;
+  EXPECT_EQ(run_shell(audit_command(env_file, tenant_.id), &audited), 1) << audited;
+  EXPECT_NE(audited.find("member " + member + ": its stored state cannot be read"), std::string::npos) << audited;
 
   // Repaired (as an operator restores it from a backup): the same request is applied now, and only once.
   ASSERT_EQ(mysql_batch(suite_env(), "UPDATE member_states SET state = UNHEX('" + saved + "')" + where, &out), 0)
