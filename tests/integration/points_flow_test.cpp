@@ -888,10 +888,9 @@ TEST_F(PointsFlow, OperatorAdjustments) {
   expect_balance(member, 10, 0, 0, "after refused adjustments");
 }
 
-
 // A member row the wallet cannot read (here its deflated stream is cut short, as a damaged disk or a bad manual
 // fix could leave it) refuses that member's commands with a problem and no effect, and only those: the other
-// members' earns sent with it, in the same batches, are applied. Once the row is repaired, a retry under the same
+// members' earns, sent at the same moment (the wallet takes most of them in the same batches as it), are applied. Once the row is repaired, a retry under the same
 // Idempotency-Key is applied, once.
 TEST_F(PointsFlow, AnUnreadableMemberRowRefusesOnlyItsOwnCommands) {
   setup();
