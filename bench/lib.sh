@@ -13,6 +13,12 @@ bench_network() {
 # mysql_socket NETDIR: the socket of the network's MariaDB (scripts/netctl.sh keeps its folder in NETDIR/mysql, or
 # where NETDIR/mysql.home says when the mysql user cannot reach NETDIR).
 mysql_socket() { echo "$(cat "$1/mysql.home" 2>/dev/null || echo "$1/mysql")/mysqld.sock"; }
+# mysql_root_at NETDIR ARGS...: the network's MariaDB as root over its socket, rows tab-separated without names.
+mysql_root_at() {
+    local dir="$1"
+    shift
+    mariadb --no-defaults --socket="$(mysql_socket "$dir")" --user=root --batch --skip-column-names "$@"
+}
 # redis_cli ARGS...: the network's Redis (EMTIAZ_REDIS_PORT and _PASSWORD from its env).
 redis_cli() { redis-cli -a "$EMTIAZ_REDIS_PASSWORD" --no-auth-warning -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" "$@"; }
 # member_index_sets NETDIR [TENANT]: the member index's entries (gateway/members_repository.hpp: phone -> id, what

@@ -47,7 +47,7 @@ LOADGEN="$REPO/$BUILD/bench/emtiaz-loadgen"
 NETCTL="$REPO/scripts/netctl.sh"
 PARTS=(mariadb redis broker wallet clearing gateway)
 
-mysql_root() { mariadb --no-defaults --socket="$(mysql_socket "$NETDIR")" --user=root --batch --skip-column-names "$@"; }
+mysql_root() { mysql_root_at "$NETDIR" "$@"; }
 switches() {  # switches PID: voluntary context switches of all its threads
     [[ -n "$1" && -d "/proc/$1/task" ]] || { echo 0; return; }
     cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s + 0}'

@@ -115,7 +115,7 @@ PARTNERS=50
 
 BENCH_NAME=bench
 # shellcheck source=bench/lib.sh
-source "$REPO/bench/lib.sh"  # kb_of, rss_sampler, mysql_socket, net_pid, cpu_of (say and die are this script's own, below)
+source "$REPO/bench/lib.sh"  # kb_of, rss_sampler, mysql_socket, mysql_root_at, net_pid, cpu_of (say, die: below)
 say() { printf '\n== bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
@@ -247,7 +247,7 @@ with open(work + "/tenants.txt", "w") as tf, open(work + "/keys.txt", "w") as kf
 EOF
 
 say "seeding $MEMBERS members in bulk straight into MySQL (INSERT ... SELECT from MariaDB's sequence engine)"
-mysql_root() { mariadb --no-defaults --socket="$(mysql_socket "$DIR")" --user=root --batch --skip-column-names "$@"; }
+mysql_root() { mysql_root_at "$DIR" "$@"; }
 seed_start=$(date +%s.%N)
 t=0
 while read -r tid _tok n; do
