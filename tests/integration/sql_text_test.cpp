@@ -60,6 +60,19 @@ std::string without_escaped_double_quotes(const std::string& escaped) {
   return out;
 }
 
+// Reads the table's rows (`id`, `v`) and expects each to hold values[id], and one row for every value.
+void expect_rows_hold(sql::Statement& st, const std::string& table, const std::vector<std::string>& values) {
+  std::unique_ptr<sql::ResultSet> rs(st.executeQuery("SELECT id, v FROM " + table + " ORDER BY id"));
+  size_t n = 0;
+  while (rs->next()) {
+    const auto id = static_cast<size_t>(rs->getInt64(1));
+    ASSERT_LT(id, values.size());
+    EXPECT_EQ(std::string(rs->getString(2)), values[id]) << "row " << id;
+    ++n;
+  }
+  EXPECT_EQ(n, values.size());
+}
+
 TEST(SqlText, EscapingIsTheClientLibrarysButForTheDoubleQuote) {
   MysqlPool pool(suite_env().mysql(), 1);
   pool.run([&](sql::Connection& c) {
@@ -95,15 +108,7 @@ TEST(SqlText, EveryStringComesBackAsItWasSent) {
     BulkInsert insert("sql_text", {"id", "v"});
     for (size_t i = 0; i < strings.size(); ++i) insert.add({static_cast<std::int64_t>(i), strings[i]});
     EXPECT_EQ(insert.execute(c, 100), static_cast<std::int64_t>(strings.size()));
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT id, v FROM sql_text ORDER BY id"));
-    size_t n = 0;
-    while (rs->next()) {
-      const auto id = static_cast<size_t>(rs->getInt64(1));
-      ASSERT_LT(id, strings.size());
-      EXPECT_EQ(std::string(rs->getString(2)), strings[id]) << "row " << id;
-      ++n;
-    }
-    EXPECT_EQ(n, strings.size());
+    expect_rows_hold(*st, "sql_text", strings);
     // As a value to match: each string finds its own row and no other (compared as bytes: the column's
     // collation ignores trailing spaces).
     for (size_t i = 0; i < strings.size(); i += 7) {
@@ -136,15 +141,7 @@ TEST(SqlText, BytesComeBackAsTheyWereSent) {
     BulkInsert insert("sql_bytes", {"id", "v"});
     for (size_t i = 0; i < values.size(); ++i) insert.add({static_cast<std::int64_t>(i), SqlBytes{values[i]}});
     EXPECT_EQ(insert.execute(c, 64), static_cast<std::int64_t>(values.size()));
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT id, v FROM sql_bytes ORDER BY id"));
-    size_t n = 0;
-    while (rs->next()) {
-      const auto id = static_cast<size_t>(rs->getInt64(1));
-      ASSERT_LT(id, values.size());
-      EXPECT_TRUE(std::string(rs->getString(2)) == values[id]) << "row " << id << ": " << values[id].size() << " bytes";
-      ++n;
-    }
-    EXPECT_EQ(n, values.size());
+    expect_rows_hold(*st, "sql_bytes", values);
   });
 }
 
