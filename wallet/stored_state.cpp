@@ -57,8 +57,8 @@ std::string encode_stored_state(std::string_view text, std::size_t previous) {
   d.z.avail_out = static_cast<uInt>(deflated);
   if (deflate(&d.z, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("member state: deflate failed");
   const std::size_t needed = kHeader + d.z.total_out;
-  // The slot's padding after the stream: spaces, which a statement's literal carries as they are (a zero byte is
-  // written `\0`, and a literal with any backslash costs the server a copy of it, character by character).
+  // The slot's padding after the stream: spaces, as the benchmark's seeding pads too. (Chosen when the value was
+  // sent escaped, where a zero byte is written `\0`; it is sent as X'…' since, where every byte costs the same.)
   out.resize(needed);
   out.resize(state_slot_size(needed, previous), kPadding);
   return out;

@@ -485,9 +485,12 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                                 "(tenant_id, member_id) IN (" + keys + ") AND cold_lots IS NOT NULL"});
     while (rs.at(0)->next()) texts[{rs[0]->getString(1), rs[0]->getString(2)}] = rs[0]->getString(3);
     for (auto* u : cold_to_read) {
+      auto it = texts.find({u->tenant_id, u->member_id});
+      if (it == texts.end()) {
+        mark_unreadable(*u, std::runtime_error("its cold lots are gone"));
+        continue;
+      }
       try {
-        auto it = texts.find({u->tenant_id, u->member_id});
-        if (it == texts.end()) throw std::runtime_error("its cold lots are gone");
         merge_cold_lots(u->state, it->second, &u->cold);
       } catch (const std::bad_alloc&) {
         throw;
