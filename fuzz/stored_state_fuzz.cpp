@@ -17,14 +17,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
   const std::string stored(reinterpret_cast<const char*>(data), size);
   std::string text;
   try {
-    text = emtiaz::wallet::decode_stored_state(stored);
+    text = emtiaz::wallet::decode_stored_text(stored);
   } catch (const std::exception&) {
     return 0;  // refused, as it must be
   }
   for (std::size_t previous : {std::size_t{0}, stored.size(), stored.size() + 1000}) {
     const auto again = emtiaz::wallet::encode_stored_state(text, previous);
-    FUZZ_CHECK(emtiaz::wallet::is_deflated_state(again));
-    FUZZ_CHECK(emtiaz::wallet::decode_stored_state(again) == text);
+    FUZZ_CHECK(emtiaz::wallet::is_deflated(again));
+    FUZZ_CHECK(emtiaz::wallet::decode_stored_text(again) == text);
   }
   auto read = [](const std::string& s) -> std::optional<std::string> {
     try {
@@ -33,8 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
       return std::nullopt;
     }
   };
-  if (emtiaz::wallet::is_deflated_state(stored)) {
-    if (emtiaz::wallet::is_deflated_state(text)) {
+  if (emtiaz::wallet::is_deflated(stored)) {
+    if (emtiaz::wallet::is_deflated(text)) {
       FUZZ_CHECK(!read(stored));  // deflated twice: inflated once, then refused, never recursed into
     } else {
       FUZZ_CHECK(read(stored) == read(text));

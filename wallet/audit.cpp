@@ -123,7 +123,7 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
         std::optional<ColdSummary> held;  // what the cold lots hold, from the lots themselves
         try {
           if (mr->isNull(4)) {
-            state = nlohmann::json::parse(decode_stored_state(text));  // deflated since migration 012
+            state = nlohmann::json::parse(decode_stored_text(text));  // deflated since migration 012
           } else {
             std::vector<StoredLot> cold;  // by seq, as the merged state's lots are
             const auto merged = read_stored_state(text, std::string(mr->getString(4)), &cold);

@@ -42,37 +42,41 @@ std::size_t state_slot_size(std::size_t needed, std::size_t previous) {
   return needed + new_room(needed);
 }
 
-std::string encode_stored_state(std::string_view text, std::size_t previous) {
-  if (text.size() > kMaxText) throw std::length_error("member state: text longer than a MEDIUMTEXT");
+std::string deflate_text(std::string_view text) {
+  if (text.size() > kMaxText) throw std::length_error("deflated text: longer than a MEDIUMTEXT");
   uLongf deflated = compressBound(static_cast<uLong>(text.size()));
   std::string out(kHeader + deflated, '\0');
-  out[0] = kDeflatedState;
+  out[0] = kDeflated;
   const auto n = static_cast<std::uint32_t>(text.size());
   for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>((n >> (8 * i)) & 0xff);
   thread_local Deflater d;
-  if (!d.ok || deflateReset(&d.z) != Z_OK) throw std::runtime_error("member state: deflate failed to start");
+  if (!d.ok || deflateReset(&d.z) != Z_OK) throw std::runtime_error("deflated text: deflate failed to start");
   d.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
   d.z.avail_in = static_cast<uInt>(text.size());
   d.z.next_out = reinterpret_cast<Bytef*>(out.data() + kHeader);
   d.z.avail_out = static_cast<uInt>(deflated);
-  if (deflate(&d.z, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("member state: deflate failed");
-  const std::size_t needed = kHeader + d.z.total_out;
-  // The slot's padding after the stream: spaces, as the benchmark's seeding pads too. (Chosen when the value was
-  // sent escaped, where a zero byte is written `\0`; it is sent as X'…' since, where every byte costs the same.)
-  out.resize(needed);
-  out.resize(state_slot_size(needed, previous), kPadding);
+  if (deflate(&d.z, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("deflated text: deflate failed");
+  out.resize(kHeader + d.z.total_out);
   return out;
 }
 
-std::string decode_stored_state(std::string_view stored) {
-  if (!is_deflated_state(stored)) return std::string(stored);
-  if (stored.size() < kHeader) throw std::runtime_error("member state: deflated value shorter than its header");
+std::string encode_stored_state(std::string_view text, std::size_t previous) {
+  auto out = deflate_text(text);
+  // The slot's padding after the stream: spaces, as the benchmark's seeding pads too. (Chosen when the value was
+  // sent escaped, where a zero byte is written `\0`; it is sent as X'…' since, where every byte costs the same.)
+  out.resize(state_slot_size(out.size(), previous), kPadding);
+  return out;
+}
+
+std::string decode_stored_text(std::string_view stored) {
+  if (!is_deflated(stored)) return std::string(stored);
+  if (stored.size() < kHeader) throw std::runtime_error("deflated text: shorter than its header");
   std::uint32_t n = 0;
   for (int i = 0; i < 4; ++i) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(stored[1 + i])) << (8 * i);
-  if (n > kMaxText) throw std::runtime_error("member state: deflated value claims an impossible length");
+  if (n > kMaxText) throw std::runtime_error("deflated text: claims an impossible length");
   std::string text(n, '\0');
   thread_local Inflater f;
-  if (!f.ok || inflateReset(&f.z) != Z_OK) throw std::runtime_error("member state: inflate failed to start");
+  if (!f.ok || inflateReset(&f.z) != Z_OK) throw std::runtime_error("deflated text: inflate failed to start");
   f.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(stored.data() + kHeader));
   f.z.avail_in = static_cast<uInt>(stored.size() - kHeader);
   f.z.next_out = reinterpret_cast<Bytef*>(text.data());
@@ -80,7 +84,7 @@ std::string decode_stored_state(std::string_view stored) {
   // Inflating stops at the stream's end: the padding after it is not read. A stream that ends early, late or not
   // at all, or a byte that is not deflate, is a damaged value.
   if (inflate(&f.z, Z_FINISH) != Z_STREAM_END || f.z.total_out != n)
-    throw std::runtime_error("member state: damaged deflated value");
+    throw std::runtime_error("deflated text: damaged");
   return text;
 }
 

@@ -500,7 +500,7 @@ WalletState read_json_state(const std::string& text) {
 
 WalletState read_state_text(const std::string& text) {
   // Inflated once: a deflated value inside is not JSON and is refused (no recursion a damaged row could deepen).
-  if (is_deflated_state(text)) return read_json_state(decode_stored_state(text));
+  if (is_deflated(text)) return read_json_state(decode_stored_text(text));
   return read_json_state(text);
 }
 

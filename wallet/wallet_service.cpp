@@ -387,8 +387,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
   sql.push_back(read_positions);
   reads.push_back(Read::positions);
 
-  // (tenant, command_id) -> (hash, status, body)
-  std::map<std::pair<std::string, std::string>, std::tuple<std::string, int, std::string>> records;
+  // (tenant, command_id) -> (hash, status, body; none when the record cannot be read)
+  std::map<std::pair<std::string, std::string>, std::tuple<std::string, int, std::optional<std::string>>> records;
   std::set<std::tuple<std::string, std::string, std::string>> receipts;  // (tenant, partner, receipt)
   std::map<std::int32_t, std::int64_t> next;                             // part -> next outbox sequence
   TenantRows tenant_rows;
@@ -401,8 +401,20 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
     auto& rs = results[i];
     switch (reads[i]) {
       case Read::records:
-        while (rs->next())
-          records[{rs->getString(1), rs->getString(2)}] = {rs->getString(3), rs->getInt(4), rs->getString(5)};
+        while (rs->next()) {
+          // The outcome as it was answered: deflated since migration 013, the JSON text before it. A value that
+          // cannot be read leaves the body empty, and a retry of that command is refused (below).
+          std::optional<std::string> body;
+          try {
+            body = decode_stored_text(std::string(rs->getString(5)));
+          } catch (const std::exception& e) {
+            spdlog::error("the stored outcome of command {} of tenant {} cannot be read ({}): a retry of it is "
+                          "refused until the record is repaired", std::string(rs->getString(2)),
+                          std::string(rs->getString(1)), e.what());
+            Metrics::global().add("emtiaz_wallet_unreadable_records_total");
+          }
+          records[{rs->getString(1), rs->getString(2)}] = {rs->getString(3), rs->getInt(4), std::move(body)};
+        }
         break;
       case Read::states: {
         struct Row {
@@ -594,8 +606,14 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
                                                   "this Idempotency-Key was used with another request"),
                                           cmd.request_id),
                            false};
+        } else if (!body) {
+          // Applied once already, so never again; but what it answered is lost: a problem, not a guess.
+          const auto lost = problem(Code::internal,
+                                    "this request was applied before and its stored outcome cannot be read; it was "
+                                    "not applied again");
+          p->reply = Reply{cmd.command_id, http_status(lost.code), render_problem(lost, cmd.request_id), false};
         } else {
-          p->reply = Reply{cmd.command_id, status, body, true};
+          p->reply = Reply{cmd.command_id, status, *body, true};
         }
         continue;
       }
@@ -614,8 +632,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
       if (e->earn) receipts.insert({u.tenant_id, cmd.partner->id, receipt});
       record_effect(u, *e, cmd.command_id);
       u.changed = true;
-      cmd_rows.add({u.tenant_id, cmd.command_id, cmd.body_hash, static_cast<std::int64_t>(e->status), e->body,
-                    committed});
+      cmd_rows.add({u.tenant_id, cmd.command_id, cmd.body_hash, static_cast<std::int64_t>(e->status),
+                    SqlBytes{deflate_text(e->body)}, committed});
       if (e->earn)
         earn_rows.add({u.tenant_id, e->earn->id, u.member_id, e->earn->partner_id, e->earn->receipt_id,
                        e->earn->amount_irr, e->earn->points, cmd.command_id, committed});

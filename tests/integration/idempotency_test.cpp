@@ -10,6 +10,7 @@
 
 #include "common/crypto.hpp"
 #include "common/redis.hpp"
+#include "common/tests/metric_value.hpp"
 #include "tests/support/api_client.hpp"
 #include "tests/support/expect.hpp"
 #include "tests/support/fixtures.hpp"
@@ -98,6 +99,54 @@ TEST_F(Idempotency, TheRedisCopyOfAnOutcomeIsKeptMinutesAndTheRecordAnswersAfter
   redis.command({"DEL", reservation});  // as when it expires
   auto again = api().earn(partner_.api_key, member, 4500, receipt, key);
   expect_replay(first, again, "retry after the Redis copy expired");
+  EXPECT_EQ(balance(member).value("available", -1), 10 + 45);
+}
+
+// The wallet's record keeps the outcome deflated (wallet/stored_state.hpp), and the operator's way to read it gives
+// what the client was answered. A record that cannot be read is never a reason to apply the command again: the
+// retry is refused with a problem until the record is repaired, then replayed.
+TEST_F(Idempotency, ARecordThatCannotBeReadRefusesTheRetryAndAppliesNothing) {
+  const std::string member = member_with(10);
+  const std::string key = new_idempotency_key();
+  const std::string receipt = "rcpt-" + unique_suffix();
+  auto first = api().earn(partner_.api_key, member, 4500, receipt, key);
+  ASSERT_EQ(first.status, 201) << first.describe();
+  // This tenant's newest record is this earn's (the records are kept in commit order).
+  const std::string newest = " FROM wallet_commands WHERE tenant_id = '" + tenant_.id + "' ORDER BY seq DESC LIMIT 1";
+  std::string out;
+  ASSERT_EQ(mysql_batch(suite_env(), "SELECT UNCOMPRESS(SUBSTRING(response, 2))" + newest, &out), 0) << out;
+  EXPECT_EQ(out, first.body + "\n");
+  std::string seq, saved;
+  ASSERT_EQ(mysql_batch(suite_env(), "SELECT seq" + newest, &seq), 0) << seq;
+  ASSERT_EQ(mysql_batch(suite_env(), "SELECT HEX(response)" + newest, &saved), 0) << saved;
+  while (!seq.empty() && seq.back() == '\n') seq.pop_back();
+  while (!saved.empty() && saved.back() == '\n') saved.pop_back();
+  ASSERT_GT(saved.size(), 24u) << saved;
+  const std::string where = " WHERE seq = " + seq;
+  ASSERT_EQ(mysql_batch(suite_env(), "UPDATE wallet_commands SET response = LEFT(response, 12)" + where, &out), 0)
+      << out;
+
+  auto unreadable = [&] {
+    const auto r = suite_env().wallet_admin().get("/metrics");
+    EXPECT_EQ(r.status, 200) << r.describe();
+    return metric_in(r.body, "emtiaz_wallet_unreadable_records_total");
+  };
+  const double before = unreadable();
+  RedisPool redis(suite_env().redis(), 1);
+  const std::string reservation = "emtiaz:idem:{partner:" + partner_.id + "}:" + sha256_hex(key);
+  redis.command({"DEL", reservation});  // as when it expires: the retry goes to the wallet's record
+  auto refused = api().earn(partner_.api_key, member, 4500, receipt, key);
+  EXPECT_EQ(refused.status, 500) << refused.describe();
+  EXPECT_EQ(code_of(refused), "internal") << refused.describe();
+  EXPECT_EQ(refused.header("Content-Type").rfind("application/problem+json", 0), 0u) << refused.describe();
+  EXPECT_GE(unreadable(), before + 1);
+  EXPECT_EQ(balance(member).value("available", -1), 10 + 45) << "the earn was not applied again";
+
+  // Repaired (as an operator restores it from a backup): the retry is replayed, byte for byte.
+  ASSERT_EQ(mysql_batch(suite_env(), "UPDATE wallet_commands SET response = UNHEX('" + saved + "')" + where, &out), 0)
+      << out;
+  auto again = api().earn(partner_.api_key, member, 4500, receipt, key);
+  expect_replay(first, again, "retry after the record was repaired");
   EXPECT_EQ(balance(member).value("available", -1), 10 + 45);
 }
 

@@ -1,6 +1,6 @@
 // member_states.state as the wallet stores it (wallet/stored_state.hpp): deflated behind one byte, in MariaDB's
 // COMPRESS() layout, padded to a slot that most writes keep; JSON texts of older rows read as they are; a damaged
-// value refused, never read as something else.
+// value refused, never read as something else. And wallet_commands.response: the same without a slot.
 #include "wallet/stored_state.hpp"
 
 #include <gtest/gtest.h>
@@ -53,11 +53,11 @@ TEST(StoredState, DeflatedBehindOneByteAsCompressWritesIt) {
   for (int lots : {0, 1, 5, 40, 300}) {
     const auto text = text_of(lots, rng);
     const auto value = encode_stored_state(text, 0);
-    ASSERT_TRUE(is_deflated_state(value));
+    ASSERT_TRUE(is_deflated(value));
     EXPECT_EQ(value.front(), '\x01');
     std::size_t stream = 0;
     EXPECT_EQ(uncompress_as_mariadb(value, &stream), text) << lots << " lots";
-    EXPECT_EQ(decode_stored_state(value), text) << lots << " lots";
+    EXPECT_EQ(decode_stored_text(value), text) << lots << " lots";
     EXPECT_EQ(value.find_first_not_of(kPadding, stream), std::string::npos) << "only the padding after the stream";
     if (lots >= 5) {
       EXPECT_LT(stream * 2, text.size()) << "a state of " << lots << " lots deflates to less than half";
@@ -70,8 +70,8 @@ TEST(StoredState, DeflatedBehindOneByteAsCompressWritesIt) {
 
 TEST(StoredState, AJsonTextOfAnOlderRowIsReadAsItIs) {
   const std::string text = R"({"points":{"as_of":0,"debt":0,"lots":[],"next_seq":1,"redemptions":[]},"receipts":{}})";
-  EXPECT_FALSE(is_deflated_state(text));
-  EXPECT_EQ(decode_stored_state(text), text);
+  EXPECT_FALSE(is_deflated(text));
+  EXPECT_EQ(decode_stored_text(text), text);
   // Both forms read as the same state.
   const auto own = state_text(WalletState{});
   EXPECT_EQ(state_text(read_state_text(own)), own);
@@ -85,7 +85,7 @@ TEST(StoredState, MostWritesOfAGrowingStateKeepTheSlotAndEveryWriteFitsIt) {
   for (int lots = 0; lots <= 60; ++lots) {
     const auto text = text_of(lots, rng);
     const auto value = encode_stored_state(text, stored);
-    ASSERT_EQ(decode_stored_state(value), text);
+    ASSERT_EQ(decode_stored_text(value), text);
     if (stored != 0) {
       ++writes;
       if (value.size() == stored) ++kept;
@@ -102,7 +102,7 @@ TEST(StoredState, AStateThatShrankMuchGetsASmallerSlot) {
   const auto small_text = text_of(1, rng);
   const auto small = encode_stored_state(small_text, big.size());
   EXPECT_LT(small.size(), big.size() / 4) << "a slot is not kept when most of it would stay empty";
-  EXPECT_EQ(decode_stored_state(small), small_text);
+  EXPECT_EQ(decode_stored_text(small), small_text);
   // A state that shrank a little keeps its slot (and is updated in place).
   const auto text = text_of(20, rng);
   const auto first = encode_stored_state(text, 0);
@@ -110,18 +110,35 @@ TEST(StoredState, AStateThatShrankMuchGetsASmallerSlot) {
   EXPECT_EQ(again.size(), first.size());
 }
 
+// A command's stored outcome (wallet_commands.response): the same layout with nothing after the stream, and a
+// record from before migration 013 (its JSON text) read as it is.
+TEST(StoredState, AnOutcomeIsDeflatedWithoutASlot) {
+  std::mt19937_64 rng(11);
+  for (const std::string& text : {std::string(R"({"points":50})"), text_of(3, rng), std::string()}) {
+    const auto value = deflate_text(text);
+    ASSERT_TRUE(is_deflated(value));
+    std::size_t stream = 0;
+    EXPECT_EQ(uncompress_as_mariadb(value, &stream), text);
+    EXPECT_EQ(stream, value.size()) << "no padding after the stream";
+    EXPECT_EQ(decode_stored_text(value), text);
+  }
+  const std::string old_record = R"({"type":"problem","status":409})";
+  EXPECT_EQ(decode_stored_text(old_record), old_record);
+  EXPECT_THROW(decode_stored_text(deflate_text(old_record).substr(0, 9)), std::runtime_error);
+}
+
 TEST(StoredState, ADamagedValueIsRefused) {
   std::mt19937_64 rng(17);
   const auto text = text_of(30, rng);
   const auto value = encode_stored_state(text, 0);
-  EXPECT_THROW(decode_stored_state(value.substr(0, 3)), std::runtime_error);   // shorter than its header
-  EXPECT_THROW(decode_stored_state(value.substr(0, 40)), std::runtime_error);  // the stream cut
+  EXPECT_THROW(decode_stored_text(value.substr(0, 3)), std::runtime_error);   // shorter than its header
+  EXPECT_THROW(decode_stored_text(value.substr(0, 40)), std::runtime_error);  // the stream cut
   auto wrong_length = value;
   wrong_length[1] = static_cast<char>(wrong_length[1] + 1);
-  EXPECT_THROW(decode_stored_state(wrong_length), std::runtime_error);
+  EXPECT_THROW(decode_stored_text(wrong_length), std::runtime_error);
   auto huge = value;
   huge[4] = '\x7f';  // claims ~2 GB
-  EXPECT_THROW(decode_stored_state(huge), std::runtime_error);
+  EXPECT_THROW(decode_stored_text(huge), std::runtime_error);
   for (int i = 0; i < 200; ++i) {  // random bytes after the marker: refused or read, never a crash
     std::string junk(1 + rng() % 300, '\0');
     for (auto& ch : junk) ch = static_cast<char>(rng());
