@@ -323,7 +323,7 @@ done
 mysql_root emtiaz -e "FLUSH TABLES member_states, member_archive, ledger_entries, clearing_events, ledger_transactions,
     earns, redemptions, members FOR EXPORT; UNLOCK TABLES"
 mysql_root emtiaz -e "SELECT COUNT(*), SUM(LENGTH(state)) FROM member_states; SELECT COUNT(*) FROM members;
-    SELECT COUNT(*) FROM earns FORCE INDEX (earns_receipt);
+    SELECT COUNT(*) FROM earns FORCE INDEX (earns_receipt); SELECT COUNT(*) FROM earns FORCE INDEX (earns_tenant_id);
     SELECT COUNT(*) FROM ledger_entries FORCE INDEX (ledger_entries_member);
     SELECT COUNT(*) FROM ledger_transactions FORCE INDEX (ledger_transactions_member)" >/dev/null
 hist_secs=$(awk -v a="$hist_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
