@@ -9,6 +9,7 @@ PACKAGES=(
     # libraries
     libboost-dev libboost-system-dev librdkafka-dev libhiredis-dev libmysqlcppconn-dev nlohmann-json3-dev
     libspdlog-dev libfmt-dev libyaml-cpp-dev libphonenumber-dev libicu-dev libssl-dev zlib1g-dev
+    libdeflate-dev
     libgtest-dev libgmock-dev
     # servers of the local network
     mariadb-server mariadb-client redis-server redis-tools

@@ -78,6 +78,25 @@ TEST(StoredState, AJsonTextOfAnOlderRowIsReadAsItIs) {
   EXPECT_EQ(state_text(read_state_text(encode_stored_state(own, 0))), own);
 }
 
+// A value deflated by zlib, as MariaDB's COMPRESS() and the wallet before the fortieth session wrote it, at any
+// level, padded or not, reads as the text it holds.
+TEST(StoredState, AStreamZlibWroteIsReadAsWell) {
+  std::mt19937_64 rng(19);
+  for (int level : {1, 6, 9}) {
+    const auto text = text_of(12, rng);
+    uLongf size = compressBound(static_cast<uLong>(text.size()));
+    std::string value(5 + size, '\0');
+    value[0] = kDeflated;
+    for (int i = 0; i < 4; ++i) value[1 + i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+    ASSERT_EQ(compress2(reinterpret_cast<Bytef*>(value.data() + 5), &size, reinterpret_cast<const Bytef*>(text.data()),
+                        static_cast<uLong>(text.size()), level),
+              Z_OK);
+    value.resize(5 + size);
+    EXPECT_EQ(decode_stored_text(value), text) << "level " << level;
+    EXPECT_EQ(decode_stored_text(value + std::string(300, kPadding)), text) << "level " << level << ", in a slot";
+  }
+}
+
 TEST(StoredState, MostWritesOfAGrowingStateKeepTheSlotAndEveryWriteFitsIt) {
   std::mt19937_64 rng(11);
   std::size_t stored = 0;  // the row's value length, as the wallet reads it back
