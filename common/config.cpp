@@ -363,6 +363,7 @@ WalletConfig load_wallet_config(const ConfigSource& source) {
   w.appliers = static_cast<int>(source.get_int("wallet.appliers", 1, 16, w.appliers));
   w.command_retention_hours =
       source.get_int("wallet.command_retention_hours", 25, 24 * 3650, w.command_retention_hours);
+  w.outbox_retention_hours = source.get_int("wallet.outbox_retention_hours", 1, 24 * 3650, w.outbox_retention_hours);
   return w;
 }
 

@@ -139,6 +139,10 @@ struct WalletConfig : CommonConfig {
   // retry is answered with) is kept before it is pruned. The contract keeps an Idempotency-Key at least 24
   // hours (api.md); a command older than this is not applied at all (it would no longer be recognised).
   std::int64_t command_retention_hours = 168;
+  // wallet.outbox_retention_hours: how long a ledger event stays in the outbox after it was published and applied
+  // by clearing (wallet/command_pruner.hpp); an event not yet both stays however old. Its record is the ledger
+  // (`ledger_entries`, kept for ever): this is how long an operator can still see how it travelled.
+  std::int64_t outbox_retention_hours = 168;
   // wallet.appliers: members of the wallet's consumer group in this process, each with its own share of the
   // partitions, thread and MySQL transaction (as that many wallet processes would be). One applier applies
   // its batches one after another (read, apply, write, commit, Redis, replies), so its batch time bounds the

@@ -1,10 +1,15 @@
 #include "wallet/command_pruner.hpp"
 
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/metrics.hpp"
 #include "common/sql_util.hpp"
@@ -47,6 +52,72 @@ std::int64_t CommandPruner::prune_once() {
 }
 
 void CommandPruner::run(const std::atomic<bool>& stop, const std::function<bool()>& prunes) {
+  run_pruning(stop, prunes, pacing_, [this] { return prune_once(); }, "emtiaz_wallet_prune_seconds_total");
+}
+
+OutboxPruner::OutboxPruner(MysqlPool& mysql, std::int64_t retention_hours, PrunePacing pacing)
+    : mysql_(mysql), retention_hours_(retention_hours), pacing_(pacing) {}
+
+std::int64_t OutboxPruner::prune_once() {
+  const auto cutoff = sql_time(now_utc() - std::chrono::hours(retention_hours_));
+  std::int64_t most = 0, pruned = 0;
+  try {
+    mysql_.run([&](sql::Connection& c) {
+      // Each partition's bound: the last sequence both published and applied by clearing. A partition clearing
+      // has no position for has applied nothing yet, and keeps everything.
+      std::vector<std::pair<std::int32_t, std::int64_t>> bounds;
+      {
+        std::unique_ptr<sql::Statement> st(c.createStatement());
+        std::unique_ptr<sql::ResultSet> rs(st->executeQuery(
+            "SELECT w.part, LEAST(w.published_seq, COALESCE(c.applied_seq, 0)) FROM wallet_partitions w "
+            "LEFT JOIN clearing_positions c ON c.part = w.part"));
+        while (rs->next()) bounds.emplace_back(rs->getInt(1), rs->getInt64(2));
+      }
+      // Per partition: the newest of its oldest events (up to one chunk) that is past the retention, then every
+      // event up to it deleted as one range of the primary key (part, seq), autocommit. The appliers insert at the
+      // partition's far end, above the bound, and never wait for it. A partition's events are in commit order, so
+      // the old ones come first (a clock stepped back could only let a younger event that is published and
+      // applied go early); a DELETE filtered on created_at would scan every younger event below the bound.
+      auto oldest = prepare(c,
+                            "SELECT MAX(seq) FROM (SELECT seq, created_at FROM outbox WHERE part = ? AND seq <= ? "
+                            "ORDER BY seq LIMIT " + std::to_string(pacing_.chunk) + ") t WHERE created_at < ?");
+      auto del = prepare(c, "DELETE FROM outbox WHERE part = ? AND seq <= ?");
+      for (const auto& [part, bound] : bounds) {
+        if (bound <= 0) continue;
+        oldest->setInt(1, part);
+        oldest->setInt64(2, bound);
+        oldest->setString(3, cutoff);
+        std::int64_t last = 0;
+        {
+          std::unique_ptr<sql::ResultSet> rs(oldest->executeQuery());
+          if (rs->next() && !rs->isNull(1)) last = rs->getInt64(1);
+        }
+        if (last == 0) continue;
+        del->setInt(1, part);
+        del->setInt64(2, last);
+        const auto deleted = static_cast<std::int64_t>(del->executeUpdate());
+        pruned += deleted;
+        most = std::max(most, deleted);
+      }
+      return 0;
+    });
+  } catch (const std::exception& e) {
+    spdlog::warn("pruning the outbox failed: {}", e.what());
+    most = 0;
+  }
+  if (pruned > 0) {
+    Metrics::global().add("emtiaz_wallet_outbox_pruned_total", static_cast<double>(pruned));
+    spdlog::debug("pruned {} outbox events older than {} h", pruned, retention_hours_);
+  }
+  return most;
+}
+
+void OutboxPruner::run(const std::atomic<bool>& stop, const std::function<bool()>& prunes) {
+  run_pruning(stop, prunes, pacing_, [this] { return prune_once(); }, "emtiaz_wallet_outbox_prune_seconds_total");
+}
+
+void run_pruning(const std::atomic<bool>& stop, const std::function<bool()>& prunes, const PrunePacing& pacing,
+                 const std::function<std::int64_t()>& prune_once, const std::string& seconds_metric) {
   auto next = std::chrono::steady_clock::now();
   while (!stop) {
     const auto now = std::chrono::steady_clock::now();
@@ -54,8 +125,8 @@ void CommandPruner::run(const std::atomic<bool>& stop, const std::function<bool(
       if (prunes()) {
         const auto deleted = prune_once();
         const auto done = std::chrono::steady_clock::now();
-        Metrics::global().add("emtiaz_wallet_prune_seconds_total", std::chrono::duration<double>(done - now).count());
-        next = done + next_prune_after(pacing_, deleted, done - now);
+        Metrics::global().add(seconds_metric, std::chrono::duration<double>(done - now).count());
+        next = done + next_prune_after(pacing, deleted, done - now);
       } else {
         next = now + std::chrono::seconds(1);  // not this wallet's job (yet): look again soon after a rebalance
       }

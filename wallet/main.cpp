@@ -26,9 +26,9 @@ int main() {
     return 2;
   }
   setup_logging("wallet", config.log_level);
-  // Each applier holds a connection through its batch; the timers, the outbox, the pruner and the admin port
+  // Each applier holds a connection through its batch; the timers, the outbox, the two pruners and the admin port
   // take more.
-  MysqlPool mysql(config.mysql, static_cast<size_t>(3 + 2 * config.appliers));
+  MysqlPool mysql(config.mysql, static_cast<size_t>(4 + 2 * config.appliers));
   mysql.enable_multi_statements();  // a batch is two round trips (wallet_service.cpp, commit_units)
   RedisPool redis(config.redis, static_cast<size_t>(2 + 2 * config.appliers));
   // A batch's replies and ledger events leave as one message set per partition (common/kafka.hpp).
@@ -63,15 +63,17 @@ int main() {
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
   for (auto& s : services) workers.emplace_back([&stop, svc = s.get()] { svc->run(stop); });
-  // Command records past the retention are deleted on a thread of their own, by the wallet owning partition 0.
+  // Command records and outbox events past their retention are deleted on threads of their own, by the wallet
+  // owning partition 0.
+  auto prunes = [&] {
+    for (auto& s : services)
+      if (s->owns_partition_zero()) return true;
+    return false;
+  };
   wallet::CommandPruner pruner(mysql, config.command_retention_hours);
-  workers.emplace_back([&] {
-    pruner.run(stop, [&] {
-      for (auto& s : services)
-        if (s->owns_partition_zero()) return true;
-      return false;
-    });
-  });
+  workers.emplace_back([&] { pruner.run(stop, prunes); });
+  wallet::OutboxPruner outbox_pruner(mysql, config.outbox_retention_hours);
+  workers.emplace_back([&] { outbox_pruner.run(stop, prunes); });
   wait_for_shutdown_signal();
   stop = true;
   for (auto& w : workers) w.join();
