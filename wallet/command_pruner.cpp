@@ -24,8 +24,12 @@ std::chrono::milliseconds next_prune_after(const PrunePacing& pacing, std::int64
   return std::max(pacing.backlog_pause, busy);
 }
 
+RetentionPruner::RetentionPruner(MysqlPool& mysql, std::int64_t retention_hours, PrunePacing pacing,
+                                 std::string seconds_metric)
+    : mysql_(mysql), retention_hours_(retention_hours), pacing_(pacing), seconds_metric_(std::move(seconds_metric)) {}
+
 CommandPruner::CommandPruner(MysqlPool& mysql, std::int64_t retention_hours, PrunePacing pacing)
-    : mysql_(mysql), retention_hours_(retention_hours), pacing_(pacing) {}
+    : RetentionPruner(mysql, retention_hours, pacing, "emtiaz_wallet_prune_seconds_total") {}
 
 std::int64_t CommandPruner::prune_once() {
   const auto cutoff = sql_time(now_utc() - std::chrono::hours(retention_hours_));
@@ -51,12 +55,8 @@ std::int64_t CommandPruner::prune_once() {
   return pruned;
 }
 
-void CommandPruner::run(const std::atomic<bool>& stop, const std::function<bool()>& prunes) {
-  run_pruning(stop, prunes, pacing_, [this] { return prune_once(); }, "emtiaz_wallet_prune_seconds_total");
-}
-
 OutboxPruner::OutboxPruner(MysqlPool& mysql, std::int64_t retention_hours, PrunePacing pacing)
-    : mysql_(mysql), retention_hours_(retention_hours), pacing_(pacing) {}
+    : RetentionPruner(mysql, retention_hours, pacing, "emtiaz_wallet_outbox_prune_seconds_total") {}
 
 std::int64_t OutboxPruner::prune_once() {
   const auto cutoff = sql_time(now_utc() - std::chrono::hours(retention_hours_));
@@ -112,12 +112,7 @@ std::int64_t OutboxPruner::prune_once() {
   return most;
 }
 
-void OutboxPruner::run(const std::atomic<bool>& stop, const std::function<bool()>& prunes) {
-  run_pruning(stop, prunes, pacing_, [this] { return prune_once(); }, "emtiaz_wallet_outbox_prune_seconds_total");
-}
-
-void run_pruning(const std::atomic<bool>& stop, const std::function<bool()>& prunes, const PrunePacing& pacing,
-                 const std::function<std::int64_t()>& prune_once, const std::string& seconds_metric) {
+void RetentionPruner::run(const std::atomic<bool>& stop, const std::function<bool()>& prunes) {
   auto next = std::chrono::steady_clock::now();
   while (!stop) {
     const auto now = std::chrono::steady_clock::now();
@@ -125,8 +120,8 @@ void run_pruning(const std::atomic<bool>& stop, const std::function<bool()>& pru
       if (prunes()) {
         const auto deleted = prune_once();
         const auto done = std::chrono::steady_clock::now();
-        Metrics::global().add(seconds_metric, std::chrono::duration<double>(done - now).count());
-        next = done + next_prune_after(pacing, deleted, done - now);
+        Metrics::global().add(seconds_metric_, std::chrono::duration<double>(done - now).count());
+        next = done + next_prune_after(pacing_, deleted, done - now);
       } else {
         next = now + std::chrono::seconds(1);  // not this wallet's job (yet): look again soon after a rebalance
       }

@@ -34,39 +34,42 @@ struct PrunePacing {
 std::chrono::milliseconds next_prune_after(const PrunePacing& pacing, std::int64_t deleted,
                                            std::chrono::steady_clock::duration took);
 
-// Runs `prune_once` (it returns the most rows one of its statements deleted) until `stop`, paced by `pacing`,
-// while `prunes()` says this wallet is the one that does; the time it takes is added to `seconds_metric`.
-void run_pruning(const std::atomic<bool>& stop, const std::function<bool()>& prunes, const PrunePacing& pacing,
-                 const std::function<std::int64_t()>& prune_once, const std::string& seconds_metric);
-
-class CommandPruner {
+// What both pruners share: the retention, the pacing, and the loop that runs one pass after another.
+class RetentionPruner {
  public:
-  CommandPruner(MysqlPool& mysql, std::int64_t retention_hours, PrunePacing pacing = {});
-  // Prunes until `stop`, while `prunes()` says this wallet is the one that does.
+  RetentionPruner(MysqlPool& mysql, std::int64_t retention_hours, PrunePacing pacing, std::string seconds_metric);
+  virtual ~RetentionPruner() = default;
+  RetentionPruner(const RetentionPruner&) = delete;
+  RetentionPruner& operator=(const RetentionPruner&) = delete;
+  // Prunes until `stop`, while `prunes()` says this wallet is the one that does; the time the passes take is added
+  // to the metric named at construction.
   void run(const std::atomic<bool>& stop, const std::function<bool()>& prunes);
-  // One statement: deletes up to pacing.chunk records older than the retention; returns how many it deleted
-  // (0 when MySQL failed: logged, and tried again after the idle interval).
-  std::int64_t prune_once();
+  // One pass; returns the most rows one of its statements deleted (0 when MySQL failed: logged, and tried again
+  // after the idle interval).
+  virtual std::int64_t prune_once() = 0;
 
- private:
+ protected:
   MysqlPool& mysql_;
   std::int64_t retention_hours_;
   PrunePacing pacing_;
+
+ private:
+  std::string seconds_metric_;
 };
 
-class OutboxPruner {
+// `wallet_commands`: one statement deleting up to pacing.chunk records older than the retention, oldest first.
+class CommandPruner : public RetentionPruner {
+ public:
+  CommandPruner(MysqlPool& mysql, std::int64_t retention_hours, PrunePacing pacing = {});
+  std::int64_t prune_once() override;
+};
+
+// `outbox`: for each partition, up to pacing.chunk of its oldest events that are older than the retention and at or
+// below both positions.
+class OutboxPruner : public RetentionPruner {
  public:
   OutboxPruner(MysqlPool& mysql, std::int64_t retention_hours, PrunePacing pacing = {});
-  void run(const std::atomic<bool>& stop, const std::function<bool()>& prunes);
-  // One pass: for each partition, deletes up to pacing.chunk of its oldest events that are older than the
-  // retention and at or below both positions; returns the most one partition's statement deleted (0 when
-  // MySQL failed: logged, and tried again after the idle interval).
-  std::int64_t prune_once();
-
- private:
-  MysqlPool& mysql_;
-  std::int64_t retention_hours_;
-  PrunePacing pacing_;
+  std::int64_t prune_once() override;
 };
 
 }  // namespace emtiaz::wallet
