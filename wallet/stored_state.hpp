@@ -10,7 +10,8 @@
 // than half of the ~12.8 KB an earn wrote in all. A value rewritten at the same length is updated in place: the
 // redo log gets the bytes that differ and the undo log the old value.
 //
-// So the state's text (state_text, JSON) is stored deflated, as MariaDB's COMPRESS() writes it, behind one byte
+// So the state's text (state_text, JSON) is stored deflated, in MariaDB's COMPRESS() layout (a zlib stream behind
+// its length; libdeflate writes it since the fortieth session, stored_state.cpp), behind one byte
 // that no JSON text starts with, and then padded with spaces to a slot: the next write keeps the slot's size
 // while the new text still fits it and does not leave most of it empty, and a new slot has room for a few more
 // lots. On the same copy that measured 1.9–2.6 KB of redo per update. An operator reads a stored state with
