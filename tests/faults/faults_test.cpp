@@ -644,31 +644,6 @@ std::vector<std::string> stopped_services(const PrivateNetwork& net) {
   return stopped;
 }
 
-// Rows of a query against the private network's MariaDB (the mysql client, tab-separated, no header).
-// Only the proofs read the service's tables, and only to compare them with the suite's own record.
-std::optional<std::vector<std::vector<std::string>>> mysql_rows(const PrivateNetwork& net, const std::string& sql) {
-  std::string out;
-  if (mysql_batch(net.env(), sql, &out) != 0) {
-    ADD_FAILURE() << "mysql: " << sql << ": " << out;
-    return std::nullopt;
-  }
-  std::vector<std::vector<std::string>> rows;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::size_t pos = 0;
-    while (true) {
-      const auto tab = line.find('\t', pos);
-      cells.push_back(line.substr(pos, tab == std::string::npos ? std::string::npos : tab - pos));
-      if (tab == std::string::npos) break;
-      pos = tab + 1;
-    }
-    rows.push_back(std::move(cells));
-  }
-  return rows;
-}
-
 std::string sql_utc(std::chrono::system_clock::time_point t) { return utc_text(t, "%Y-%m-%d %H:%M:%S"); }
 
 // |n| / d rounded half away from zero, with n's sign (api.md, Settlement: fee_irr).
@@ -1031,16 +1006,17 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
   }
 
   // Every 2xx effect exactly once in the ledger, and no effect of a request not answered 2xx: each member's
-  // ledger rows, summed by type, against the suite's model (built from 2xx answers only).
+  // ledger rows, summed by type, against the suite's model (built from 2xx answers only). Only the proofs read the
+  // service's tables (mysql_rows), and only to compare them with the suite's own record.
   long ledger_figures_checked = 0;
   for (std::size_t ti = 0; ti < tenants.size(); ++ti) {
     const std::string tenant_id = tenants[ti].id;
-    auto entries = mysql_rows(net, "SELECT member_id, type, SUM(points) FROM ledger_entries WHERE tenant_id = '" +
-                                       tenant_id + "' GROUP BY member_id, type");
-    auto earn_counts = mysql_rows(net, "SELECT member_id, COUNT(*) FROM earns WHERE tenant_id = '" + tenant_id +
-                                           "' GROUP BY member_id");
-    auto redemption_counts = mysql_rows(net, "SELECT member_id, COUNT(*) FROM redemptions WHERE tenant_id = '" +
-                                                 tenant_id + "' GROUP BY member_id");
+    auto entries = mysql_rows(net.env(), "SELECT member_id, type, SUM(points) FROM ledger_entries WHERE tenant_id = '" +
+                                             tenant_id + "' GROUP BY member_id, type");
+    auto earn_counts = mysql_rows(
+        net.env(), "SELECT member_id, COUNT(*) FROM earns WHERE tenant_id = '" + tenant_id + "' GROUP BY member_id");
+    auto redemption_counts = mysql_rows(net.env(), "SELECT member_id, COUNT(*) FROM redemptions WHERE tenant_id = '" +
+                                                       tenant_id + "' GROUP BY member_id");
     if (!entries || !earn_counts || !redemption_counts) continue;
     std::map<std::string, std::map<std::string, std::int64_t>> ledger;  // member -> type -> points
     std::map<std::string, std::int64_t> earns_of, redemptions_of;
@@ -1161,10 +1137,12 @@ TEST(FaultSuite, ExactlyOnceUnderFaults) {
 
     // The whole settlement (every partner's figures, the matrix, the totals) against a brute-force
     // recomputation from the ledger rows of the window.
-    auto rows = mysql_rows(net, "SELECT type, issuer, partner_id, issue_price_irr, fee_bps, redeem_value_irr, SUM(points) "
-                                "FROM ledger_entries WHERE tenant_id = '" + tenants[ti].id + "' AND at >= '" +
-                                sql_utc(window_from) + "' AND at < '" + sql_utc(window_to) +
-                                "' GROUP BY type, issuer, partner_id, issue_price_irr, fee_bps, redeem_value_irr");
+    auto rows =
+        mysql_rows(net.env(),
+                   "SELECT type, issuer, partner_id, issue_price_irr, fee_bps, redeem_value_irr, SUM(points) "
+                   "FROM ledger_entries WHERE tenant_id = '" +
+                       tenants[ti].id + "' AND at >= '" + sql_utc(window_from) + "' AND at < '" + sql_utc(window_to) +
+                       "' GROUP BY type, issuer, partner_id, issue_price_irr, fee_bps, redeem_value_irr");
     if (!rows) continue;
     BruteForceSettlement bf;
     for (const auto& row : *rows) {

@@ -116,11 +116,9 @@ TEST_F(Idempotency, ARecordThatCannotBeReadRefusesTheRetryAndAppliesNothing) {
   std::string out;
   ASSERT_EQ(mysql_batch(suite_env(), "SELECT UNCOMPRESS(SUBSTRING(response, 2))" + newest, &out), 0) << out;
   EXPECT_EQ(out, first.body + "\n");
-  std::string seq, saved;
-  ASSERT_EQ(mysql_batch(suite_env(), "SELECT seq" + newest, &seq), 0) << seq;
-  ASSERT_EQ(mysql_batch(suite_env(), "SELECT HEX(response)" + newest, &saved), 0) << saved;
-  while (!seq.empty() && seq.back() == '\n') seq.pop_back();
-  while (!saved.empty() && saved.back() == '\n') saved.pop_back();
+  const auto record = mysql_rows(suite_env(), "SELECT seq, HEX(response)" + newest);
+  ASSERT_TRUE(record && record->size() == 1 && record->front().size() == 2);
+  const std::string seq = record->front()[0], saved = record->front()[1];
   ASSERT_GT(saved.size(), 24u) << saved;
   const std::string where = " WHERE seq = " + seq;
   ASSERT_EQ(mysql_batch(suite_env(), "UPDATE wallet_commands SET response = LEFT(response, 12)" + where, &out), 0)

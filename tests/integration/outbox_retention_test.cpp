@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -28,12 +27,8 @@ struct Event {
 
 // One row's fields from `sql`, or empty when it gives none.
 std::vector<std::string> row_of(const NetworkEnv& env, const std::string& sql) {
-  std::string out;
-  EXPECT_EQ(mysql_batch(env, sql, &out), 0) << out;
-  std::vector<std::string> fields;
-  std::istringstream line(out.substr(0, out.find('\n')));
-  for (std::string f; std::getline(line, f, '\t');) fields.push_back(f);
-  return fields;
+  auto rows = mysql_rows(env, sql);
+  return rows && !rows->empty() ? rows->front() : std::vector<std::string>{};
 }
 
 TEST(OutboxRetention, AnEventIsPrunedOnlyOncePublishedAppliedAndPastTheRetention) {

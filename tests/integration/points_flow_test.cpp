@@ -897,9 +897,9 @@ TEST_F(PointsFlow, AnUnreadableMemberRowRefusesOnlyItsOwnCommands) {
   const std::string member = member_with(100);
   ASSERT_FALSE(member.empty());
   const std::string where = " WHERE tenant_id = '" + tenant_.id + "' AND member_id = '" + member + "'";
-  std::string saved;
-  ASSERT_EQ(mysql_batch(suite_env(), "SELECT HEX(state) FROM member_states" + where, &saved), 0) << saved;
-  while (!saved.empty() && saved.back() == '\n') saved.pop_back();
+  const auto row = mysql_rows(suite_env(), "SELECT HEX(state) FROM member_states" + where);
+  ASSERT_TRUE(row && row->size() == 1 && row->front().size() == 1);
+  const std::string saved = row->front()[0];
   ASSERT_GT(saved.size(), 24u) << saved;
   std::string out;
   ASSERT_EQ(mysql_batch(suite_env(), "UPDATE member_states SET state = LEFT(state, 12)" + where, &out), 0) << out;

@@ -1,13 +1,19 @@
 #include "tests/support/network.hpp"
 
+#include <gtest/gtest.h>
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <sys/wait.h>
 
@@ -139,6 +145,29 @@ int mysql_batch(const NetworkEnv& env, const std::string& sql, std::string* outp
                        " mariadb --batch --skip-column-names" + mysql_client_options(env) +
                        shell_quote(env.at("EMTIAZ_MYSQL_DATABASE")) + " -e " + shell_quote(sql),
                    output);
+}
+
+std::optional<std::vector<std::vector<std::string>>> mysql_rows(const NetworkEnv& env, const std::string& sql) {
+  std::string out;
+  if (mysql_batch(env, sql, &out) != 0) {
+    ADD_FAILURE() << "mysql: " << sql << ": " << out;
+    return std::nullopt;
+  }
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::size_t pos = 0;
+    while (true) {
+      const auto tab = line.find('\t', pos);
+      cells.push_back(line.substr(pos, tab == std::string::npos ? std::string::npos : tab - pos));
+      if (tab == std::string::npos) break;
+      pos = tab + 1;
+    }
+    rows.push_back(std::move(cells));
+  }
+  return rows;
 }
 
 int mysql_dump(const NetworkEnv& env, std::string* output) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,9 @@ class PrivateNetwork {
 // columns as escaped text), for tests that check what the database holds. Both return the client's exit
 // status and append its output (stdout and stderr) to *output.
 int mysql_batch(const NetworkEnv& env, const std::string& sql, std::string* output);
+// The rows `sql` gives through mysql_batch, each split at its tabs; none (and a test failure naming the query and
+// the client's output) when the client fails.
+std::optional<std::vector<std::vector<std::string>>> mysql_rows(const NetworkEnv& env, const std::string& sql);
 int mysql_dump(const NetworkEnv& env, std::string* output);
 
 // The network's Redis through redis-cli, with the env file's port and password (passed in the environment, not
