@@ -407,6 +407,8 @@ void WalletService::commit_units_on(sql::Connection& c, std::vector<Unit>& units
           std::optional<std::string> body;
           try {
             body = decode_stored_text(std::string(rs->getString(5)));
+          } catch (const std::bad_alloc&) {
+            throw;  // not the record's fault: the batch is retried, as for a member state
           } catch (const std::exception& e) {
             spdlog::error("the stored outcome of command {} of tenant {} cannot be read ({}): a retry of it is "
                           "refused until the record is repaired", std::string(rs->getString(2)),
