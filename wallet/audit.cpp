@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <stdexcept>
 #include <set>
+#include <string>
 #include <tuple>
 
 #include "points/conservation.hpp"
@@ -16,10 +18,35 @@
 namespace emtiaz::wallet {
 namespace {
 
+// A tenant's sums: each member's holdings fit int64 (points::holdings_fit), a tenant's over all its members and its
+// whole ledger need not, and an audit that wrapped would report a difference that is not there, or hide one.
+// 128 bits hold 2^64 entries of the largest amount.
+__extension__ typedef __int128 Sum;
+
+std::string sum_text(Sum v) {
+  if (v == 0) return "0";
+  const bool negative = v < 0;
+  std::string digits;
+  for (; v != 0; v /= 10) digits.insert(digits.begin(), static_cast<char>('0' + (negative ? -(v % 10) : v % 10)));
+  return negative ? "-" + digits : digits;
+}
+
+// SUM() of a BIGINT column: MariaDB answers a DECIMAL of up to 41 digits, whole.
+Sum sum_of(const std::string& text) {
+  std::size_t i = text.empty() || text[0] != '-' ? 0 : 1;
+  if (i == text.size() || text.size() - i > 38) throw std::runtime_error("a ledger sum out of range: " + text);
+  Sum v = 0;
+  for (; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') throw std::runtime_error("a ledger sum is not a whole number: " + text);
+    v = v * 10 + (text[i] - '0');
+  }
+  return text[0] == '-' ? -v : v;
+}
+
 // Per issuer, from the ledger: what went into its lots and what left them.
 struct IssuerLedger {
-  std::int64_t issued = 0, clawed_back = 0, captured = 0, refunded = 0, expired = 0;
-  std::int64_t left() const { return issued - clawed_back - captured + refunded - expired; }
+  Sum issued = 0, clawed_back = 0, captured = 0, refunded = 0, expired = 0;
+  Sum left() const { return issued - clawed_back - captured + refunded - expired; }
 };
 
 }  // namespace
@@ -28,9 +55,9 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
   AuditReport report;
   report.tenant_id = tenant_id;
   std::map<std::string, IssuerLedger> ledger;
-  std::int64_t debt_created = 0, debt_repaid = 0;
-  std::map<std::string, std::int64_t> in_lots;
-  std::int64_t debt_outstanding = 0;
+  Sum debt_created = 0, debt_repaid = 0;
+  std::map<std::string, Sum> in_lots;
+  Sum debt_outstanding = 0;
   bool redis_broken = false;
 
   // The states as committed (not advanced: the ledger holds exactly the movements applied to them), read a
@@ -97,7 +124,7 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     while (rs->next()) {
       std::string issuer = rs->getString(1), type = rs->getString(2);
-      std::int64_t pts = rs->getInt64(3);
+      const Sum pts = sum_of(rs->getString(3));
       report.ledger_entries += rs->getInt64(4);
       auto& l = ledger[issuer];
       if (type == "earn" || type == "adjustment") l.issued += pts;
@@ -173,11 +200,13 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
     auto l = ledger[i].left();
     auto s = in_lots[i];
     if (l != s)
-      report.differences.push_back(fmt::format("issuer {}: ledger leaves {} points in its lots, member states hold {}", i, l, s));
+      report.differences.push_back(fmt::format("issuer {}: ledger leaves {} points in its lots, member states hold {}",
+                                               i, sum_text(l), sum_text(s)));
   }
   if (debt_created - debt_repaid != debt_outstanding)
-    report.differences.push_back(fmt::format("debt: ledger says {} outstanding ({} created, {} repaid), member states hold {}",
-                                             debt_created - debt_repaid, debt_created, debt_repaid, debt_outstanding));
+    report.differences.push_back(fmt::format(
+        "debt: ledger says {} outstanding ({} created, {} repaid), member states hold {}",
+        sum_text(debt_created - debt_repaid), sum_text(debt_created), sum_text(debt_repaid), sum_text(debt_outstanding)));
   return report;
 }
 

@@ -892,6 +892,49 @@ TEST_F(PointsFlow, OperatorAdjustments) {
 // fix could leave it) refuses that member's commands with a problem and no effect, and only those: the other
 // members' earns, sent at the same moment (the wallet takes most of them in the same batches as it), are applied. Once the row is repaired, a retry under the same
 // Idempotency-Key is applied, once.
+// A tenant's ledger can sum past int64 though no member's holdings do (each is checked against it: points::
+// holdings_fit): ten thousand earns of the largest amount. The audit's sums are 128 bits wide; here the ledger gets
+// movements of 5·10^18 points (two earns and two expiries of the member's lot, written straight into MySQL as
+// the wallet would write them), whose totals pass int64 and cancel out.
+TEST_F(PointsFlow, TheAuditSumsALedgerPastInt64) {
+  setup();
+  const std::string member = member_with(100);
+  ASSERT_FALSE(member.empty());
+  const char* env_file = std::getenv("EMTIAZ_TEST_ENV");
+  ASSERT_NE(env_file, nullptr) << "run through scripts/test.sh";
+  auto audit = [&](std::string* out) { return run_shell(audit_command(env_file, tenant_.id), out); };
+  auto add_movement = [&](const std::string& type, const std::string& points) {
+    std::string out;
+    ASSERT_EQ(mysql_batch(suite_env(),
+                          "INSERT INTO ledger_entries (tenant_id, member_id, txn_id, type, points, lot_id, issuer, "
+                          "issue_price_irr, fee_bps, partner_id, redemption_id, redeem_value_irr, at, committed_at) "
+                          "SELECT tenant_id, member_id, CONCAT('txn_audit_', UUID_SHORT()), '" + type + "', " + points +
+                              ", lot_id, issuer, issue_price_irr, fee_bps, partner_id, '', 0, at, committed_at "
+                              "FROM ledger_entries WHERE tenant_id = '" + tenant_.id + "' AND type = 'earn' "
+                              "ORDER BY id LIMIT 1",
+                          &out), 0) << out;
+  };
+  std::string audited;
+  ASSERT_EQ(audit(&audited), 0) << audited;
+  for (int i = 0; i < 2; ++i) add_movement("earn", "5000000000000000000");
+  for (int i = 0; i < 2; ++i) add_movement("lot_expiry", "5000000000000000000");
+  audited.clear();
+  EXPECT_EQ(audit(&audited), 0) << "issued 10^19 + 100, expired 10^19: 100 left, as the member holds\n" << audited;
+  EXPECT_NE(audited.find("1 members, 5 ledger entries: ok"), std::string::npos) << audited;
+  // Two earns more, without their expiries: the ledger leaves 10^19 + 100 in the issuer's lots, and the audit
+  // says so, whole.
+  for (int i = 0; i < 2; ++i) add_movement("earn", "5000000000000000000");
+  audited.clear();
+  EXPECT_EQ(audit(&audited), 1) << audited;
+  EXPECT_NE(audited.find("issuer " + partner_.id + ": ledger leaves 10000000000000000100 points in its lots, "
+                         "member states hold 100"), std::string::npos) << audited;
+  std::string out;
+  ASSERT_EQ(mysql_batch(suite_env(), "DELETE FROM ledger_entries WHERE tenant_id = '" + tenant_.id +
+                                         "' AND points = 5000000000000000000", &out), 0) << out;
+  audited.clear();
+  EXPECT_EQ(audit(&audited), 0) << audited;
+}
+
 TEST_F(PointsFlow, AnUnreadableMemberRowRefusesOnlyItsOwnCommands) {
   setup();
   const std::string member = member_with(100);
