@@ -78,12 +78,24 @@ std::int64_t OutboxPruner::prune_once() {
       // partition's far end, above the bound, and never wait for it. A partition's events are in commit order, so
       // the old ones come first (a clock stepped back could only let a younger event that is published and
       // applied go early); a DELETE filtered on created_at would scan every younger event below the bound.
+      // A partition whose first event is not yet past the retention (most of them, most of the time, once caught
+      // up) is passed over after one row read, not one chunk.
+      auto first = prepare(c, "SELECT seq FROM outbox WHERE part = ? AND seq <= ? AND created_at < ? "
+                              "AND seq = (SELECT MIN(seq) FROM outbox WHERE part = ?)");
       auto oldest = prepare(c,
                             "SELECT MAX(seq) FROM (SELECT seq, created_at FROM outbox WHERE part = ? AND seq <= ? "
                             "ORDER BY seq LIMIT " + std::to_string(pacing_.chunk) + ") t WHERE created_at < ?");
       auto del = prepare(c, "DELETE FROM outbox WHERE part = ? AND seq <= ?");
       for (const auto& [part, bound] : bounds) {
         if (bound <= 0) continue;
+        first->setInt(1, part);
+        first->setInt64(2, bound);
+        first->setString(3, cutoff);
+        first->setInt(4, part);
+        {
+          std::unique_ptr<sql::ResultSet> rs(first->executeQuery());
+          if (!rs->next()) continue;
+        }
         oldest->setInt(1, part);
         oldest->setInt64(2, bound);
         oldest->setString(3, cutoff);
