@@ -204,9 +204,10 @@ AuditReport audit_tenant(MysqlPool& mysql, RedisPool* redis, const std::string& 
                                                i, sum_text(l), sum_text(s)));
   }
   if (debt_created - debt_repaid != debt_outstanding)
-    report.differences.push_back(fmt::format(
-        "debt: ledger says {} outstanding ({} created, {} repaid), member states hold {}",
-        sum_text(debt_created - debt_repaid), sum_text(debt_created), sum_text(debt_repaid), sum_text(debt_outstanding)));
+    report.differences.push_back(
+        fmt::format("debt: ledger says {} outstanding ({} created, {} repaid), member states hold {}",
+                    sum_text(debt_created - debt_repaid), sum_text(debt_created), sum_text(debt_repaid),
+                    sum_text(debt_outstanding)));
   return report;
 }
 
