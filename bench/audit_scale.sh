@@ -23,9 +23,7 @@ source "$REPO/bench/lib.sh"
 bench_network "$1"
 N="${AUDIT_MEMBERS:-1000000}"
 BUILD="${EMTIAZ_BUILD_DIR:-build}"
-SOCK="$(mysql_socket "$NETDIR")"
-mysql_root() { mariadb --no-defaults --socket="$SOCK" --user=root --batch --skip-column-names emtiaz "$@"; }
-redis() { redis-cli -a "$EMTIAZ_REDIS_PASSWORD" -h 127.0.0.1 -p "$EMTIAZ_REDIS_PORT" --no-auth-warning "$@"; }
+mysql_root() { mysql_root_at "$NETDIR" emtiaz "$@"; }
 WORK="$(mktemp -d /tmp/emtiaz-audit.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -53,9 +51,9 @@ sleep 1
 RUN=$(mysql_root -e "SELECT COUNT(*) FROM tenants WHERE name LIKE 'Audit scale %'")
 LOT=$(mysql_root -e "SELECT lot_id FROM ledger_entries WHERE tenant_id='$TENANT' AND member_id='$MEMBER' AND type='earn'")
 [[ -n "$LOT" ]] || die "the template earn has no ledger entry"
-redis GET "emtiaz:{t:$TENANT:$MEMBER}:state" >"$WORK/template.redis"
+redis_cli GET "emtiaz:{t:$TENANT:$MEMBER}:state" >"$WORK/template.redis"
 [[ -s "$WORK/template.redis" ]] || die "the template member's state is not in Redis"
-redis GET "emtiaz:{t:$TENANT:$MEMBER}:balance" >"$WORK/template.balance"
+redis_cli GET "emtiaz:{t:$TENANT:$MEMBER}:balance" >"$WORK/template.balance"
 [[ -s "$WORK/template.balance" ]] || die "the template member's balance view is not in Redis"
 say "template: tenant $TENANT, member $MEMBER, lot $LOT; cloning it $N times"
 
@@ -85,7 +83,7 @@ INSERT INTO ledger_entries (tenant_id, member_id, txn_id, type, points, lot_id, 
   FROM ledger_entries e JOIN seq_1_to_$N q WHERE e.tenant_id = '$TENANT' AND e.member_id = '$MEMBER';
 EOF
 say "MySQL seeded in $(secs_since "$seed_start")s; now the Redis copies"
-python3 - "$WORK/template.redis" "$TENANT" "$LOT" "$P" "$N" "$WORK/template.balance" <<'EOF' | redis --pipe >"$WORK/pipe.out"
+python3 - "$WORK/template.redis" "$TENANT" "$LOT" "$P" "$N" "$WORK/template.balance" <<'EOF' | redis_cli --pipe >"$WORK/pipe.out"
 import sys
 tpl, tenant, lot, p, n = open(sys.argv[1]).read().rstrip("\n"), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 view = open(sys.argv[6]).read().rstrip("\n").encode()  # the balance view names no lot: the same for every clone
