@@ -103,6 +103,19 @@ if sustained:
       f"{windows.get('window_s', 30)} s window, in ms: "
       + (", ".join(fmt_ms(x) for x in windows.get("p99_ms", [])) or "–") + ".")
     w("")
+    dirty = one("dirty_by_index")
+    if dirty and dirty.get("pages"):
+        total = sum(n for _, n in dirty["pages"])
+        w(f"The pages it left dirty, by table and index ({total:,} in all, {total / max(sustained['ok'], 1) * 1000:,.0f} "
+          f"per 1,000 earns it answered; `information_schema.INNODB_BUFFER_PAGE` at its end): what the page cleaner "
+          f"writes back comes from these, and a row inserted at a random place of an index dirties a page of its own.")
+        w("")
+        w("| table.index | dirty pages | share |")
+        w("|---|---:|---:|")
+        for name, n in dirty["pages"][:12]:
+            shown = f"`{name}`" if name != "-.-" else "no table's (the undo log, the system's pages)"
+            w(f"| {shown} | {n:,} | {n / total * 100:.1f} % |")
+        w("")
 w("## Operations")
 w("")
 w("The last two columns are the machine, not the servers: a thread of the generator that only sleeps 1 ms at a "

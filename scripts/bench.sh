@@ -618,6 +618,13 @@ if ((SUSTAINED_S > 0)); then
     "$REPO/bench/probe.sh" "$DIR" flush
     run_load sustained --op earn --rate "$SUSTAINED_RATE" --duration "$SUSTAINED_S" --warmup "$WARMUP" --drain 5 \
         --keys "$WORK/keys.txt" --members-mode random --amount 1000000 --trace "$WORK/sustained.trace"
+    # Which tables and indexes the page cleaner's work comes from: the pages the step left dirty, by index (a row
+    # inserted at a random place of an index dirties a page of its own; at the end of the step the checkpoint age
+    # sits at the cleaner's point, so these are what it keeps writing back).
+    record "$(mysql_root -e "SELECT CONCAT(COALESCE(TABLE_NAME, '-'), '.', COALESCE(INDEX_NAME, '-')), COUNT(*)
+        FROM information_schema.INNODB_BUFFER_PAGE WHERE OLDEST_MODIFICATION > 0 GROUP BY 1 ORDER BY 2 DESC" |
+        python3 -c 'import json, sys; print(json.dumps({"kind": "dirty_by_index", "step": "sustained", "pages":
+            [[k.replace("`", ""), int(n)] for k, n in (l.rstrip("\n").split("\t") for l in sys.stdin if l.strip())]}))')"
     settle
     record "$(bench/slow_requests.py "$WORK/sustained.trace" --windows 30)"
     rm -f "$WORK/sustained.trace"
