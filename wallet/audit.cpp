@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include <map>
-#include <stdexcept>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 
