@@ -171,11 +171,7 @@ class GatewayResilience : public ::testing::Test {
     ::setenv("EMTIAZ_GATEWAY_REQUEST_TIMEOUT_MS", "3000", 1);
     ::setenv("EMTIAZ_GATEWAY_COMMAND_TIMEOUT_MS", "2500", 1);
     ::setenv("EMTIAZ_GATEWAY_QUEUE_LIMIT", "8", 1);  // kQueueLimit
-    try {
-      net_ = std::make_unique<PrivateNetwork>();
-    } catch (const std::exception& e) {
-      start_error_ = e.what();
-    }
+    net_ = start_private_network(start_error_);
   }
   static void TearDownTestSuite() { net_.reset(); }
 

@@ -322,12 +322,9 @@ TEST_F(Idempotency, KeyScopeIsThePartnerNotTheApiKey) {
 
 // Replays survive a wallet crash and a Redis FLUSHALL: the whole story on a network of the test's own.
 TEST(IdempotencyRestart, ReplayAfterWalletKillAndRedisFlushall) {
-  std::unique_ptr<PrivateNetwork> net;
-  try {
-    net = std::make_unique<PrivateNetwork>();
-  } catch (const std::exception& e) {
-    FAIL() << "private network did not come up: " << e.what();
-  }
+  std::string start_error;
+  const auto net = start_private_network(start_error);
+  ASSERT_TRUE(net) << "private network did not come up: " << start_error;
   ApiClient api(net->url(), net->admin_token());
   auto tenant = api.create_tenant();
   ASSERT_FALSE(tenant.id.empty());

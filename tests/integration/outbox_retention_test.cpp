@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -33,12 +32,9 @@ std::vector<std::string> row_of(const NetworkEnv& env, const std::string& sql) {
 }
 
 TEST(OutboxRetention, AnEventIsPrunedOnlyOncePublishedAppliedAndPastTheRetention) {
-  std::unique_ptr<PrivateNetwork> net;
-  try {
-    net = std::make_unique<PrivateNetwork>();
-  } catch (const std::exception& e) {
-    FAIL() << "private network did not come up: " << e.what();
-  }
+  std::string start_error;
+  const auto net = start_private_network(start_error);
+  ASSERT_TRUE(net) << "private network did not come up: " << start_error;
   const auto& env = net->env();
   ApiClient api(net->url(), net->admin_token());
   auto tenant = api.create_tenant();

@@ -186,6 +186,15 @@ int redis_cli(const NetworkEnv& env, const std::vector<std::string>& args, std::
   return run_shell(cmd, output);
 }
 
+std::unique_ptr<PrivateNetwork> start_private_network(std::string& error) {
+  try {
+    return std::make_unique<PrivateNetwork>();
+  } catch (const std::exception& e) {
+    error = e.what();
+    return nullptr;
+  }
+}
+
 PrivateNetwork::PrivateNetwork() {
   const fs::path base = env_or("EMTIAZ_TEST_TMPDIR", "/tmp");
   fs::create_directories(base);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -95,6 +96,10 @@ class PrivateNetwork {
   std::string dir_;
   NetworkEnv env_;
 };
+
+// A PrivateNetwork, or null with why it did not come up in `error`: for a test body or a suite's set-up, which then
+// reports it (ASSERT_TRUE(net) << error) instead of letting the exception end the test binary.
+std::unique_ptr<PrivateNetwork> start_private_network(std::string& error);
 
 // The network's MariaDB through the command-line clients, with the env file's EMTIAZ_MYSQL_* credentials.
 // mysql_batch runs `sql` and prints tab-separated rows without column names; mysql_dump prints every row of
