@@ -80,21 +80,19 @@ std::int64_t OutboxPruner::prune_once() {
       // applied go early); a DELETE filtered on created_at would scan every younger event below the bound.
       // A partition whose first event is not yet past the retention (most of them, most of the time, once caught
       // up) is passed over after one row read, not one chunk.
-      auto first = prepare(c, "SELECT seq FROM outbox WHERE part = ? AND seq <= ? AND created_at < ? "
-                              "AND seq = (SELECT MIN(seq) FROM outbox WHERE part = ?)");
+      auto first = prepare(c, "SELECT created_at < ? FROM outbox WHERE part = ? AND seq <= ? ORDER BY seq LIMIT 1");
       auto oldest = prepare(c,
                             "SELECT MAX(seq) FROM (SELECT seq, created_at FROM outbox WHERE part = ? AND seq <= ? "
                             "ORDER BY seq LIMIT " + std::to_string(pacing_.chunk) + ") t WHERE created_at < ?");
       auto del = prepare(c, "DELETE FROM outbox WHERE part = ? AND seq <= ?");
       for (const auto& [part, bound] : bounds) {
         if (bound <= 0) continue;
-        first->setInt(1, part);
-        first->setInt64(2, bound);
-        first->setString(3, cutoff);
-        first->setInt(4, part);
+        first->setString(1, cutoff);
+        first->setInt(2, part);
+        first->setInt64(3, bound);
         {
           std::unique_ptr<sql::ResultSet> rs(first->executeQuery());
-          if (!rs->next()) continue;
+          if (!rs->next() || rs->getInt(1) != 1) continue;
         }
         oldest->setInt(1, part);
         oldest->setInt64(2, bound);
