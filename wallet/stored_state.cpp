@@ -78,9 +78,8 @@ std::string decode_stored_text(std::string_view stored) {
   // Inflating stops at the stream's end: the slot's padding after it is not read. It must give exactly the length
   // the header claims: a stream that is cut or runs long, a byte that is not deflate or a checksum that does not
   // match is a damaged value.
-  std::size_t used = 0;
-  if (libdeflate_zlib_decompress_ex(z.d, stored.data() + kHeader, stored.size() - kHeader, text.data(), n, &used,
-                                    nullptr) != LIBDEFLATE_SUCCESS)
+  if (libdeflate_zlib_decompress(z.d, stored.data() + kHeader, stored.size() - kHeader, text.data(), n, nullptr) !=
+      LIBDEFLATE_SUCCESS)
     throw std::runtime_error("deflated text: damaged");
   return text;
 }
